@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { loadConfig, type ConfigFlags } from '../config.js';
+import { startGateway } from '../gateway.js';
+import { reportError } from './exit.js';
+
+/** `mcpgateway serve`: run the gateway until SIGINT or SIGTERM. */
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start the gateway (ready when GET /ready answers 200)')
+    .option('--host <host>', 'listen address (HOST, default 127.0.0.1)')
+    .option('--port <port>', 'listen port (PORT, default 4444)')
+    .option('--database-url <url>', 'sqlite:PATH, sqlite::memory: or postgres://… (DATABASE_URL)')
+    .option('--auth-required <bool>', 'true or false; false only on loopback (AUTH_REQUIRED)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (LOG_LEVEL, default info)')
+    .option('--body-limit <bytes>', 'largest request body accepted (BODY_LIMIT_BYTES, default 1048576)')
+    .action(async (flags: ConfigFlags) => {
+      const gateway = await startGateway(loadConfig(process.env, flags));
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        gateway.logger.info({ signal }, 'shutting down');
+        gateway.close().then(
+          () => process.exit(0),
+          (error: unknown) => process.exit(reportError(error)),
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,125 @@
+import { isIP } from 'node:net';
+import { GatewayError } from './errors.js';
+
+/** Everything `serve` needs, read from the environment and flags (SPEC §2). */
+export interface Config {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  encryptionSecret: string | undefined;
+  basicUser: string | undefined;
+  basicPassword: string | undefined;
+  jwtSecret: string | undefined;
+  authRequired: boolean;
+  capabilityDirs: string[];
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+/** Flags of `mcpgateway serve`; each overrides its variable. */
+export interface ConfigFlags {
+  host?: string;
+  port?: string;
+  databaseUrl?: string;
+  authRequired?: string;
+  logLevel?: string;
+  bodyLimit?: string;
+}
+
+const MIN_SECRET_BYTES = 32;
+
+/** Read the configuration; throws CONFIG_INVALID naming the variable that is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): Config {
+  const value = (flag: string | undefined, name: string): string | undefined => {
+    const raw = flag ?? env[name];
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+  const port = parseInteger(value(flags.port, 'PORT') ?? '4444', 'PORT', 0, 65_535);
+  const bodyLimitBytes = parseInteger(value(flags.bodyLimit, 'BODY_LIMIT_BYTES') ?? '1048576', 'BODY_LIMIT_BYTES', 1024, 1024 ** 3);
+  const logLevel = value(flags.logLevel, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new GatewayError('CONFIG_INVALID', `LOG_LEVEL "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  const basicUser = value(undefined, 'BASIC_AUTH_USER');
+  const basicPassword = value(undefined, 'BASIC_AUTH_PASSWORD');
+  if ((basicUser === undefined) !== (basicPassword === undefined)) {
+    throw new GatewayError('CONFIG_INVALID', 'BASIC_AUTH_USER and BASIC_AUTH_PASSWORD must be set together');
+  }
+  if (basicUser?.includes(':')) throw new GatewayError('CONFIG_INVALID', 'BASIC_AUTH_USER must not contain ":"');
+  return {
+    host: value(flags.host, 'HOST') ?? '127.0.0.1',
+    port,
+    databaseUrl: value(flags.databaseUrl, 'DATABASE_URL') ?? 'sqlite:./mcpgateway.db',
+    redisUrl: value(undefined, 'REDIS_URL'),
+    encryptionSecret: value(undefined, 'AUTH_ENCRYPTION_SECRET'),
+    basicUser,
+    basicPassword,
+    jwtSecret: value(undefined, 'JWT_SECRET_KEY'),
+    authRequired: parseBoolean(value(flags.authRequired, 'AUTH_REQUIRED') ?? 'true', 'AUTH_REQUIRED'),
+    capabilityDirs: (value(undefined, 'CAPABILITY_DIRS') ?? 'capabilities')
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
+    bodyLimitBytes,
+    logLevel,
+  };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || bare.startsWith('::ffff:127.');
+  return false;
+}
+
+/**
+ * The security posture check: weak or missing secrets and disabled auth are allowed only on a
+ * loopback bind (returned as warnings, each said once); anywhere else they stop the start.
+ */
+export function checkSecurity(config: Config): string[] {
+  const problems: string[] = [];
+  const secret = (name: string, v: string | undefined) => {
+    if (v === undefined) problems.push(`${name} is not set`);
+    else if (Buffer.byteLength(v, 'utf8') < MIN_SECRET_BYTES) problems.push(`${name} is shorter than ${MIN_SECRET_BYTES} bytes`);
+  };
+  secret('AUTH_ENCRYPTION_SECRET', config.encryptionSecret);
+  const credentialsConfigured = config.basicUser !== undefined || config.jwtSecret !== undefined;
+  if (config.jwtSecret !== undefined) secret('JWT_SECRET_KEY', config.jwtSecret);
+  if (config.basicPassword !== undefined && Buffer.byteLength(config.basicPassword) < 12) {
+    problems.push('BASIC_AUTH_PASSWORD is shorter than 12 characters');
+  }
+  if (!config.authRequired) problems.push('AUTH_REQUIRED=false: the Admin API and MCP endpoints accept anyone');
+  else if (!credentialsConfigured) {
+    problems.push('no credentials are configured (BASIC_AUTH_USER/BASIC_AUTH_PASSWORD or JWT_SECRET_KEY): serving without authentication');
+  }
+  if (problems.length > 0 && !isLoopback(config.host)) {
+    throw new GatewayError(
+      'CONFIG_INVALID',
+      `refusing to listen on ${config.host}, which is not a loopback address: ${problems.join('; ')}. ` +
+        'Set strong secrets (at least 32 bytes) and credentials, or bind HOST to 127.0.0.1.',
+    );
+  }
+  return problems.map((p) => `${p} (accepted only because the gateway is bound to loopback ${config.host})`);
+}
+
+/** Whether requests must authenticate: with no credentials configured there is nothing to check. */
+export function authEnforced(config: Config): boolean {
+  return config.authRequired && (config.basicUser !== undefined || config.jwtSecret !== undefined);
+}
+
+function parseInteger(raw: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw)) throw new GatewayError('CONFIG_INVALID', `${name} must be a whole number, not "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new GatewayError('CONFIG_INVALID', `${name} must be between ${min} and ${max}, not ${n}`);
+  return n;
+}
+
+function parseBoolean(raw: string, name: string): boolean {
+  const v = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new GatewayError('CONFIG_INVALID', `${name} must be true or false, not "${raw}"`);
+}

@@ -1,0 +1,345 @@
+import { z } from 'zod';
+import type { ErrorCode } from '../errors.js';
+import { identifierProblem, NAME_PATTERN, NAME_RULE, textProblem } from './text.js';
+
+/**
+ * The entity schemas: the single source for validation, TypeScript types, the Admin API's
+ * OpenAPI description and the export document's JSON Schema.
+ */
+
+export const KINDS = ['gateways', 'servers', 'tools', 'prompts', 'resources'] as const;
+export type Kind = (typeof KINDS)[number];
+
+export const AUTH_TYPES = ['none', 'basic', 'bearer', 'headers', 'oauth2'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+// ---- building blocks -------------------------------------------------------------------------
+
+const text = (max: number) =>
+  z.string().max(max, `must be at most ${max} characters`).superRefine((value, ctx) => {
+    const problem = textProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const identifier = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((value, ctx) => {
+      const problem = identifierProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+export const nameSchema = z.string().regex(NAME_PATTERN, NAME_RULE);
+
+const httpUrl = z
+  .string()
+  .max(2048, 'must be at most 2048 characters')
+  .superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute http or https URL' });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: 'must use http or https' });
+    } else if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not carry credentials; use auth_type and its fields' });
+    }
+  });
+
+/** A URI with a scheme, as MCP resources use (`file:///x`, `memo://notes/1`, `https://…`). */
+const uriSchema = identifier(2048).regex(/^[A-Za-z][A-Za-z0-9+.-]*:\S*$/, 'must be a URI with a scheme, without spaces');
+
+// RFC 9110 token characters for header names; values without CR, LF or NUL.
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
+const headerValue = z.string().max(8192, 'must be at most 8192 characters').regex(/^[^\r\n\u0000]*$/, 'must not contain CR, LF or NUL');
+const headerMap = z.record(headerName, headerValue);
+
+const tag = identifier(128);
+const tags = z
+  .array(tag)
+  .max(100, 'at most 100 tags')
+  .transform((list) => [...new Set(list)]);
+
+/** A JSON Schema object (free-form JSON), which must describe an object for tool inputs. */
+const jsonObject = z.record(z.string(), z.unknown());
+const objectSchema = jsonObject.superRefine((schema, ctx) => {
+  if (schema.type !== undefined && schema.type !== 'object') {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON Schema with "type": "object"' });
+  }
+});
+
+const isoTime = z.string().describe('RFC 3339 timestamp');
+const id = z.string().describe('server-made identifier');
+
+// ---- common fields ---------------------------------------------------------------------------
+
+const commonWrite = {
+  name: nameSchema,
+  description: text(10_000).default(''),
+  tags: tags.default([]),
+  is_active: z.boolean().default(true),
+};
+
+const authStored = {
+  auth_type: z.enum(AUTH_TYPES).default('none'),
+  auth_value: z.string().max(65_536).nullable().default(null).describe('AES-256-GCM encrypted credentials (SPEC §6)'),
+};
+
+/** Write-only plaintext credentials: accepted in requests, never stored or returned as such. */
+export const authWriteOnly = {
+  auth_username: z.string().min(1).max(512).regex(/^[^:\r\n\u0000]*$/, 'must not contain ":" or line breaks').optional(),
+  auth_password: z.string().max(4096).regex(/^[^\r\n\u0000]*$/, 'must not contain line breaks').optional(),
+  auth_token: z.string().min(1).max(8192).regex(/^[^\r\n\u0000\s]*$/, 'must not contain white space').optional(),
+  auth_headers: headerMap.optional(),
+  auth_oauth2: z
+    .strictObject({
+      token_url: httpUrl,
+      client_id: z.string().min(1).max(1024),
+      client_secret: z.string().min(1).max(4096),
+      scope: z.string().max(2048).optional(),
+    })
+    .optional(),
+};
+export const WRITE_ONLY_FIELDS = Object.keys(authWriteOnly) as (keyof typeof authWriteOnly)[];
+
+const serverMade = {
+  id,
+  created_at: isoTime,
+  updated_at: isoTime,
+};
+
+// ---- the five kinds -------------------------------------------------------------------------
+
+const gatewayFields = {
+  ...commonWrite,
+  url: httpUrl.nullable().default(null),
+  transport: z.enum(['streamablehttp', 'sse', 'stdio']).default('streamablehttp'),
+  command: text(4096).nullable().default(null),
+  args: z.array(text(4096)).max(256).default([]),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), text(32_768)).default({}),
+  name_prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{0,32}$/, 'must be at most 32 characters of A-Z, a-z, 0-9, "_" or "-"')
+    .nullable()
+    .default(null)
+    .describe('null: the gateway name; "": names pass through unprefixed'),
+  ...authStored,
+};
+const gatewayReadOnly = {
+  capabilities: jsonObject.nullable().describe('discovered from the upstream'),
+  reachable: z.boolean().nullable(),
+  last_seen: isoTime.nullable(),
+  last_error: z.string().nullable(),
+};
+
+const serverFields = {
+  ...commonWrite,
+  tools: z.array(nameSchema).max(10_000).transform(unique).default([]),
+  prompts: z.array(nameSchema).max(10_000).transform(unique).default([]),
+  resources: z.array(uriSchema).max(10_000).transform(unique).default([]),
+  url: httpUrl.nullable().default(null),
+  headers: headerMap.default({}),
+  health_url: httpUrl.nullable().default(null),
+  ...authStored,
+};
+const missingRefs = z.object({
+  tools: z.array(z.string()),
+  prompts: z.array(z.string()),
+  resources: z.array(z.string()),
+});
+const serverReadOnly = { missing_refs: missingRefs };
+
+const toolFields = {
+  ...commonWrite,
+  title: text(512).nullable().default(null),
+  integration_type: z.enum(['REST', 'MCP']).default('REST'),
+  input_schema: objectSchema.default({ type: 'object', properties: {} }),
+  output_schema: objectSchema.nullable().default(null),
+  annotations: jsonObject.default({}),
+  url: z.string().min(1).max(2048).nullable().default(null).describe('absolute, or relative to its server url; {param} placeholders'),
+  request_type: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+  headers: headerMap.default({}),
+  query: z.record(z.string().min(1).max(256), text(4096)).default({}),
+  body: z.unknown().default(null).describe('JSON body template'),
+  response_path: text(1024).nullable().default(null),
+  timeout_ms: z.int().min(1).max(600_000).nullable().default(null),
+  ...authStored,
+};
+const toolReadOnly = {
+  gateway: z.string().nullable().describe('the gateway an MCP tool was discovered from'),
+  original_name: z.string().nullable().describe('the upstream name of an MCP tool'),
+};
+
+const promptFields = {
+  ...commonWrite,
+  title: text(512).nullable().default(null),
+  template: text(200_000),
+  input_schema: objectSchema.default({ type: 'object', properties: {} }),
+  ...authStored,
+};
+
+const resourceFields = {
+  ...commonWrite,
+  name: identifier(256).optional().describe('defaults to the URI'),
+  uri: uriSchema,
+  title: text(512).nullable().default(null),
+  mime_type: z
+    .string()
+    .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a media type such as text/plain')
+    .max(256)
+    .nullable()
+    .default(null),
+  text: text(10_000_000).nullable().default(null),
+  blob: z.base64('must be base64').nullable().default(null),
+};
+
+function unique<T>(list: T[]): T[] {
+  return [...new Set(list)];
+}
+
+// ---- cross-field rules ------------------------------------------------------------------------
+
+type Ctx = z.core.$RefinementCtx;
+
+function gatewayRules(value: { transport: string; url: string | null; command: string | null }, ctx: Ctx): void {
+  if (value.transport === 'stdio') {
+    if (!value.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'is required when transport is "stdio"' });
+  } else if (!value.url) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: `is required when transport is "${value.transport}"` });
+  }
+}
+
+function toolRules(value: { integration_type: string; url: string | null }, ctx: Ctx): void {
+  if (value.integration_type === 'REST' && !value.url) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required for a REST tool' });
+  }
+}
+
+function resourceRules(value: { text: string | null; blob: string | null }, ctx: Ctx): void {
+  if (value.text !== null && value.blob !== null) {
+    ctx.addIssue({ code: 'custom', path: ['blob'], message: 'give either text or blob, not both' });
+  }
+}
+
+// ---- the kind table ---------------------------------------------------------------------------
+
+export interface KindDef {
+  kind: Kind;
+  /** Singular, for messages and OpenAPI component names. */
+  singular: string;
+  title: string;
+  /** The field that is unique and that references use: name, or uri for resources. */
+  keyField: 'name' | 'uri';
+  hasAuth: boolean;
+  /** Strict write schema (POST/PUT bodies after server-made fields are dropped). */
+  write: z.ZodType<Record<string, unknown>>;
+  /** The shape returned by GET. */
+  read: z.ZodType<Record<string, unknown>>;
+  /** Fields the server makes or discovers: ignored in write bodies. */
+  serverMade: string[];
+  notFound: ErrorCode;
+  exists: ErrorCode;
+}
+
+function define<W extends z.core.$ZodLooseShape, R extends z.core.$ZodLooseShape>(
+  spec: Omit<KindDef, 'write' | 'read' | 'serverMade'> & {
+    fields: W;
+    readOnly: R;
+    hasWriteOnly: boolean;
+    rules?: (value: never, ctx: Ctx) => void;
+  },
+): KindDef {
+  const writeShape = spec.hasWriteOnly ? { ...spec.fields, ...authWriteOnly } : spec.fields;
+  let write: z.ZodType<Record<string, unknown>> = z.strictObject(writeShape) as unknown as z.ZodType<Record<string, unknown>>;
+  if (spec.rules) write = write.superRefine(spec.rules as (v: Record<string, unknown>, ctx: Ctx) => void);
+  const read = z.object({ id, ...spec.fields, ...spec.readOnly, created_at: isoTime, updated_at: isoTime }) as unknown as z.ZodType<
+    Record<string, unknown>
+  >;
+  return {
+    kind: spec.kind,
+    singular: spec.singular,
+    title: spec.title,
+    keyField: spec.keyField,
+    hasAuth: spec.hasAuth,
+    write,
+    read,
+    serverMade: [...Object.keys(serverMade), ...Object.keys(spec.readOnly)],
+    notFound: spec.notFound,
+    exists: spec.exists,
+  };
+}
+
+export const KIND_DEFS: Record<Kind, KindDef> = {
+  gateways: define({
+    kind: 'gateways',
+    singular: 'gateway',
+    title: 'Gateway',
+    keyField: 'name',
+    hasAuth: true,
+    hasWriteOnly: true,
+    fields: gatewayFields,
+    readOnly: gatewayReadOnly,
+    rules: gatewayRules as (value: never, ctx: Ctx) => void,
+    notFound: 'GW_NOT_FOUND',
+    exists: 'GW_NAME_EXISTS',
+  }),
+  servers: define({
+    kind: 'servers',
+    singular: 'server',
+    title: 'Server',
+    keyField: 'name',
+    hasAuth: true,
+    hasWriteOnly: true,
+    fields: serverFields,
+    readOnly: serverReadOnly,
+    notFound: 'SERVER_NOT_FOUND',
+    exists: 'SERVER_NAME_EXISTS',
+  }),
+  tools: define({
+    kind: 'tools',
+    singular: 'tool',
+    title: 'Tool',
+    keyField: 'name',
+    hasAuth: true,
+    hasWriteOnly: true,
+    fields: toolFields,
+    readOnly: toolReadOnly,
+    rules: toolRules as (value: never, ctx: Ctx) => void,
+    notFound: 'TOOL_NOT_FOUND',
+    exists: 'TOOL_NAME_EXISTS',
+  }),
+  prompts: define({
+    kind: 'prompts',
+    singular: 'prompt',
+    title: 'Prompt',
+    keyField: 'name',
+    hasAuth: true,
+    hasWriteOnly: true,
+    fields: promptFields,
+    readOnly: {},
+    notFound: 'PROMPT_NOT_FOUND',
+    exists: 'PROMPT_NAME_EXISTS',
+  }),
+  resources: define({
+    kind: 'resources',
+    singular: 'resource',
+    title: 'Resource',
+    keyField: 'uri',
+    hasAuth: false,
+    hasWriteOnly: false,
+    fields: resourceFields,
+    readOnly: {},
+    rules: resourceRules as (value: never, ctx: Ctx) => void,
+    notFound: 'RESOURCE_NOT_FOUND',
+    exists: 'RESOURCE_URI_EXISTS',
+  }),
+};
+
+export function isKind(value: string): value is Kind {
+  return (KINDS as readonly string[]).includes(value);
+}

@@ -1,0 +1,85 @@
+/**
+ * The one catalogue of coded errors. Every error the gateway reports to a client or a user is
+ * made here; `docs/errors.md` documents each code (a test keeps the two in step).
+ */
+
+/** One validation finding: where (a JSON path such as `$.tags[2]`) and what. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+interface Definition {
+  status: number;
+  title: string;
+}
+
+export const ERRORS = {
+  // Request shape
+  BODY_NOT_JSON: { status: 400, title: 'Request body is not valid JSON' },
+  BODY_EMPTY: { status: 400, title: 'Request body is empty' },
+  BODY_TOO_LARGE: { status: 413, title: 'Request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  VALIDATION_FAILED: { status: 422, title: 'Validation failed' },
+  BAD_QUERY: { status: 400, title: 'Invalid query parameter' },
+  BAD_CURSOR: { status: 400, title: 'Invalid pagination cursor' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'No such endpoint' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+
+  // Authentication
+  AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
+  AUTH_INVALID: { status: 401, title: 'Invalid credentials' },
+
+  // Objects
+  GW_NOT_FOUND: { status: 404, title: 'Gateway not found' },
+  SERVER_NOT_FOUND: { status: 404, title: 'Server not found' },
+  TOOL_NOT_FOUND: { status: 404, title: 'Tool not found' },
+  PROMPT_NOT_FOUND: { status: 404, title: 'Prompt not found' },
+  RESOURCE_NOT_FOUND: { status: 404, title: 'Resource not found' },
+  GW_NAME_EXISTS: { status: 409, title: 'A gateway with this name exists' },
+  SERVER_NAME_EXISTS: { status: 409, title: 'A server with this name exists' },
+  TOOL_NAME_EXISTS: { status: 409, title: 'A tool with this name exists' },
+  PROMPT_NAME_EXISTS: { status: 409, title: 'A prompt with this name exists' },
+  RESOURCE_URI_EXISTS: { status: 409, title: 'A resource with this URI exists' },
+  TOOL_READ_ONLY: { status: 409, title: 'This tool is managed by its gateway' },
+
+  // Credentials
+  AUTH_VALUE_UNDECRYPTABLE: { status: 422, title: 'auth_value does not decrypt with this instance\'s secret' },
+
+  // Server state
+  STORE_UNAVAILABLE: { status: 503, title: 'The database is unavailable' },
+  NOT_READY: { status: 503, title: 'The gateway is not ready' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+
+  // Configuration and CLI (local; never on the wire)
+  CONFIG_INVALID: { status: 0, title: 'Invalid configuration' },
+  CLI_USAGE: { status: 0, title: 'Invalid command line' },
+} as const satisfies Record<string, Definition>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A coded error: carried through services unchanged and rendered at the edge (HTTP or CLI). */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(code: ErrorCode, detail: string, errors?: FieldError[]) {
+    super(detail);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.title = ERRORS[code].title;
+    this.errors = errors;
+  }
+}
+
+/** Shorthand for a validation failure with field errors. */
+export function validationError(errors: FieldError[], detail?: string): GatewayError {
+  const first = errors[0];
+  const summary = detail ?? (first ? `${first.path}: ${first.message}` : 'the request is invalid');
+  const more = errors.length > 1 && !detail ? ` (and ${errors.length - 1} more)` : '';
+  return new GatewayError('VALIDATION_FAILED', summary + more, errors);
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import type { Registry } from '../services/registry.js';
+import type { Store } from '../store/store.js';
+import { VERSION } from '../version.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { authHook, type AuthSettings } from './auth.js';
+import { buildOpenApi } from './openapi.js';
+import { sendProblem, toGatewayError } from './problem.js';
+
+export interface AppDeps {
+  store: Store;
+  registry: Registry;
+  logger: Logger;
+  auth: AuthSettings;
+  bodyLimitBytes: number;
+}
+
+/** The Fastify application: routes, auth, problem+json errors. Does not listen. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+  });
+
+  // JSON only: merge-patch and other +json types parse as JSON; text/plain is not accepted.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onRequest', authHook(deps.auth));
+
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, toGatewayError(error, request), request.url.split('?', 1)[0]));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new GatewayError('ROUTE_NOT_FOUND', `no endpoint ${request.method} ${request.url.split('?', 1)[0]}`)),
+  );
+
+  app.get('/health', async () => ({ status: 'ok', version: VERSION }));
+  app.get('/ready', async (_request, reply) => {
+    if (await deps.store.ping()) return { status: 'ready', database: deps.store.dialect };
+    return sendProblem(reply, new GatewayError('NOT_READY', 'the database does not answer'));
+  });
+  const openapi = buildOpenApi(VERSION);
+  app.get('/openapi.json', async () => openapi);
+  registerAdminRoutes(app, deps.registry);
+  return app;
+}

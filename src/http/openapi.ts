@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { KIND_DEFS, KINDS } from '../domain/entities.js';
+import { ERRORS } from '../errors.js';
+
+/** A kind's schemas as JSON Schema, derived from the zod entities (never written by hand). */
+export function kindJsonSchemas(kind: (typeof KINDS)[number]): { write: object; read: object } {
+  const def = KIND_DEFS[kind];
+  const options = { unrepresentable: 'any', io: 'input' } as const;
+  return {
+    write: z.toJSONSchema(def.write, options),
+    read: z.toJSONSchema(def.read, { ...options, io: 'output' }),
+  };
+}
+
+const problem = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string', enum: Object.keys(ERRORS) },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+};
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
+/** The Admin API's OpenAPI 3.1 document. */
+export function buildOpenApi(version: string): object {
+  const schemas: Record<string, object> = { Problem: problem };
+  const paths: Record<string, object> = {};
+  for (const kind of KINDS) {
+    const def = KIND_DEFS[kind];
+    const { write, read } = kindJsonSchemas(kind);
+    schemas[def.title] = read;
+    schemas[`${def.title}Write`] = write;
+    const ref = { $ref: `#/components/schemas/${def.title}` };
+    const body = (description: string, mediaType = 'application/json') => ({
+      required: true,
+      description,
+      content: { [mediaType]: { schema: { $ref: `#/components/schemas/${def.title}Write` } } },
+    });
+    const one = { description: `The ${def.singular}`, content: { 'application/json': { schema: ref } } };
+    const idParam = { name: 'id', in: 'path', required: true, description: `id or ${def.keyField}`, schema: { type: 'string' } };
+    paths[`/${kind}`] = {
+      get: {
+        tags: [kind],
+        summary: `List ${kind}`,
+        parameters: [
+          { name: 'tags', in: 'query', description: 'comma list: objects carrying any of them', schema: { type: 'string' } },
+          { name: 'filter', in: 'query', description: 'key=value label; repeat to require all', schema: { type: 'string' } },
+          { name: 'include_inactive', in: 'query', schema: { type: 'boolean' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000 } },
+          { name: 'cursor', in: 'query', description: 'from the X-Next-Cursor header of the previous page', schema: { type: 'string' } },
+        ],
+        responses: {
+          200: {
+            description: `The ${kind}, ordered by ${def.keyField}`,
+            headers: { 'X-Next-Cursor': { schema: { type: 'string' }, description: 'present when another page follows' } },
+            content: { 'application/json': { schema: { type: 'array', items: ref } } },
+          },
+          400: problemResponse('Bad query'),
+        },
+      },
+      post: {
+        tags: [kind],
+        summary: `Create a ${def.singular}`,
+        requestBody: body(`The new ${def.singular}; server-made fields are ignored, unknown fields rejected`),
+        responses: {
+          201: one,
+          409: problemResponse(`The ${def.keyField} is taken (${def.exists})`),
+          422: problemResponse('Invalid fields'),
+        },
+      },
+    };
+    paths[`/${kind}/{id}`] = {
+      parameters: [idParam],
+      get: { tags: [kind], summary: `Get a ${def.singular}`, responses: { 200: one, 404: problemResponse(def.notFound) } },
+      put: {
+        tags: [kind],
+        summary: `Replace a ${def.singular}`,
+        requestBody: body('The whole object'),
+        responses: { 200: one, 404: problemResponse(def.notFound), 409: problemResponse(def.exists), 422: problemResponse('Invalid fields') },
+      },
+      patch: {
+        tags: [kind],
+        summary: `Change a ${def.singular} with a JSON merge patch (RFC 7386)`,
+        requestBody: {
+          required: true,
+          content: {
+            'application/merge-patch+json': { schema: { type: 'object' } },
+            'application/json': { schema: { type: 'object' } },
+          },
+        },
+        responses: { 200: one, 404: problemResponse(def.notFound), 409: problemResponse(def.exists), 422: problemResponse('Invalid fields') },
+      },
+      delete: { tags: [kind], summary: `Delete a ${def.singular}`, responses: { 204: { description: 'Deleted' }, 404: problemResponse(def.notFound) } },
+    };
+  }
+  paths['/health'] = { get: { tags: ['operations'], summary: 'Liveness', security: [], responses: { 200: { description: 'The process is up' } } } };
+  paths['/ready'] = {
+    get: {
+      tags: ['operations'],
+      summary: 'Readiness: the database answers',
+      security: [],
+      responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'MCP Gateway Admin API', version },
+    security: [{ basic: [] }, { bearer: [] }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        basic: { type: 'http', scheme: 'basic' },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      },
+    },
+  };
+}

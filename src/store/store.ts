@@ -1,0 +1,313 @@
+import { mkdirSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Kind } from '../domain/entities.js';
+import { GatewayError } from '../errors.js';
+import { migrations, type Dialect } from './migrations.js';
+
+/** An object as the store keeps it: the server-made identity plus every field as JSON. */
+export interface StoredObject {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  fields: Record<string, unknown>;
+}
+
+export interface ListQuery {
+  includeInactive?: boolean;
+  /** Keep objects carrying any of these tags. */
+  tags?: string[];
+  /** Keep objects carrying all of these tags. */
+  allTags?: string[];
+  /** Return at most this many (one more is fetched to know whether a next page exists). */
+  limit?: number;
+  /** Only keys strictly after this one (keyset pagination). */
+  after?: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  uri?: string;
+  gateway?: string | null;
+  is_active: number;
+  data: string;
+  created_at: string;
+  updated_at: string;
+}
+
+// Kysely is typed per table; the five object tables share one row shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Db = Kysely<any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Tx = Transaction<any>;
+
+/** Raised by insert/update when the unique key is taken. */
+export class UniqueViolation extends Error {}
+
+const keyColumn = (kind: Kind) => (kind === 'resources' ? 'uri' : 'name');
+
+/** Repositories over one Kysely handle (the pool, or a transaction). */
+export class Repository {
+  constructor(
+    protected readonly db: Db | Tx,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Objects of a kind in key order (code points), filtered and paged. */
+  async list(kind: Kind, query: ListQuery = {}): Promise<StoredObject[]> {
+    const key = keyColumn(kind);
+    let q = this.db.selectFrom(kind).select(['id', 'data', 'created_at', 'updated_at']);
+    if (!query.includeInactive) q = q.where('is_active', '=', 1);
+    if (query.tags && query.tags.length > 0) {
+      const tags = query.tags;
+      q = q.where('id', 'in', this.db.selectFrom('object_tags').select('object_id').where('kind', '=', kind).where('tag', 'in', tags));
+    }
+    for (const tag of query.allTags ?? []) {
+      q = q.where('id', 'in', this.db.selectFrom('object_tags').select('object_id').where('kind', '=', kind).where('tag', '=', tag));
+    }
+    if (query.after !== undefined) q = q.where(key, '>', query.after);
+    q = q.orderBy(key);
+    if (query.limit !== undefined) q = q.limit(query.limit);
+    const rows = (await q.execute()) as Row[];
+    return rows.map(toObject);
+  }
+
+  /** One object by id, or by key (name, or uri for resources). */
+  async get(kind: Kind, idOrKey: string): Promise<StoredObject | undefined> {
+    const rows = (await this.db
+      .selectFrom(kind)
+      .select(['id', 'data', 'created_at', 'updated_at'])
+      .where((eb) => eb.or([eb('id', '=', idOrKey), eb(keyColumn(kind), '=', idOrKey)]))
+      .execute()) as Row[];
+    // An id match wins over a key match, so a name that looks like an id cannot shadow one.
+    const row = rows.find((r) => r.id === idOrKey) ?? rows[0];
+    return row ? toObject(row) : undefined;
+  }
+
+  /** Resources by name: names are not unique, so only a single match counts. */
+  async getResourceByName(name: string): Promise<StoredObject | undefined> {
+    const rows = (await this.db
+      .selectFrom('resources')
+      .select(['id', 'data', 'created_at', 'updated_at'])
+      .where('name', '=', name)
+      .limit(2)
+      .execute()) as Row[];
+    return rows.length === 1 ? toObject(rows[0]!) : undefined;
+  }
+
+  /** Which of these keys exist in a kind. */
+  async existingKeys(kind: Kind, keys: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const key = keyColumn(kind);
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const rows = (await this.db.selectFrom(kind).select(key).where(key, 'in', chunk).execute()) as Record<string, string>[];
+      for (const row of rows) found.add(row[key]!);
+    }
+    return found;
+  }
+
+  async insert(kind: Kind, object: StoredObject): Promise<void> {
+    await this.translate(async () => {
+      await this.db.insertInto(kind).values(toRow(kind, object)).execute();
+      await this.writeTags(kind, object, false);
+    });
+  }
+
+  async update(kind: Kind, object: StoredObject): Promise<void> {
+    await this.translate(async () => {
+      const { id: _id, created_at: _c, ...row } = toRow(kind, object);
+      await this.db.updateTable(kind).set(row).where('id', '=', object.id).execute();
+      await this.writeTags(kind, object, true);
+    });
+  }
+
+  async delete(kind: Kind, id: string): Promise<boolean> {
+    await this.db.deleteFrom('object_tags').where('kind', '=', kind).where('object_id', '=', id).execute();
+    const result = await this.db.deleteFrom(kind).where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async count(kind: Kind): Promise<number> {
+    const row = await this.db.selectFrom(kind).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value as string | undefined;
+  }
+
+  /** Set a setting unless one exists; returns the value that is stored afterwards. */
+  async initSetting(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key)) ?? value;
+  }
+
+  private async writeTags(kind: Kind, object: StoredObject, replace: boolean): Promise<void> {
+    if (replace) await this.db.deleteFrom('object_tags').where('kind', '=', kind).where('object_id', '=', object.id).execute();
+    const tags = (object.fields.tags as string[] | undefined) ?? [];
+    if (tags.length > 0) {
+      await this.db
+        .insertInto('object_tags')
+        .values(tags.map((tag) => ({ kind, object_id: object.id, tag })))
+        .execute();
+    }
+  }
+
+  private async translate(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UniqueViolation();
+      throw error;
+    }
+  }
+}
+
+/** The store: repositories over a connection pool, plus transactions, readiness and shutdown. */
+export class Store extends Repository {
+  private constructor(
+    private readonly kysely: Db,
+    dialect: Dialect,
+    readonly description: string,
+  ) {
+    super(kysely, dialect);
+  }
+
+  /** Open a store from a DATABASE_URL and bring its schema up to date. */
+  static async open(databaseUrl: string): Promise<Store> {
+    const { db, dialect, description } = connect(databaseUrl);
+    const store = new Store(db, dialect, description);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await db.destroy().catch(() => undefined);
+      throw new GatewayError('STORE_UNAVAILABLE', `cannot prepare the database ${description}: ${errorMessage(error)}`);
+    }
+    return store;
+  }
+
+  /** Run work in one transaction; any throw rolls everything back. */
+  async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.kysely.transaction().execute((trx) => work(new Repository(trx, this.dialect)));
+  }
+
+  /** True when the database answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.kysely);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+
+  private async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.kysely, provider: migrations(this.dialect) });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  }
+}
+
+function connect(databaseUrl: string): { db: Db; dialect: Dialect; description: string } {
+  if (databaseUrl.startsWith('sqlite:')) {
+    let path = databaseUrl.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') throw new GatewayError('CONFIG_INVALID', 'DATABASE_URL "sqlite:" needs a path, e.g. sqlite:./mcpgateway.db or sqlite::memory:');
+    const memory = path === ':memory:';
+    if (!memory) {
+      const dir = dirname(resolve(path));
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+    }
+    let database: SQLite.Database;
+    try {
+      database = new SQLite(memory ? ':memory:' : path);
+    } catch (error) {
+      throw new GatewayError('STORE_UNAVAILABLE', `cannot open SQLite database ${path}: ${errorMessage(error)}`);
+    }
+    if (!memory) database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('busy_timeout = 5000');
+    return { db: new Kysely({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', description: `sqlite:${path}` };
+  }
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
+    let url: URL;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      throw new GatewayError('CONFIG_INVALID', 'DATABASE_URL is not a valid postgres:// URL');
+    }
+    // `?schema=NAME` keeps the gateway's tables in their own schema (created if missing).
+    const schema = url.searchParams.get('schema');
+    url.searchParams.delete('schema');
+    if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+      throw new GatewayError('CONFIG_INVALID', 'DATABASE_URL ?schema= must be a plain SQL identifier');
+    }
+    const pool = new pg.Pool({
+      connectionString: url.toString(),
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle client that loses its server must not crash the process.
+    pool.on('error', () => undefined);
+    const db: Db = new Kysely({
+      dialect: new PostgresDialect({
+        pool: schema
+          ? async () => {
+              const admin = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+              await admin.connect();
+              try {
+                await admin.query(`create schema if not exists "${schema}"`);
+              } finally {
+                await admin.end();
+              }
+              return pool;
+            }
+          : pool,
+      }),
+    });
+    const safe = new URL(url.toString());
+    if (safe.password) safe.password = '***';
+    return { db, dialect: 'postgres', description: safe.toString() };
+  }
+  throw new GatewayError('CONFIG_INVALID', 'DATABASE_URL must start with sqlite: or postgres://');
+}
+
+function toRow(kind: Kind, object: StoredObject): Row {
+  const f = object.fields;
+  const row: Row = {
+    id: object.id,
+    name: String(f.name),
+    is_active: f.is_active === false ? 0 : 1,
+    data: JSON.stringify(f),
+    created_at: object.created_at,
+    updated_at: object.updated_at,
+  };
+  if (kind === 'resources') row.uri = String(f.uri);
+  if (kind === 'tools') row.gateway = (f.gateway as string | null | undefined) ?? null;
+  return row;
+}
+
+function toObject(row: Row): StoredObject {
+  return { id: row.id, created_at: row.created_at, updated_at: row.updated_at, fields: JSON.parse(row.data) as Record<string, unknown> };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** A database error's message without connection strings or credentials. */
+export function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/postgres(ql)?:\/\/[^\s]+/g, 'postgres://…');
+}
