@@ -25,7 +25,6 @@ export const ERRORS = {
   BAD_QUERY: { status: 400, title: 'Invalid query parameter' },
   BAD_CURSOR: { status: 400, title: 'Invalid pagination cursor' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such endpoint' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
 
   // Authentication
   AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
