@@ -28,7 +28,7 @@ import {
   type TypeNode,
 } from 'graphql';
 import { broadScope, cleanText, hostOf, soundsDestructive, toolName, uniqueNames } from '../common.js';
-import { ImportError } from '../errors.js';
+import { sourceError } from '../errors.js';
 import type { JsonObject, Operation, SourceInfo } from '../planner/types.js';
 
 /** How deep generated selections go below the root field. */
@@ -76,7 +76,7 @@ export function importGraphql(text: string, parsed: unknown, options: GraphqlOpt
     try {
       schema = buildClientSchema(introspection as IntrospectionQuery);
     } catch (error) {
-      throw new ImportError(`not a usable GraphQL introspection result: ${(error as Error).message}`);
+      throw sourceError(`not a usable GraphQL introspection result: ${(error as Error).message}`);
     }
     document = introspection;
   } else {
@@ -84,13 +84,13 @@ export function importGraphql(text: string, parsed: unknown, options: GraphqlOpt
     try {
       ast = parse(text, { noLocation: true });
     } catch (error) {
-      throw new ImportError(`not GraphQL SDL, an introspection result or an operations list: ${(error as Error).message}`);
+      throw sourceError(`not GraphQL SDL, an introspection result or an operations list: ${(error as Error).message}`);
     }
     ast = dropDuplicateFields(ast, warnings);
     try {
       schema = buildASTSchema(ast);
     } catch (error) {
-      throw new ImportError(`the GraphQL SDL does not build a schema: ${(error as Error).message}`);
+      throw sourceError(`the GraphQL SDL does not build a schema: ${(error as Error).message}`);
     }
     document = ast;
   }
@@ -202,13 +202,13 @@ function graphqlOperation(op: GraphqlOp): Operation {
           base_url: op.endpoint,
           path: '',
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
           body: { query: op.query, variables },
           response_path: `$.data.${op.fieldName}`,
         },
       },
     },
     auth: op.auth ? { required: true, type: op.auth.type, ...(op.auth.key ? { key: op.auth.key } : {}) } : { required: false },
+    annotations: { readOnlyHint: effect === 'read', destructiveHint: effect === 'delete' },
     metadata: { category: 'graphql', tags: ['graphql', op.kind], read_only: effect === 'read' },
   };
   return {
@@ -236,22 +236,22 @@ function graphqlOperation(op: GraphqlOp): Operation {
 
 /** An explicit list of named operations: each query is parsed; its variables become the input. */
 function fromOperationList(list: OperationList, options: GraphqlOptions, warnings: string[]): ImporterResult {
-  if (typeof list.endpoint !== 'string' || !hostOf(list.endpoint)) throw new ImportError('$.endpoint: an operations list needs an absolute endpoint URL');
-  if (!Array.isArray(list.operations) || list.operations.length === 0) throw new ImportError('$.operations: must be a non-empty list');
+  if (typeof list.endpoint !== 'string' || !hostOf(list.endpoint)) throw sourceError('$.endpoint: an operations list needs an absolute endpoint URL');
+  if (!Array.isArray(list.operations) || list.operations.length === 0) throw sourceError('$.operations: must be a non-empty list');
   const ops = list.operations.map((entry, i) => {
     const at = `$.operations[${i}]`;
-    if (!entry || typeof entry.query !== 'string' || typeof entry.name !== 'string') throw new ImportError(`${at}: needs a name and a query`);
+    if (!entry || typeof entry.query !== 'string' || typeof entry.name !== 'string') throw sourceError(`${at}: needs a name and a query`);
     let ast: DocumentNode;
     try {
       ast = parse(entry.query, { noLocation: true });
     } catch (error) {
-      throw new ImportError(`${at}.query: ${(error as Error).message}`);
+      throw sourceError(`${at}.query: ${(error as Error).message}`);
     }
     const def = ast.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-    if (!def) throw new ImportError(`${at}.query: contains no operation`);
+    if (!def) throw sourceError(`${at}.query: contains no operation`);
     const kind = def.operation === 'mutation' ? 'mutation' : def.operation === 'query' ? 'query' : undefined;
-    if (!kind) throw new ImportError(`${at}.query: ${def.operation} operations cannot be called as tools`);
-    if (entry.operation_type && entry.operation_type !== kind) throw new ImportError(`${at}.operation_type: says ${entry.operation_type} but the query is a ${kind}`);
+    if (!kind) throw sourceError(`${at}.query: ${def.operation} operations cannot be called as tools`);
+    if (entry.operation_type && entry.operation_type !== kind) throw sourceError(`${at}.operation_type: says ${entry.operation_type} but the query is a ${kind}`);
     const properties: Record<string, JsonObject> = {};
     const required: string[] = [];
     for (const v of def.variableDefinitions ?? []) {

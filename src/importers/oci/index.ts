@@ -1,5 +1,5 @@
 import { broadScope, cleanText, hostOf, toolName, uniqueNames } from '../common.js';
-import { ImportError } from '../errors.js';
+import { sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { Effect, JsonObject, Operation, SourceInfo } from '../planner/types.js';
 
@@ -48,10 +48,10 @@ interface FlatPackage {
  * draft per tool). Package drafts are registrations, never capability files.
  */
 export function importOciPackage(parsed: unknown, options: { sourceName: string; uri?: string | null }): ImporterResult {
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ImportError('$: MCP package metadata must be a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw sourceError('$: MCP package metadata must be a JSON object');
   if ('image_ref' in parsed) return fromFlat(parsed as FlatPackage, options);
   if ('packages' in parsed || 'remotes' in parsed) return fromServerJson(parsed as ServerJson, options);
-  throw new ImportError('$: expected an MCP Registry server.json (packages, remotes) or a package with image_ref');
+  throw sourceError('$: expected an MCP Registry server.json (packages, remotes) or a package with image_ref');
 }
 
 function fromServerJson(doc: ServerJson, options: { sourceName: string; uri?: string | null }): ImporterResult {
@@ -72,9 +72,9 @@ function fromServerJson(doc: ServerJson, options: { sourceName: string; uri?: st
     const at = `$.remotes[${i}]`;
     const url = requireString(remote.url, `${at}.url`);
     const host = hostOf(url);
-    if (!host) throw new ImportError(`${at}.url: must be an absolute URL`);
+    if (!host) throw sourceError(`${at}.url: must be an absolute URL`);
     const transport = remote.type === 'sse' ? 'sse' : remote.type === 'streamable-http' ? 'streamablehttp' : undefined;
-    if (!transport) throw new ImportError(`${at}.type: must be streamable-http or sse, not ${JSON.stringify(remote.type)}`);
+    if (!transport) throw sourceError(`${at}.type: must be streamable-http or sse, not ${JSON.stringify(remote.type)}`);
     const secretHeaders = (remote.headers ?? []).filter((h) => h.isSecret === true && typeof h.name === 'string').map((h) => String(h.name));
     const name = toolName(`${short}_remote_${transport}`);
     const gateway: JsonObject = { name, url, transport, description: cleanText(String(doc.description ?? '')), auth_type: secretHeaders.length ? 'headers' : 'none' };
@@ -101,7 +101,7 @@ function fromServerJson(doc: ServerJson, options: { sourceName: string; uri?: st
       target: { type: 'gateway', gateway, reason: 'MCP packages become gateway registrations after review (POST /gateways), not capability files' },
     });
   });
-  if (ops.length === 0) throw new ImportError('$: the server.json lists no packages and no remotes');
+  if (ops.length === 0) throw sourceError('$: the server.json lists no packages and no remotes');
   return { source, document: doc, operations: uniqueNames(ops, warnings), warnings };
 }
 
@@ -126,7 +126,7 @@ function packageDraft(pkg: RegistryPackage, at: string, short: string, doc: Serv
       args = ['run', '-i', '--rm', ...env.flatMap((v) => ['-e', v.name]), identifier];
       break;
     default:
-      throw new ImportError(`${at}.registryType: ${JSON.stringify(type)} is not npm, pypi or oci`);
+      throw sourceError(`${at}.registryType: ${JSON.stringify(type)} is not npm, pypi or oci`);
   }
   const transportType = pkg.transport?.type ?? 'stdio';
   if (transportType !== 'stdio') warnings.push(`${at}: transport ${String(transportType)} packages are registered as stdio; check the package's documentation`);
@@ -177,7 +177,7 @@ function fromFlat(doc: FlatPackage, options: { sourceName: string; uri?: string 
   const image = requireString(doc.image_ref, '$.image_ref');
   const referenced = /@(sha256:[0-9a-f]{64})$/i.exec(image)?.[1] ?? null;
   const declared = typeof doc.digest_sha256 === 'string' ? doc.digest_sha256 : null;
-  if (declared !== null && !/^(sha256:)?[0-9a-f]{64}$/i.test(declared)) throw new ImportError('$.digest_sha256: must be 64 hex digits, optionally after "sha256:"');
+  if (declared !== null && !/^(sha256:)?[0-9a-f]{64}$/i.test(declared)) throw sourceError('$.digest_sha256: must be 64 hex digits, optionally after "sha256:"');
   const source: SourceInfo = {
     name: options.sourceName,
     kind: 'oci-mcp-package',
@@ -191,12 +191,12 @@ function fromFlat(doc: FlatPackage, options: { sourceName: string; uri?: string 
   if (!declared && !referenced) warnings.push('the image is pinned by neither digest_sha256 nor an @sha256: reference');
   const registryHost = image.split('/')[0]!.includes('.') ? image.split('/')[0]! : 'docker.io';
   const gateway: JsonObject = { name: toolName(name), transport: 'stdio', command: 'docker', args: ['run', '-i', '--rm', image] };
-  if (!Array.isArray(doc.tools) || doc.tools.length === 0) throw new ImportError('$.tools: must list the tools the package provides');
+  if (!Array.isArray(doc.tools) || doc.tools.length === 0) throw sourceError('$.tools: must list the tools the package provides');
   const ops = doc.tools.map((tool, i): Operation => {
     const at = `$.tools[${i}]`;
     const toolRaw = requireString(tool.name, `${at}.name`);
     const input = (tool.input_schema ?? tool.inputSchema ?? { type: 'object', properties: {} }) as JsonObject;
-    if (typeof input !== 'object' || Array.isArray(input)) throw new ImportError(`${at}.input_schema: must be a JSON Schema object`);
+    if (typeof input !== 'object' || Array.isArray(input)) throw sourceError(`${at}.input_schema: must be a JSON Schema object`);
     const a = tool.annotations ?? {};
     const effect: Effect = a.readOnlyHint === true ? 'read' : a.destructiveHint === true ? 'delete' : 'write';
     return {
@@ -225,7 +225,7 @@ function fromFlat(doc: FlatPackage, options: { sourceName: string; uri?: string 
 }
 
 function requireString(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ImportError(`${path}: must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim() === '') throw sourceError(`${path}: must be a non-empty string`);
   return value;
 }
 

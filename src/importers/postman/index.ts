@@ -1,6 +1,6 @@
 import postman, { type Item, type ItemGroup, type RequestAuth } from 'postman-collection';
 import { broadScope, cleanText, soundsDestructive, toolName, uniqueNames } from '../common.js';
-import { ImportError } from '../errors.js';
+import { isSourceError, sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { JsonObject, Operation } from '../planner/types.js';
 
@@ -22,19 +22,19 @@ interface RawCollection {
 
 /** Import a Postman Collection v2.0 or v2.1: one draft per request, folders as tags. */
 export function importPostman(parsed: unknown, options: { sourceName: string; uri?: string | null }): ImporterResult {
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ImportError('$: a Postman collection must be a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw sourceError('$: a Postman collection must be a JSON object');
   const raw = parsed as RawCollection;
   const schema = raw.info?.schema;
   if (schema !== V20 && schema !== V21) {
-    throw new ImportError(`$.info.schema: must be the Postman Collection v2.0.0 or v2.1.0 schema URL, not ${JSON.stringify(schema ?? null)}`);
+    throw sourceError(`$.info.schema: must be the Postman Collection v2.0.0 or v2.1.0 schema URL, not ${JSON.stringify(schema ?? null)}`);
   }
-  if (!Array.isArray(raw.item)) throw new ImportError('$.item: must be a list of requests and folders');
+  if (!Array.isArray(raw.item)) throw sourceError('$.item: must be a list of requests and folders');
   const normalized = schema === V20 ? upgradeAuth(structuredClone(raw)) : raw;
   let collection: Collection;
   try {
     collection = new Collection(normalized as never);
   } catch (error) {
-    throw new ImportError(`not a usable Postman collection: ${(error as Error).message}`);
+    throw sourceError(`not a usable Postman collection: ${(error as Error).message}`);
   }
 
   const variables = new Map<string, string>();
@@ -45,7 +45,7 @@ export function importPostman(parsed: unknown, options: { sourceName: string; ur
     try {
       ops.push(requestOperation(item, variables, warnings));
     } catch (error) {
-      if (!(error instanceof ImportError)) throw error;
+      if (!isSourceError(error)) throw error;
       warnings.push(`request "${item.name}" skipped: ${error.message}`);
     }
   });
@@ -95,9 +95,9 @@ function requestOperation(item: Item, variables: Map<string, string>, warnings: 
   try {
     origin = new URL(host.includes('://') ? host : `${protocol}://${host}${url.port ? `:${url.port}` : ''}`);
   } catch {
-    throw new ImportError(`its URL has no resolvable host (${url.toString()})`);
+    throw sourceError(`its URL has no resolvable host (${url.toString()})`);
   }
-  if (host.includes('{')) throw new ImportError(`its URL has no resolvable host (${url.toString()})`);
+  if (host.includes('{')) throw sourceError(`its URL has no resolvable host (${url.toString()})`);
   const baseUrl = `${origin.protocol}//${origin.host}`;
   const prefix = origin.pathname.replace(/\/+$/, '');
   const path = `${prefix}/${pathSegments.join('/')}`;
@@ -142,7 +142,7 @@ function requestOperation(item: Item, variables: Map<string, string>, warnings: 
   if (Object.keys(params).length) config.params = params;
   if (Object.keys(headers).length) config.headers = headers;
   if (body.template !== undefined) config.body = body.template;
-  if (body.encoding) config.body_encoding = body.encoding;
+  if (body.encoding === 'form') config.body_content_type = 'application/x-www-form-urlencoded';
   const capability: JsonObject = {
     fulcrum: '1.0',
     name,
@@ -151,6 +151,7 @@ function requestOperation(item: Item, variables: Map<string, string>, warnings: 
     schema: { input },
     providers: { primary: { service: 'rest', timeout: 30, config } },
     auth: auth.capability,
+    annotations: { readOnlyHint: effect === 'read', destructiveHint: effect === 'delete' },
     metadata: { category: 'postman', tags: ['postman', ...folders], read_only: effect === 'read' },
   };
   return {
@@ -231,8 +232,10 @@ interface AuthResult {
 /** Auth as env: references: the variable a credential came from names the environment variable. */
 function authOf(auth: RequestAuth | undefined, credentialHeaders: string[], warnings: string[], itemName: string): AuthResult {
   if (!auth || !auth.type) {
-    if (credentialHeaders.length) {
-      return { capability: { required: true, type: 'headers', headers: Object.fromEntries(credentialHeaders.map((h) => [h, `env:${envName(h)}`])) }, schemes: ['headers'], declared: true };
+    const header = credentialHeaders[0];
+    if (header) {
+      if (credentialHeaders.length > 1) warnings.push(`request "${itemName}": only the credential header ${header} is carried (as an api_key); review ${credentialHeaders.slice(1).join(', ')} by hand`);
+      return { capability: { required: true, type: 'api_key', in: 'header', name: header, key: `env:${envName(header)}` }, schemes: ['apiKey:header'], declared: true };
     }
     return { capability: { required: false }, schemes: [], declared: false };
   }
