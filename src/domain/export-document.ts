@@ -47,7 +47,8 @@ export function exportJsonSchema(): Record<string, unknown> {
     string,
     unknown
   >;
-  return { $id: 'https://mcpgateway.dev/schemas/export.schema.json', title: 'MCP Gateway export document', ...schema };
+  const { $schema, ...rest } = schema;
+  return { $schema, $id: 'https://mcpgateway.dev/schemas/export.schema.json', title: 'MCP Gateway export document', ...rest };
 }
 
 /** The text of `schemas/export.schema.json`. */

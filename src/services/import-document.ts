@@ -26,7 +26,8 @@ export function parseJsonText(text: string, source: string): unknown {
   try {
     return JSON.parse(body);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    // V8 quotes a snippet of the input ("…" is not valid JSON); a file may hold secrets, so drop it.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/, ".*" is not valid JSON$/s, '');
     const position = /position (\d+)/.exec(message);
     if (/end of JSON input|Unterminated/i.test(message) || (position && Number(position[1]) >= body.trimEnd().length)) {
       throw new GatewayError('IMPORT_INVALID', `${source} is not complete JSON: it ends early (truncated?) after ${body.length} characters`);
