@@ -10,6 +10,9 @@ import { isObject } from './merge-patch.js';
 export const EXPORT_VERSION = '2025-03-26';
 export const ENCRYPTION_METHOD = 'AES-256-GCM';
 
+/** The order the kinds appear in a document, as SPEC §5 shows it. */
+export const DOCUMENT_ORDER: readonly Kind[] = ['gateways', 'servers', 'prompts', 'tools', 'resources'];
+
 /** The order objects are written in on import: what others refer to comes first. */
 export const IMPORT_ORDER: readonly Kind[] = ['gateways', 'tools', 'resources', 'servers', 'prompts'];
 
@@ -88,7 +91,7 @@ export function serializeDocument(doc: Partial<ExportDocument>): string {
   for (const field of ['version', 'exported_at', 'source_gateway', 'encryption_method'] as const) {
     if (doc[field] !== undefined) out[field] = doc[field];
   }
-  for (const kind of KINDS) {
+  for (const kind of DOCUMENT_ORDER) {
     const list = doc[kind];
     if (!list) continue;
     out[kind] = [...list].sort((a, b) => compareCodePoints(keyOf(kind, a), keyOf(kind, b))).map(sortKeysDeep);

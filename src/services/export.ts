@@ -1,5 +1,5 @@
 import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
-import { ENCRYPTION_METHOD, EXPORT_VERSION, type ExportDocument } from '../domain/export-document.js';
+import { DOCUMENT_ORDER, ENCRYPTION_METHOD, EXPORT_VERSION, type ExportDocument } from '../domain/export-document.js';
 import { editable, type Registry } from './registry.js';
 
 /** What to export (SPEC §5): kinds, tags (any), labels (all), and whether inactive objects count. */
@@ -41,7 +41,7 @@ export async function buildExport(registry: Registry, options: ExportOptions): P
 
 /** How many objects of each kind a document holds, as `gateways=3,servers=5,…`. */
 export function countsHeader(doc: Partial<ExportDocument>): string {
-  return KINDS.filter((kind) => doc[kind])
+  return DOCUMENT_ORDER.filter((kind) => doc[kind])
     .map((kind) => `${kind}=${doc[kind]!.length}`)
     .join(',');
 }

@@ -110,10 +110,15 @@ async function write(api: AdminApi, item: PlanItem): Promise<ReplayItem> {
 /**
  * The JSON merge patch (RFC 7386) that turns `from` into `to`, or undefined when merge patch
  * cannot say it (a null inside a nested object, which a merge patch would delete): then PUT.
+ * A top-level null is fine: every nullable field defaults to null, so the server restores it.
  */
 export function mergeDiff(from: Record<string, unknown>, to: Record<string, unknown>): Record<string, unknown> | undefined {
   const diff = diffObjects(from, to);
-  return canonicalJson(mergePatch(from, diff)) === canonicalJson(to) ? diff : undefined;
+  return canonicalJson(withoutNulls(mergePatch(from, diff))) === canonicalJson(withoutNulls(to)) ? diff : undefined;
+}
+
+function withoutNulls(value: unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== null));
 }
 
 function diffObjects(from: Record<string, unknown>, to: Record<string, unknown>): Record<string, unknown> {
