@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { EXIT, reportError } from './exit.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .exitOverride();
   serveCommand(program);
   tokenCommand(program);
+  exportCommand(program);
+  importCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
