@@ -63,7 +63,7 @@ export async function importDocument(
     return report;
   }
 
-  await registry.store.transaction(async (repo) => {
+  await registry.transaction(async (repo) => {
     const plan = planImport(read, await loadTarget(registry, repo), options.conflict);
     assertPlan(plan);
     report.warnings = plan.warnings;
