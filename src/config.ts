@@ -14,6 +14,8 @@ export interface Config {
   authRequired: boolean;
   capabilityDirs: string[];
   bodyLimitBytes: number;
+  /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES, default 256 MiB). */
+  importBodyLimitBytes: number;
   logLevel: string;
 }
 
@@ -37,6 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   };
   const port = parseInteger(value(flags.port, 'PORT') ?? '4444', 'PORT', 0, 65_535);
   const bodyLimitBytes = parseInteger(value(flags.bodyLimit, 'BODY_LIMIT_BYTES') ?? '1048576', 'BODY_LIMIT_BYTES', 1024, 1024 ** 3);
+  const importBodyLimitBytes = parseInteger(value(undefined, 'IMPORT_BODY_LIMIT_BYTES') ?? String(256 * 1024 ** 2), 'IMPORT_BODY_LIMIT_BYTES', 1024, 1024 ** 3);
   const logLevel = value(flags.logLevel, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new GatewayError('CONFIG_INVALID', `LOG_LEVEL "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -62,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .map((d) => d.trim())
       .filter(Boolean),
     bodyLimitBytes,
+    importBodyLimitBytes,
     logLevel,
   };
 }

@@ -45,6 +45,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger,
       auth: { enforced: authEnforced(config), basicUser: config.basicUser, basicPassword: config.basicPassword, jwtSecret: config.jwtSecret },
       bodyLimitBytes: config.bodyLimitBytes,
+      importBodyLimitBytes: config.importBodyLimitBytes,
     });
     let url = '';
     if (options.listen !== false) {

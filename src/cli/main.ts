@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { EXIT, reportError } from './exit.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { importPlanCommands } from './import-plan.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
@@ -15,7 +17,8 @@ export function buildProgram(): Command {
     .exitOverride();
   serveCommand(program);
   tokenCommand(program);
-  importPlanCommands(program.command('import').description('import configuration, or plan a safe import of an API description'));
+  exportCommand(program);
+  importPlanCommands(importCommand(program));
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authHook, type AuthSettings } from './auth.js';
+import { registerExportImportRoutes } from './export-import-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
 
@@ -16,6 +17,8 @@ export interface AppDeps {
   logger: Logger;
   auth: AuthSettings;
   bodyLimitBytes: number;
+  /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES). */
+  importBodyLimitBytes?: number;
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -53,5 +56,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
   registerAdminRoutes(app, deps.registry);
+  registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
   return app;
 }

@@ -46,6 +46,8 @@ const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
 /** CRUD over the five kinds: validation, credentials, references and change events. */
 export class Registry {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
+  // Events of writes made inside a transaction wait here until it commits.
+  private readonly pending = new WeakMap<Repository, ChangeEvent[]>();
 
   constructor(
     readonly store: Store,
@@ -56,6 +58,17 @@ export class Registry {
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Run writes in one transaction; their change events are sent after commit, never on rollback. */
+  async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    const events: ChangeEvent[] = [];
+    const result = await this.store.transaction(async (repo) => {
+      this.pending.set(repo, events);
+      return work(repo);
+    });
+    for (const event of events) this.emit(event, this.store);
+    return result;
   }
 
   async list(kind: Kind, options: ListOptions = {}, repo: Repository = this.store): Promise<Page> {
@@ -96,7 +109,7 @@ export class Registry {
     const now = timestamp();
     const stored: StoredObject = { id: randomUUID().replaceAll('-', ''), created_at: now, updated_at: now, fields };
     await this.write(def, () => repo.insert(kind, stored), fields);
-    this.emit({ kind, op: 'create', id: stored.id, name: String(fields[def.keyField]) });
+    this.emit({ kind, op: 'create', id: stored.id, name: String(fields[def.keyField]) }, repo);
     return { object: (await this.present(kind, [stored], repo))[0]!, changed: true, created: true };
   }
 
@@ -128,7 +141,7 @@ export class Registry {
   async delete(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<void> {
     const current = await this.find(kind, idOrKey, repo);
     await repo.delete(kind, current.id);
-    this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) });
+    this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, repo);
   }
 
   /** Validate a cleaned body and produce the stored fields (credentials encrypted). */
@@ -161,7 +174,7 @@ export class Registry {
     }
     const updated: StoredObject = { ...current, fields, updated_at: timestamp(current.updated_at) };
     await this.write(def, () => repo.update(def.kind, updated), fields);
-    this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) });
+    this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) }, repo);
     return { object: (await this.present(def.kind, [updated], repo))[0]!, changed: true, created: false };
   }
 
@@ -222,7 +235,12 @@ export class Registry {
     }
   }
 
-  private emit(event: ChangeEvent): void {
+  private emit(event: ChangeEvent, repo: Repository): void {
+    const held = this.pending.get(repo);
+    if (held) {
+      held.push(event);
+      return;
+    }
     for (const listener of this.listeners) listener(event);
   }
 }
