@@ -47,6 +47,17 @@ export const ERRORS = {
   // Credentials
   AUTH_VALUE_UNDECRYPTABLE: { status: 422, title: 'auth_value does not decrypt with this instance\'s secret' },
 
+  // MCP serving and federation
+  GW_UNREACHABLE: { status: 502, title: 'The upstream gateway is unreachable' },
+  GW_DISCOVERY_FAILED: { status: 502, title: 'Discovery from the upstream gateway failed' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'The upstream did not answer in time' },
+  UPSTREAM_BAD_REPLY: { status: 502, title: 'The upstream sent a malformed reply' },
+  UPSTREAM_ERROR: { status: 502, title: 'The upstream call failed' },
+  RESPONSE_TOO_LARGE: { status: 502, title: 'The upstream response exceeds the size limit' },
+  PROMPT_ARGS_INVALID: { status: 422, title: 'Prompt arguments are invalid' },
+  PROMPT_RENDER_FAILED: { status: 422, title: 'The prompt template could not be rendered' },
+  TOOL_ARGS_INVALID: { status: 422, title: 'Tool arguments are invalid' },
+
   // Server state
   STORE_UNAVAILABLE: { status: 503, title: 'The database is unavailable' },
   NOT_READY: { status: 503, title: 'The gateway is not ready' },

@@ -5,8 +5,14 @@ import { GatewayError } from '../errors.js';
 import type { Registry } from '../services/registry.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import type { Catalog } from '../mcp/catalog.js';
+import type { Dispatcher } from '../mcp/dispatcher.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Federation } from '../services/federation.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authHook, type AuthSettings } from './auth.js';
+import { registerFederationRoutes } from './federation-routes.js';
+import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
 
@@ -16,6 +22,8 @@ export interface AppDeps {
   logger: Logger;
   auth: AuthSettings;
   bodyLimitBytes: number;
+  /** MCP serving and federation; absent in callers that only need the Admin API. */
+  mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -53,5 +61,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
   registerAdminRoutes(app, deps.registry);
+  if (deps.mcp) {
+    registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
+    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });
+  }
   return app;
 }
