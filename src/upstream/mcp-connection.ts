@@ -169,6 +169,10 @@ export class UpstreamConnection {
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
       return new RpcError(REQUEST_TIMEOUT, `gateway "${name}" did not answer ${method} within ${timeoutMs} ms`);
     }
+    const message = (error as Error)?.message ?? '';
+    if ((error as Error)?.name === 'ZodError' || (error as Error)?.name === 'SyntaxError' || /^\s*\[/.test(message) || /JSON/.test(message)) {
+      return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" sent a malformed reply to ${method}`);
+    }
     if ((error as Error)?.name === 'AbortError') return new RpcError(UPSTREAM_FAILURE, `the ${method} call to gateway "${name}" was cancelled`);
     return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" failed on ${method}: ${describe(error)}`);
   }
