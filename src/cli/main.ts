@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { EXIT, reportError } from './exit.js';
 import { serveCommand } from './serve.js';
+import { stdioCommand } from './stdio.js';
 import { tokenCommand } from './token.js';
 
 /** Build the CLI; every command and sub-command answers --help. */
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   serveCommand(program);
   tokenCommand(program);
+  stdioCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
