@@ -131,7 +131,8 @@ export class Federation implements Upstreams {
   async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
     const connection = this.ready(gateway);
     try {
-      const result = (await connection.request('tools/call', { name, arguments: args }, options)) as Record<string, unknown>;
+      const result = ((await connection.fastCall(name, args, options)) ??
+        (await connection.request('tools/call', { name, arguments: args }, options))) as Record<string, unknown>;
       if (!Array.isArray(result.content) && result.structuredContent === undefined) {
         throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
       }

@@ -1,5 +1,6 @@
 import { Client, ProtocolError, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 
@@ -46,6 +47,9 @@ export class UpstreamConnection {
   private transport: Transport | undefined;
   private stderrTail = '';
   private closing = false;
+  /** Streamable HTTP fast path for tools/call: one POST on a kept-alive undici pool. */
+  private fast: { agent: Agent; origin: string; path: string; headers: Record<string, string> } | undefined;
+  private fastId = 0;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -80,6 +84,66 @@ export class UpstreamConnection {
       throw new RpcError(UPSTREAM_FAILURE, `cannot connect to gateway "${this.target.name}": ${describe(error)}${this.stderrHint()}`);
     }
     this.client = client;
+    if (transport instanceof StreamableHTTPClientTransport) {
+      const url = new URL(this.target.url!);
+      const headers: Record<string, string> = {
+        ...Object.fromEntries(Object.entries(this.target.headers).map(([k, v]) => [k.toLowerCase(), v])),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      };
+      const version = client.getNegotiatedProtocolVersion();
+      if (version) headers['mcp-protocol-version'] = version;
+      if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
+      this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128 }), origin: url.origin, path: url.pathname + url.search, headers };
+    }
+  }
+
+  /**
+   * tools/call without progress on a Streamable HTTP upstream: the request goes out as one POST
+   * on a pooled connection and the reply is parsed once, skipping the SDK client's per-request
+   * machinery (the hot path; see docs/decisions/0001). Anything unusual falls back to errors
+   * the caller understands; calls that want progress take the SDK path.
+   */
+  async fastCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown | undefined> {
+    const fast = this.fast;
+    if (!fast || options.onprogress || !this.client) return undefined;
+    const id = `gw-${++this.fastId}`;
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let text: string;
+    let type: string;
+    try {
+      const res = await fast.agent.request({
+        origin: fast.origin,
+        path: fast.path,
+        method: 'POST',
+        headers: fast.headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
+        signal,
+      });
+      text = await res.body.text();
+      type = String(res.headers['content-type'] ?? '');
+      if (res.statusCode === 404 && fast.headers['mcp-session-id']) {
+        this.fast = undefined; // the session is gone: let the SDK path notice and reconnect
+        throw new Error('the upstream session expired');
+      }
+      if (res.statusCode >= 400) throw new Error(`HTTP ${res.statusCode}`);
+    } catch (error) {
+      if (timeout.aborted) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (options.signal?.aborted) throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
+    }
+    const reply = parseReply(text, type, id);
+    if (!reply) throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
+    if (reply.error) {
+      const e = reply.error as { code?: unknown; message?: unknown };
+      throw new RpcError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), { upstream: this.target.name });
+    }
+    const result = reply.result;
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
+    }
+    return result;
   }
 
   /** Everything the upstream offers, page by page. */
@@ -129,6 +193,9 @@ export class UpstreamConnection {
 
   async close(): Promise<void> {
     this.closing = true;
+    const fast = this.fast;
+    this.fast = undefined;
+    if (fast) await fast.agent.close().catch(() => undefined);
     const client = this.client;
     this.client = undefined;
     if (client) await client.close().catch(() => undefined);
@@ -181,6 +248,30 @@ export class UpstreamConnection {
     const tail = this.stderrTail.trim();
     return tail ? ` (stderr: ${tail.slice(-300)})` : '';
   }
+}
+
+/** The JSON-RPC response with our id in a JSON or SSE reply body. */
+function parseReply(text: string, type: string, id: string): { result?: unknown; error?: unknown } | undefined {
+  const candidates: string[] = [];
+  if (type.includes('text/event-stream')) {
+    for (const event of text.split(/\r?\n\r?\n/)) {
+      const data = event
+        .split(/\r?\n/)
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      if (data) candidates.push(data);
+    }
+  } else candidates.push(text);
+  for (const data of candidates) {
+    try {
+      const message = JSON.parse(data) as { id?: unknown; result?: unknown; error?: unknown };
+      if (message && message.id === id && ('result' in message || 'error' in message)) return message;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function describe(error: unknown): string {
