@@ -30,6 +30,9 @@ const round = (n) => Math.round(n * 1000) / 1000;
 function start(args, env = {}) {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
+  child.output = '';
+  child.stderr.on('data', (c) => { child.output = (child.output + c).slice(-4000); });
+  child.on('exit', (code, signal) => { if (code && code !== 0) process.stderr.write(`child ${args[0]} exited ${code} ${signal}: ${child.output}\n`); });
   return child;
 }
 function waitLine(child, pattern) {
