@@ -5,6 +5,7 @@ import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { serveCommand } from './serve.js';
+import { stdioCommand } from './stdio.js';
 import { tokenCommand } from './token.js';
 
 /** Build the CLI; every command and sub-command answers --help. */
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   tokenCommand(program);
   exportCommand(program);
   importCommand(program);
+  stdioCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
