@@ -52,6 +52,12 @@ export const ERRORS = {
   IMPORT_CONFLICT: { status: 409, title: 'Objects in the import document already exist' },
   IMPORT_SECRET_MISMATCH: { status: 422, title: 'auth_value in the import document does not decrypt with this instance\'s secret' },
 
+  // MCP serving and federation
+  GW_UNREACHABLE: { status: 502, title: 'The upstream gateway is unreachable' },
+  GW_DISCOVERY_FAILED: { status: 502, title: 'Discovery from the upstream gateway failed' },
+  PROMPT_ARGS_INVALID: { status: 422, title: 'Prompt arguments are invalid' },
+  PROMPT_RENDER_FAILED: { status: 422, title: 'The prompt template could not be rendered' },
+
   // Server state
   STORE_UNAVAILABLE: { status: 503, title: 'The database is unavailable' },
   NOT_READY: { status: 503, title: 'The gateway is not ready' },

@@ -6,6 +6,7 @@ import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { importPlanCommands } from './import-plan.js';
 import { serveCommand } from './serve.js';
+import { stdioCommand } from './stdio.js';
 import { tokenCommand } from './token.js';
 
 /** Build the CLI; every command and sub-command answers --help. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   tokenCommand(program);
   exportCommand(program);
   importPlanCommands(importCommand(program));
+  stdioCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -65,6 +65,9 @@ export const tags = z
   .max(100, 'at most 100 tags')
   .transform((list) => [...new Set(list)]);
 
+/** What a person may change on a tool discovered from a gateway: the rest is the upstream's. */
+export const managedToolEdit = z.object({ is_active: z.boolean().optional(), tags: tags.optional() });
+
 /** A JSON Schema object (free-form JSON), which must describe an object for tool inputs. */
 export const jsonObject = z.record(z.string(), z.unknown());
 export const objectSchema = jsonObject.superRefine((schema, ctx) => {

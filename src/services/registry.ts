@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { AuthCipher } from '../crypto/auth-value.js';
-import { KIND_DEFS, WRITE_ONLY_FIELDS, type Kind, type KindDef } from '../domain/entities.js';
+import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type Kind, type KindDef } from '../domain/entities.js';
 import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
 import { findUnsafeString, jsonPath } from '../domain/text.js';
 import { GatewayError, validationError, type FieldError } from '../errors.js';
@@ -118,7 +118,7 @@ export class Registry {
     const def = KIND_DEFS[kind];
     const current = await this.find(kind, idOrKey, repo);
     const input = cleanBody(body, def);
-    this.guardManaged(kind, current, input);
+    if (isManaged(kind, current)) return this.saveManaged(current, input, repo);
     return this.save(def, current, this.normalize(def, input, current), repo);
   }
 
@@ -127,7 +127,7 @@ export class Registry {
     const def = KIND_DEFS[kind];
     const current = await this.find(kind, idOrKey, repo);
     const changes = cleanBody(patch, def);
-    this.guardManaged(kind, current, changes);
+    if (isManaged(kind, current)) return this.saveManaged(current, changes, repo);
     const base = editable(def, current.fields);
     const merged = mergePatch(base, changes) as Record<string, unknown>;
     // New credentials or a new auth_type replace the stored value unless the patch sends one.
@@ -192,15 +192,22 @@ export class Registry {
     }
   }
 
-  /** MCP tools belong to their gateway: only is_active and tags may be changed by hand. */
-  private guardManaged(kind: Kind, current: StoredObject, input: Record<string, unknown>): void {
-    if (kind !== 'tools' || current.fields.integration_type !== 'MCP') return;
-    const allowed = new Set(['is_active', 'tags']);
+  /**
+   * MCP tools belong to their gateway: only is_active and tags may be changed by hand. They are
+   * validated on their own, since an upstream's names need not match the user name pattern.
+   */
+  private async saveManaged(current: StoredObject, input: Record<string, unknown>, repo: Repository): Promise<WriteResult> {
     const base = editable(KIND_DEFS.tools, current.fields);
-    const other = Object.keys(input).filter((k) => !allowed.has(k) && canonicalJson(input[k]) !== canonicalJson(base[k]));
+    const other = Object.keys(input).filter((k) => k !== 'is_active' && k !== 'tags' && canonicalJson(input[k]) !== canonicalJson(base[k]));
     if (other.length > 0) {
       throw new GatewayError('TOOL_READ_ONLY', `tool "${String(current.fields.name)}" comes from gateway "${String(current.fields.gateway)}"; only is_active and tags can be changed (not ${other.join(', ')})`);
     }
+    const parsed = managedToolEdit.safeParse({ is_active: input.is_active, tags: input.tags });
+    if (!parsed.success) throw validationError(zodErrors(parsed.error));
+    const fields = { ...current.fields };
+    if (parsed.data.is_active !== undefined) fields.is_active = parsed.data.is_active;
+    if (parsed.data.tags !== undefined) fields.tags = parsed.data.tags;
+    return this.save(KIND_DEFS.tools, current, fields, repo);
   }
 
   /** Objects as GET returns them: server-made fields, defaults, and servers' missing_refs. */
@@ -243,6 +250,10 @@ export class Registry {
     }
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function isManaged(kind: Kind, current: StoredObject): boolean {
+  return kind === 'tools' && current.fields.integration_type === 'MCP';
 }
 
 /** Check a write body is a safe JSON object and drop the server-made fields it may carry. */
