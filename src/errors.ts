@@ -56,6 +56,7 @@ export const ERRORS = {
   DOCUMENT_UNREADABLE: { status: 0, title: 'The document cannot be read' },
   DOCUMENT_REJECTED: { status: 0, title: 'The document was refused as unsafe to process' },
   OPENAPI_INVALID: { status: 0, title: 'Not a valid OpenAPI or Swagger document' },
+  WRITE_FAILED: { status: 0, title: 'Cannot write the output' },
 
   // Configuration and CLI (local; never on the wire)
   CONFIG_INVALID: { status: 0, title: 'Invalid configuration' },

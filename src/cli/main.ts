@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   serveCommand(program);
   tokenCommand(program);
+  capCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
