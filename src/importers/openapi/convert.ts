@@ -195,7 +195,7 @@ class DocumentContext {
     this.paths = d.paths !== null && typeof d.paths === 'object' && !Array.isArray(d.paths) ? (d.paths as Json) : {};
     this.hasWebhooks = d.webhooks !== null && typeof d.webhooks === 'object' && Object.keys(d.webhooks as Json).length > 0;
     this.pointers = new Pointers(doc);
-    this.schemas = new SchemaConverter(this.pointers, this.dialect);
+    this.schemas = new SchemaConverter(this.pointers, this.dialect, (message) => this.warnings.push(message));
     const schemes = (this.dialect === 'swagger2' ? d.securityDefinitions : (d.components as Json | undefined)?.securitySchemes) ?? {};
     this.auth = {
       pointers: this.pointers,

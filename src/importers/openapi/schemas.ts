@@ -92,6 +92,8 @@ export class SchemaConverter {
   constructor(
     private readonly pointers: Pointers,
     private readonly dialect: Dialect,
+    /** Told about what was left out (a pattern that is not a valid regular expression). */
+    private readonly warn: (message: string) => void = () => undefined,
   ) {}
 
   /** Convert a schema; the pointers of definitions it references are added to `deps`. */
@@ -189,15 +191,26 @@ export class SchemaConverter {
     const out: Json = {};
     for (const [key, value] of Object.entries(source)) {
       if (DROP.has(key) || key.startsWith('x-')) continue;
+      if (key === 'pattern' && typeof value === 'string' && !validPattern(value)) {
+        this.warn(`a pattern that is not a valid (Unicode) regular expression was left out: ${value.slice(0, 80)}`);
+        continue;
+      }
       if (ONE.has(key)) out[key] = typeof value === 'boolean' ? value : this.convert(value, deps, depth + 1);
       else if (LIST.has(key) && Array.isArray(value)) out[key] = value.map((item) => this.convert(item, deps, depth + 1));
       else if (MAP.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
         const map: Json = {};
-        for (const [name, schema] of Object.entries(value)) map[clean(name) as string] = this.convert(schema, deps, depth + 1);
+        for (const [name, schema] of Object.entries(value)) {
+          if (key === 'patternProperties' && !validPattern(name)) {
+            this.warn(`a patternProperties key that is not a valid (Unicode) regular expression was left out: ${name.slice(0, 80)}`);
+            continue;
+          }
+          map[clean(name) as string] = this.convert(schema, deps, depth + 1);
+        }
         out[key] = map;
       } else out[key] = clean(value, depth);
     }
     if (this.dialect !== 'oas31') this.fromOpenApiDialect(source, out);
+    exclusiveBounds(out);
     return out;
   }
 
@@ -208,13 +221,26 @@ export class SchemaConverter {
       out.format ??= 'binary';
     }
     if ((source.nullable === true || source['x-nullable'] === true) && typeof out.type === 'string') out.type = [out.type, 'null'];
-    for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
-      if (typeof out[flag] !== 'boolean') continue;
-      if (out[flag] === true && typeof out[bound] === 'number') {
-        out[flag] = out[bound];
-        delete out[bound];
-      } else delete out[flag];
-    }
+  }
+}
+
+/** Draft-04 boolean `exclusiveMinimum`/`exclusiveMaximum` (OpenAPI 3.0, and seen in 3.1 files) as 2020-12 numbers. */
+function exclusiveBounds(out: Json): void {
+  for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+    if (typeof out[flag] !== 'boolean') continue;
+    if (out[flag] === true && typeof out[bound] === 'number') {
+      out[flag] = out[bound];
+      delete out[bound];
+    } else delete out[flag];
+  }
+}
+
+function validPattern(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
   }
 }
 
