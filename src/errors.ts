@@ -72,6 +72,7 @@ export const ERRORS = {
   IMPORT_OUTPUT_EXISTS: { status: 0, title: 'The import would overwrite files' },
   IMPORT_MANIFEST_INVALID: { status: 0, title: 'The import manifest does not match the files' },
   IMPORT_NOT_APPROVED: { status: 0, title: 'The activation is not approved' },
+  WRITE_FAILED: { status: 0, title: 'Cannot write the output' },
 
   // Configuration and CLI (local; never on the wire)
   CONFIG_INVALID: { status: 0, title: 'Invalid configuration' },

@@ -88,6 +88,9 @@ export function parseYaml(text: string, label: string): { value: unknown; source
     throw rejectDeep(error, label);
   }
   const first = doc.errors[0];
+  if (first && /call stack/i.test(first.message)) {
+    throw new GatewayError('DOCUMENT_REJECTED', `${label} is nested too deeply to parse; refusing to process it`);
+  }
   if (first) {
     const pos = first.linePos?.[0];
     const where = pos ? `line ${pos.line}, column ${pos.col}` : 'unknown position';
