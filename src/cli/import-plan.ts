@@ -5,7 +5,7 @@ import { GatewayError } from '../errors.js';
 import { activate, applyPlan, rollback } from '../importers/planner/apply.js';
 import { FORMATS, formatPlan, type Format } from '../importers/planner/format.js';
 import { planImport } from '../importers/planner/preview.js';
-import { IMPORT_KINDS, type ImportKind } from '../importers/planner/types.js';
+import { IMPORT_KINDS, type ImportKind, type ImportPlan } from '../importers/planner/types.js';
 
 interface PlanFlags {
   kind: ImportKind;
@@ -14,6 +14,7 @@ interface PlanFlags {
   contextIntegrityProfile?: string;
   endpoint?: string;
   maxBytes?: string;
+  validate?: boolean;
 }
 
 /** `import preview`, `import apply`, `import activate`, `import rollback`: the safe import planner. */
@@ -25,11 +26,12 @@ export function importPlanCommands(importCommand: Command): void {
       .option('--source-name <name>', 'the source name in the plan (default: the file name without extension)')
       .option('--context-integrity-profile <profile>', 'policy profile attached to every draft', 'imported_tool_baseline')
       .option('--endpoint <url>', 'GraphQL endpoint for an SDL or introspection file, which names none')
-      .option('--max-bytes <n>', 'refuse sources larger than this (default 64 MiB)');
+      .option('--max-bytes <n>', 'refuse sources larger than this (default 64 MiB)')
+      .option('--validate', 'openapi: also run the full OpenAPI validation (slow on large descriptions); findings become plan warnings');
 
   planOptions(importCommand.command('preview').description('print the deterministic import plan; writes nothing').argument('<file>', 'the source document')).action(
-    (file: string, flags: PlanFlags) => {
-      process.stdout.write(formatPlan(plan(file, flags), flags.format));
+    async (file: string, flags: PlanFlags) => {
+      process.stdout.write(formatPlan(await plan(file, flags), flags.format));
     },
   );
 
@@ -40,8 +42,8 @@ export function importPlanCommands(importCommand: Command): void {
       .argument('<file>', 'the source document')
       .option('-o, --output <dir>', 'draft directory (kept apart from the served capability directories)', 'capability-drafts')
       .option('--force', 'replace existing drafts and manifest'),
-  ).action((file: string, flags: PlanFlags & { output: string; force?: boolean }) => {
-    const result = applyPlan(plan(file, flags), flags.output, { force: Boolean(flags.force) });
+  ).action(async (file: string, flags: PlanFlags & { output: string; force?: boolean }) => {
+    const result = applyPlan(await plan(file, flags), flags.output, { force: Boolean(flags.force) });
     const m = result.manifest;
     if (flags.format === 'json') {
       process.stdout.write(`${JSON.stringify({ manifest_path: result.manifestPath, ...m }, null, 2)}\n`);
@@ -102,7 +104,7 @@ export function importPlanCommands(importCommand: Command): void {
     });
 }
 
-function plan(file: string, flags: PlanFlags) {
+function plan(file: string, flags: PlanFlags): Promise<ImportPlan> {
   let maxBytes: number | undefined;
   if (flags.maxBytes !== undefined) {
     if (!/^\d+$/.test(flags.maxBytes)) throw new GatewayError('CLI_USAGE', `--max-bytes must be a whole number, not "${flags.maxBytes}"`);
@@ -119,5 +121,6 @@ function plan(file: string, flags: PlanFlags) {
     ...(flags.contextIntegrityProfile ? { contextIntegrityProfile: flags.contextIntegrityProfile } : {}),
     ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
     ...(maxBytes !== undefined ? { maxBytes } : {}),
+    validate: Boolean(flags.validate),
   });
 }

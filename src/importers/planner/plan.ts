@@ -1,4 +1,4 @@
-import { digest } from './digest.js';
+import { assemble, canonicalJson, canonicalParts, digest, sha256 } from './digest.js';
 import { detectRisks, gatesFor, isLocalHost, levelRank, sourceRisks } from './risks.js';
 import type { ActivationReview, Draft, ImportPlan, Operation, PolicyDefaults, ReviewGate, Risk, SourceInfo, TrustCard, Verdict } from './types.js';
 
@@ -22,9 +22,10 @@ export function buildPlan(source: SourceInfo, document: unknown, operations: Ope
     if (names.has(op.name)) throw new Error(`importer produced two operations named "${op.name}"`);
     names.add(op.name);
   }
-  const drafts = [...operations]
+  const built = [...operations]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((op) => buildDraft(op, source, sourceDigest, profile));
+  const drafts = built.map((b) => b.draft);
   const body: Omit<ImportPlan, 'plan_digest_sha256'> = {
     plan_version: '1',
     source: { name: source.name, kind: source.kind, uri: source.uri, license: source.license, provenance: source.provenance },
@@ -41,13 +42,17 @@ export function buildPlan(source: SourceInfo, document: unknown, operations: Ope
     reversible: true,
     warnings: [...(options.warnings ?? [])].sort(),
   };
-  const planDigest = digest(body);
+  // The plan digest is over the canonical plan; each draft's canonical JSON is reused, not redone.
+  const { drafts: _drafts, ...rest } = body;
+  const parts = canonicalParts(rest);
+  parts.set('drafts', `[${built.map((b) => b.canonical).join(',')}]`);
+  const planDigest = sha256(assemble(parts));
   // Put the plan digest right after the source digest, for people reading the JSON.
-  const { drafts: d, review_gates, safe_defaults, reversible, warnings, ...head } = body;
-  return { ...head, plan_digest_sha256: planDigest, drafts: d, review_gates, safe_defaults, reversible, warnings };
+  const { review_gates, safe_defaults, reversible, warnings, ...head } = rest;
+  return { ...head, plan_digest_sha256: planDigest, drafts, review_gates, safe_defaults, reversible, warnings };
 }
 
-function buildDraft(op: Operation, source: SourceInfo, sourceDigest: string, profile: string): Draft {
+function buildDraft(op: Operation, source: SourceInfo, sourceDigest: string, profile: string): { draft: Draft; canonical: string } {
   const risks = detectRisks(op, source);
   const gates = gatesFor(`${source.kind}:${op.name}`, risks);
   const withoutCard = {
@@ -65,19 +70,21 @@ function buildDraft(op: Operation, source: SourceInfo, sourceDigest: string, pro
     policy_defaults: policyDefaults(op, profile),
     target: op.target,
   };
+  const parts = canonicalParts(withoutCard);
   const trustCard: TrustCard = {
     source_name: source.name,
     source_kind: source.kind,
     source_digest_sha256: sourceDigest,
-    draft_digest_sha256: digest(withoutCard),
+    draft_digest_sha256: sha256(assemble(parts)),
     uri: source.uri,
     license: source.license,
     provenance: source.provenance,
     evidence: isVerified(source) ? 'verified' : 'generated',
     activation_review: activationReview(risks, gates),
   };
+  parts.set('trust_card', canonicalJson(trustCard));
   const { risks: r, review_gates: g, policy_defaults: p, target, ...rest } = withoutCard;
-  return { ...rest, trust_card: trustCard, risks: r, review_gates: g, policy_defaults: p, target };
+  return { draft: { ...rest, trust_card: trustCard, risks: r, review_gates: g, policy_defaults: p, target }, canonical: assemble(parts) };
 }
 
 /** The draft digest as recorded in its TrustCard: over the draft without the card. */
