@@ -11,7 +11,7 @@ import { activate, applyPlan, rollback } from '../src/importers/planner/apply.js
 import { digest } from '../src/importers/planner/digest.js';
 import { draftDigest } from '../src/importers/planner/plan.js';
 import { planImport } from '../src/importers/planner/preview.js';
-import type { ImportKind, ImportPlan } from '../src/importers/planner/types.js';
+import type { Draft, ImportKind, ImportPlan } from '../src/importers/planner/types.js';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/import');
 const GOLDEN = join(process.cwd(), 'test/golden/plans');
@@ -26,6 +26,16 @@ function tempDir(): string {
   dirs.push(dir);
   return dir;
 }
+
+interface Cap {
+  auth: unknown;
+  providers: { primary: { config: Record<string, unknown> } };
+}
+/** The capability a draft would become (drafts of REST-like sources only). */
+const capOf = (draft: Draft): Cap => {
+  if (draft.target.type !== 'capability') throw new Error(`${draft.name} is not a capability draft`);
+  return draft.target.capability as unknown as Cap;
+};
 
 const preview = (kind: ImportKind, file: string, extra: { endpoint?: string; sourceName?: string } = {}) => planImport({ kind, file, ...extra });
 const verdicts = (plan: ImportPlan) => Object.fromEntries(plan.drafts.map((d) => [d.name, d.trust_card.activation_review.verdict]));
@@ -139,7 +149,7 @@ describe('graphql', () => {
   it('sends the variables on the wire, with a selection of scalar leaves bounded in depth', async () => {
     const plan = await preview('graphql', join(FIXTURES, 'library.graphql'), { endpoint: 'https://library.example.org/graphql' });
     const book = byName(plan, 'book');
-    const config = (book.target as { capability: { providers: { primary: { config: Record<string, unknown> } } } }).capability.providers.primary.config;
+    const config = capOf(book).providers.primary.config;
     expect(config).toMatchObject({ method: 'POST', base_url: 'https://library.example.org/graphql', response_path: '$.data.book' });
     const body = config.body as { query: string; variables: Record<string, string> };
     expect(body.variables).toEqual({ id: '{id}' });
@@ -166,7 +176,7 @@ describe('graphql', () => {
     const plan = await preview('graphql', join(FIXTURES, 'library-operations.yaml'));
     expect(plan.drafts.map((d) => d.name)).toEqual(['deep_loans', 'find_book', 'remove_book']);
     expect(byName(plan, 'deep_loans').risks.find((r) => r.kind === 'unbounded_query')?.reason).toMatch(/selection depth/);
-    const cap = (byName(plan, 'remove_book').target as { capability: Record<string, unknown> }).capability;
+    const cap = capOf(byName(plan, 'remove_book'));
     expect(cap.auth).toEqual({ required: true, type: 'bearer', key: 'env:LIBRARY_TOKEN' });
     expect(plan.source).toMatchObject({ license: 'MIT', provenance: expect.stringContaining('github.com/example') });
   });
@@ -190,7 +200,7 @@ describe('postman', () => {
 
   it('maps query parameters, headers, and raw JSON and urlencoded bodies', async () => {
     const plan = await preview('postman', join(FIXTURES, 'postman-v21.json'));
-    const cfg = (name: string) => (byName(plan, name).target as { capability: { providers: { primary: { config: Record<string, unknown> } } } }).capability.providers.primary.config;
+    const cfg = (name: string) => capOf(byName(plan, name)).providers.primary.config;
     expect(cfg('list_orders')).toMatchObject({ params: { status: '{status}', page: '{page}' }, headers: { Accept: 'application/json' } });
     expect(cfg('create_order').body).toEqual({ customer_id: '{customer_id}', quantity: '{quantity}', gift: '{gift}', items: '{items}' });
     expect(byName(plan, 'create_order').input_schema.properties).toMatchObject({ quantity: { type: 'integer', default: 2 }, gift: { type: 'boolean' } });
@@ -200,14 +210,14 @@ describe('postman', () => {
 
   it('carries collection, folder and request auth as env: references, never as values', async () => {
     const plan = await preview('postman', join(FIXTURES, 'postman-v21.json'));
-    const auth = (name: string) => (byName(plan, name).target as { capability: { auth: unknown } }).capability.auth;
+    const auth = (name: string) => capOf(byName(plan, name)).auth;
     expect(auth('get_order')).toEqual({ required: true, type: 'bearer', key: 'env:ORDERS_TOKEN' });
     expect(auth('update_settings')).toEqual({ required: true, type: 'basic', username: 'env:ADMIN_USER', password: 'env:ADMIN_PASSWORD' });
     expect(auth('search')).toEqual({ required: true, type: 'api_key', in: 'header', name: 'X-Search-Key', key: 'env:SEARCH_KEY' });
     expect(auth('public_status')).toEqual({ required: false });
     const v20 = await preview('postman', join(FIXTURES, 'postman-v20.json'));
-    expect((byName(v20, 'get_note').target as { capability: { auth: unknown } }).capability.auth).toEqual({ required: true, type: 'bearer', key: 'env:NOTES_TOKEN' });
-    expect((byName(v20, 'export_with_key').target as { capability: { auth: unknown } }).capability.auth).toEqual({ required: true, type: 'api_key', in: 'query', name: 'api_key', key: 'env:EXPORT_KEY' });
+    expect(capOf(byName(v20, 'get_note')).auth).toEqual({ required: true, type: 'bearer', key: 'env:NOTES_TOKEN' });
+    expect(capOf(byName(v20, 'export_with_key')).auth).toEqual({ required: true, type: 'api_key', in: 'query', name: 'api_key', key: 'env:EXPORT_KEY' });
   });
 
   it('never copies a literal credential into a draft', async () => {

@@ -2,10 +2,11 @@ import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
-import { activate, applyPlan, rollback } from '../importers/planner/apply.js';
 import { FORMATS, formatPlan, type Format } from '../importers/planner/format.js';
-import { planImport } from '../importers/planner/preview.js';
 import { IMPORT_KINDS, type ImportKind, type ImportPlan } from '../importers/planner/types.js';
+
+// The planner and its parsers load only when a planner command runs, so other commands start fast.
+const planner = () => import('../importers/planner/apply.js');
 
 interface PlanFlags {
   kind: ImportKind;
@@ -43,6 +44,7 @@ export function importPlanCommands(importCommand: Command): void {
       .option('-o, --output <dir>', 'draft directory (kept apart from the served capability directories)', 'capability-drafts')
       .option('--force', 'replace existing drafts and manifest'),
   ).action(async (file: string, flags: PlanFlags & { output: string; force?: boolean }) => {
+    const { applyPlan } = await planner();
     const result = applyPlan(await plan(file, flags), flags.output, { force: Boolean(flags.force) });
     const m = result.manifest;
     if (flags.format === 'json') {
@@ -77,7 +79,8 @@ export function importPlanCommands(importCommand: Command): void {
     .option('--capability-dir <dir>', 'where to activate (default: the first of CAPABILITY_DIRS)')
     .option('--actor <name>', 'who approves, for the audit record (default: the login name)')
     .option('--force', 'replace an active capability of the same name')
-    .action((manifest: string, flags: { draft?: string[]; approve?: boolean; capabilityDir?: string; actor?: string; force?: boolean }) => {
+    .action(async (manifest: string, flags: { draft?: string[]; approve?: boolean; capabilityDir?: string; actor?: string; force?: boolean }) => {
+      const { activate } = await planner();
       const capabilityDir = flags.capabilityDir ?? loadConfig().capabilityDirs[0];
       if (!capabilityDir) throw new GatewayError('CONFIG_INVALID', 'CAPABILITY_DIRS is empty; pass --capability-dir');
       const result = activate(manifest, {
@@ -96,7 +99,8 @@ export function importPlanCommands(importCommand: Command): void {
     .description('remove exactly the drafts and manifest an apply wrote (edited drafts are kept unless --force)')
     .argument('<manifest>', 'the manifest import apply wrote')
     .option('--force', 'remove drafts edited since apply too')
-    .action((manifest: string, flags: { force?: boolean }) => {
+    .action(async (manifest: string, flags: { force?: boolean }) => {
+      const { rollback } = await planner();
       const result = rollback(manifest, { force: Boolean(flags.force) });
       for (const file of result.removed) process.stdout.write(`removed\t${file}\n`);
       for (const file of result.kept) process.stdout.write(`kept\t${file}\n`);
@@ -104,7 +108,8 @@ export function importPlanCommands(importCommand: Command): void {
     });
 }
 
-function plan(file: string, flags: PlanFlags): Promise<ImportPlan> {
+async function plan(file: string, flags: PlanFlags): Promise<ImportPlan> {
+  const { planImport } = await import('../importers/planner/preview.js');
   let maxBytes: number | undefined;
   if (flags.maxBytes !== undefined) {
     if (!/^\d+$/.test(flags.maxBytes)) throw new GatewayError('CLI_USAGE', `--max-bytes must be a whole number, not "${flags.maxBytes}"`);
