@@ -4,7 +4,7 @@ import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type Kind, type KindDef 
 import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
 import { editable, zodErrors } from '../domain/fields.js';
 import { findUnsafeString } from '../domain/text.js';
-import { GatewayError, validationError, type FieldError } from '../errors.js';
+import { GatewayError, validationError } from '../errors.js';
 import { UniqueViolation, type ListQuery, type Repository, type Store, type StoredObject } from '../store/store.js';
 import { resolveCredentials, type CredentialInput } from './credentials.js';
 
