@@ -13,7 +13,7 @@ import { draftDigest } from '../src/importers/planner/plan.js';
 import { planImport } from '../src/importers/planner/preview.js';
 import type { Draft, ImportKind, ImportPlan } from '../src/importers/planner/types.js';
 
-const FIXTURES = join(process.cwd(), 'test/fixtures/import');
+const FIXTURES = join(process.cwd(), 'examples/import');
 const GOLDEN = join(process.cwd(), 'test/golden/plans');
 const BIN = join(process.cwd(), 'dist/cli/main.js');
 const GITHUB_SDL = join(process.cwd(), 'node_modules/@octokit/graphql-schema/schema.graphql');
