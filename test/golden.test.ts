@@ -30,7 +30,7 @@ async function render(spec: string, options: Parameters<typeof convertOpenApi>[1
 }
 
 describe('golden capability files', () => {
-  it.each(SPECS)('%s matches test/golden/%s', async (name, spec, options) => {
+  it.each(SPECS)('%s matches its golden files', async (name, spec, options) => {
     const dir = join('test/golden', name);
     const files = await render(spec, options);
     if (UPDATE) {

@@ -97,7 +97,7 @@ describe('capability ⇄ REST tool', () => {
   it('a formatted capability parses back to the same capability', () => {
     const cap = capabilitySchema.parse(full);
     const text = formatCapability(cap, 'generated for a test');
-    expect(text.startsWith("# generated for a test\nfulcrum: '1.0'\n")).toBe(true);
+    expect(text.startsWith('# generated for a test\nfulcrum: "1.0"\n')).toBe(true);
     const result = parseCapabilityText(text, 'x.yaml');
     expect(result).toEqual({ ok: true, capability: cap });
   });
