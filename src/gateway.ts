@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { CapabilityCatalog } from './capabilities/catalog.js';
 import { authEnforced, checkSecurity, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
@@ -13,6 +14,8 @@ export interface Gateway {
   app: FastifyInstance;
   store: Store;
   registry: Registry;
+  /** Tools from the capability files of CAPABILITY_DIRS. */
+  capabilities: CapabilityCatalog;
   logger: Logger;
   config: Config;
   /** The address it listens on, once started. */
@@ -36,9 +39,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   for (const warning of warnings) logger.warn(warning);
 
   const store = await Store.open(config.databaseUrl);
+  const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const registry = new Registry(store, new AuthCipher(secret));
+    await capabilities.start();
+    registry.attachReadOnlyTools(capabilities);
     const app = buildApp({
       store,
       registry,
@@ -57,15 +63,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       app,
       store,
       registry,
+      capabilities,
       logger,
       config,
       url,
       async close() {
         await app.close();
+        await capabilities.close();
         await store.close();
       },
     };
   } catch (error) {
+    await capabilities.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
   }
