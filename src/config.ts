@@ -14,7 +14,24 @@ export interface Config {
   authRequired: boolean;
   capabilityDirs: string[];
   bodyLimitBytes: number;
+  /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES, default 256 MiB). */
+  importBodyLimitBytes: number;
   logLevel: string;
+  mcp: McpSettings;
+}
+
+/** Tunables of MCP serving and federation (all optional variables). */
+export interface McpSettings {
+  /** Items per page of tools/list, prompts/list, resources/list (MCP_PAGE_SIZE). */
+  pageSize: number;
+  /** Default per-call timeout for tools (TOOL_TIMEOUT_MS); a tool's timeout_ms overrides it. */
+  toolTimeoutMs: number;
+  /** Largest REST tool response accepted (MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
+  /** Milliseconds between upstream health checks (HEALTH_CHECK_INTERVAL_MS). */
+  healthIntervalMs: number;
+  /** Separator between a gateway prefix and a tool name (FEDERATION_NAME_SEPARATOR, default "__"). */
+  nameSeparator: string;
 }
 
 /** Flags of `mcpgateway serve`; each overrides its variable. */
@@ -37,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   };
   const port = parseInteger(value(flags.port, 'PORT') ?? '4444', 'PORT', 0, 65_535);
   const bodyLimitBytes = parseInteger(value(flags.bodyLimit, 'BODY_LIMIT_BYTES') ?? '1048576', 'BODY_LIMIT_BYTES', 1024, 1024 ** 3);
+  const importBodyLimitBytes = parseInteger(value(undefined, 'IMPORT_BODY_LIMIT_BYTES') ?? String(256 * 1024 ** 2), 'IMPORT_BODY_LIMIT_BYTES', 1024, 1024 ** 3);
   const logLevel = value(flags.logLevel, 'LOG_LEVEL') ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new GatewayError('CONFIG_INVALID', `LOG_LEVEL "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -62,8 +80,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .map((d) => d.trim())
       .filter(Boolean),
     bodyLimitBytes,
+    importBodyLimitBytes,
     logLevel,
+    mcp: {
+      pageSize: parseInteger(value(undefined, 'MCP_PAGE_SIZE') ?? '1000', 'MCP_PAGE_SIZE', 1, 100_000),
+      toolTimeoutMs: parseInteger(value(undefined, 'TOOL_TIMEOUT_MS') ?? '60000', 'TOOL_TIMEOUT_MS', 1, 3_600_000),
+      maxResponseBytes: parseInteger(value(undefined, 'MAX_RESPONSE_BYTES') ?? String(10 * 1024 * 1024), 'MAX_RESPONSE_BYTES', 1, 1024 ** 3),
+      healthIntervalMs: parseInteger(value(undefined, 'HEALTH_CHECK_INTERVAL_MS') ?? '30000', 'HEALTH_CHECK_INTERVAL_MS', 50, 86_400_000),
+      nameSeparator: separator(value(undefined, 'FEDERATION_NAME_SEPARATOR') ?? '__'),
+    },
   };
+}
+
+function separator(raw: string): string {
+  if (!/^[a-zA-Z0-9_-]{1,4}$/.test(raw)) {
+    throw new GatewayError('CONFIG_INVALID', `FEDERATION_NAME_SEPARATOR must be 1-4 characters of A-Z, a-z, 0-9, "_" or "-", not "${raw}"`);
+  }
+  return raw;
 }
 
 /** True for addresses only this machine can reach. */

@@ -46,6 +46,18 @@ export const ERRORS = {
   // Credentials
   AUTH_VALUE_UNDECRYPTABLE: { status: 422, title: 'auth_value does not decrypt with this instance\'s secret' },
 
+  // Export and import (SPEC §5)
+  IMPORT_INVALID: { status: 422, title: 'The import document is invalid' },
+  IMPORT_VERSION_UNSUPPORTED: { status: 422, title: 'The import document has a version this gateway does not read' },
+  IMPORT_CONFLICT: { status: 409, title: 'Objects in the import document already exist' },
+  IMPORT_SECRET_MISMATCH: { status: 422, title: 'auth_value in the import document does not decrypt with this instance\'s secret' },
+
+  // MCP serving and federation
+  GW_UNREACHABLE: { status: 502, title: 'The upstream gateway is unreachable' },
+  GW_DISCOVERY_FAILED: { status: 502, title: 'Discovery from the upstream gateway failed' },
+  PROMPT_ARGS_INVALID: { status: 422, title: 'Prompt arguments are invalid' },
+  PROMPT_RENDER_FAILED: { status: 422, title: 'The prompt template could not be rendered' },
+
   // Server state
   STORE_UNAVAILABLE: { status: 503, title: 'The database is unavailable' },
   NOT_READY: { status: 503, title: 'The gateway is not ready' },
@@ -61,6 +73,13 @@ export const ERRORS = {
   // Configuration and CLI (local; never on the wire)
   CONFIG_INVALID: { status: 0, title: 'Invalid configuration' },
   CLI_USAGE: { status: 0, title: 'Invalid command line' },
+  FILE_UNREADABLE: { status: 0, title: 'The file cannot be read' },
+  FILE_TOO_LARGE: { status: 0, title: 'The file is larger than the limit' },
+  TARGET_UNREACHABLE: { status: 0, title: 'The gateway does not answer' },
+  TARGET_AUTH_FAILED: { status: 0, title: 'The gateway refused the credentials' },
+  TARGET_ERROR: { status: 0, title: 'The gateway answered with an error' },
+  IMPORT_INCOMPLETE: { status: 0, title: 'Some objects were not imported' },
+  REKEY_FAILED: { status: 0, title: 'The file cannot be re-encrypted' },
 } as const satisfies Record<string, Definition>;
 
 export type ErrorCode = keyof typeof ERRORS;

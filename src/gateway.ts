@@ -6,7 +6,13 @@ import { authEnforced, checkSecurity, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logging.js';
+import { Catalog } from './mcp/catalog.js';
+import { Dispatcher } from './mcp/dispatcher.js';
+import { PromptRenderer } from './mcp/prompt-renderer.js';
+import { Metrics } from './observability/metrics.js';
+import { Federation } from './services/federation.js';
 import { Registry } from './services/registry.js';
+import { RestExecutor } from './upstream/rest-executor.js';
 import { Store } from './store/store.js';
 
 /** A running gateway: its parts, and how to stop it. */
@@ -16,6 +22,9 @@ export interface Gateway {
   registry: Registry;
   /** Tools from the capability files of CAPABILITY_DIRS. */
   capabilities: CapabilityCatalog;
+  federation: Federation;
+  catalog: Catalog;
+  dispatcher: Dispatcher;
   logger: Logger;
   config: Config;
   /** The address it listens on, once started. */
@@ -42,7 +51,32 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
-    const registry = new Registry(store, new AuthCipher(secret));
+    const cipher = new AuthCipher(secret);
+    const registry = new Registry(store, cipher);
+    const mcp = config.mcp;
+    // The catalog and federation refer to each other: federation reports changes, the catalog reads its items.
+    const changed = { invalidate: (_kind: string): void => undefined };
+    const federation = new Federation(
+      store,
+      cipher,
+      logger,
+      { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
+      (kind) => changed.invalidate(kind),
+    );
+    const catalog = new Catalog(store, federation, mcp.pageSize);
+    changed.invalidate = (kind) => catalog.invalidate(kind);
+    const metrics = new Metrics();
+    federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
+    const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
+    const prompts = new PromptRenderer();
+    const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
+    registry.onChange((event) => {
+      catalog.invalidate(event.kind);
+      if (event.kind === 'prompts') prompts.reset();
+      if (event.kind === 'gateways') {
+        void federation.gatewayChanged(event.op, event.id).catch((error: unknown) => logger.warn({ gateway: event.name, err: (error as Error).message }, 'gateway update failed'));
+      }
+    });
     await capabilities.start();
     registry.attachReadOnlyTools(capabilities);
     const app = buildApp({
@@ -51,7 +85,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger,
       auth: { enforced: authEnforced(config), basicUser: config.basicUser, basicPassword: config.basicPassword, jwtSecret: config.jwtSecret },
       bodyLimitBytes: config.bodyLimitBytes,
+      importBodyLimitBytes: config.importBodyLimitBytes,
+      mcp: { dispatcher, catalog, federation, metrics },
     });
+    await federation.start();
     let url = '';
     if (options.listen !== false) {
       url = await app.listen({ host: config.host, port: config.port });
@@ -64,11 +101,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       registry,
       capabilities,
+      federation,
+      catalog,
+      dispatcher,
       logger,
       config,
       url,
       async close() {
         await app.close();
+        await federation.close();
+        await rest.close();
         await capabilities.close();
         await store.close();
       },

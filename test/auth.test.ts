@@ -57,6 +57,12 @@ describe('Admin API authentication', () => {
     }
   });
 
+  it('refuses a correctly signed token that never expires', async () => {
+    const { SignJWT } = await import('jose');
+    const forever = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET));
+    expect((await call({ authorization: `Bearer ${forever}` })).status).toBe(401);
+  });
+
   it('leaves /health and /ready open', async () => {
     expect((await fetch(`${gw.url}/health`)).status).toBe(200);
     expect((await fetch(`${gw.url}/ready`)).status).toBe(200);

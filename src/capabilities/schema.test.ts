@@ -119,7 +119,7 @@ describe('capability schema', () => {
     expect(result.error?.issues[0]?.message).toMatch(/placeholder \{item_id\}/);
   });
 
-  it('schemas/capability.schema.json is the one generated from the zod schema (run npm run schemas)', () => {
+  it('schemas/capability.schema.json is the one generated from the zod schema (run npm run schema:capability)', () => {
     const committed = readFileSync(new URL('../../schemas/capability.schema.json', import.meta.url), 'utf8');
     expect(committed).toBe(`${JSON.stringify(capabilityJsonSchema(), null, 2)}\n`);
   });

@@ -3,7 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { serveCommand } from './serve.js';
+import { stdioCommand } from './stdio.js';
 import { tokenCommand } from './token.js';
 
 /** Build the CLI; every command and sub-command answers --help. */
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .exitOverride();
   serveCommand(program);
   tokenCommand(program);
+  exportCommand(program);
+  importCommand(program);
+  stdioCommand(program);
   capCommand(program);
   for (const command of program.commands) {
     command.exitOverride();

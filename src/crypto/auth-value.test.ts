@@ -64,13 +64,7 @@ describe('AuthCipher', () => {
   });
 
   it('refuses a value that decrypts to something other than a JSON object', () => {
-    const raw = (() => {
-      const value = cipher.encrypt({ a: 1 }, NONCE);
-      return value;
-    })();
-    expect(cipher.decrypt(raw)).toEqual({ a: 1 });
-    // Encrypt a JSON array by hand through the same path: not accepted as credentials.
-    const arrayValue = new AuthCipher(SECRET).encrypt([1, 2] as unknown as Record<string, unknown>, NONCE);
+    const arrayValue = cipher.encrypt([1, 2] as unknown as Record<string, unknown>, NONCE);
     expect(() => cipher.decrypt(arrayValue)).toThrow(/not to a JSON object/);
   });
 });

@@ -65,6 +65,9 @@ export const tags = z
   .max(100, 'at most 100 tags')
   .transform((list) => [...new Set(list)]);
 
+/** What a person may change on a tool discovered from a gateway: the rest is the upstream's. */
+export const managedToolEdit = z.object({ is_active: z.boolean().optional(), tags: tags.optional() });
+
 /** A JSON Schema object (free-form JSON), which must describe an object for tool inputs. */
 export const jsonObject = z.record(z.string(), z.unknown());
 export const objectSchema = jsonObject.superRefine((schema, ctx) => {
@@ -303,12 +306,14 @@ export interface KindDef {
   read: z.ZodType<Record<string, unknown>>;
   /** Fields the server makes or discovers: ignored in write bodies. */
   serverMade: string[];
+  /** An object as an export document carries it: the stored writable fields, no plaintext credentials. */
+  portable: z.ZodType<Record<string, unknown>>;
   notFound: ErrorCode;
   exists: ErrorCode;
 }
 
 function define<W extends z.core.$ZodLooseShape, R extends z.core.$ZodLooseShape>(
-  spec: Omit<KindDef, 'write' | 'read' | 'serverMade'> & {
+  spec: Omit<KindDef, 'write' | 'read' | 'serverMade' | 'portable'> & {
     fields: W;
     readOnly: R;
     hasWriteOnly: boolean;
@@ -317,7 +322,11 @@ function define<W extends z.core.$ZodLooseShape, R extends z.core.$ZodLooseShape
 ): KindDef {
   const writeShape = spec.hasWriteOnly ? { ...spec.fields, ...authWriteOnly } : spec.fields;
   let write: z.ZodType<Record<string, unknown>> = z.strictObject(writeShape) as unknown as z.ZodType<Record<string, unknown>>;
-  if (spec.rules) write = write.superRefine(spec.rules as (v: Record<string, unknown>, ctx: Ctx) => void);
+  let portable: z.ZodType<Record<string, unknown>> = z.strictObject(spec.fields) as unknown as z.ZodType<Record<string, unknown>>;
+  if (spec.rules) {
+    write = write.superRefine(spec.rules as (v: Record<string, unknown>, ctx: Ctx) => void);
+    portable = portable.superRefine(spec.rules as (v: Record<string, unknown>, ctx: Ctx) => void);
+  }
   const read = z.object({ id, ...spec.fields, ...spec.readOnly, created_at: isoTime, updated_at: isoTime }) as unknown as z.ZodType<
     Record<string, unknown>
   >;
@@ -330,6 +339,7 @@ function define<W extends z.core.$ZodLooseShape, R extends z.core.$ZodLooseShape
     write,
     read,
     serverMade: [...Object.keys(serverMade), ...Object.keys(spec.readOnly)],
+    portable,
     notFound: spec.notFound,
     exists: spec.exists,
   };

@@ -5,8 +5,15 @@ import { GatewayError } from '../errors.js';
 import type { Registry } from '../services/registry.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import type { Catalog } from '../mcp/catalog.js';
+import type { Dispatcher } from '../mcp/dispatcher.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Federation } from '../services/federation.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authHook, type AuthSettings } from './auth.js';
+import { registerExportImportRoutes } from './export-import-routes.js';
+import { registerFederationRoutes } from './federation-routes.js';
+import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
 
@@ -16,6 +23,10 @@ export interface AppDeps {
   logger: Logger;
   auth: AuthSettings;
   bodyLimitBytes: number;
+  /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES). */
+  importBodyLimitBytes?: number;
+  /** MCP serving and federation; absent in callers that only need the Admin API. */
+  mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -53,5 +64,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
   registerAdminRoutes(app, deps.registry);
+  registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
+  if (deps.mcp) {
+    registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
+    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });
+  }
   return app;
 }

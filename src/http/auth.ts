@@ -62,7 +62,7 @@ export function authHook(settings: AuthSettings) {
       }
     } else if (scheme === 'bearer' && jwtKey && credentials) {
       try {
-        const { payload } = await jwtVerify(credentials, jwtKey, { algorithms: ['HS256'] });
+        const { payload } = await jwtVerify(credentials, jwtKey, { algorithms: ['HS256'], requiredClaims: ['exp'] });
         request.principal = { subject: typeof payload.sub === 'string' ? payload.sub : 'token', method: 'bearer' };
         return;
       } catch {

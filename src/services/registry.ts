@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { AuthCipher } from '../crypto/auth-value.js';
-import { KIND_DEFS, WRITE_ONLY_FIELDS, type Kind, type KindDef } from '../domain/entities.js';
+import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type Kind, type KindDef } from '../domain/entities.js';
 import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
 import { findUnsafeString, jsonPath } from '../domain/text.js';
 import { GatewayError, validationError, type FieldError } from '../errors.js';
@@ -58,6 +58,8 @@ const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
 export class Registry {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
   private fileTools: ReadOnlyToolSource | undefined;
+  // Events of writes made inside a transaction wait here until it commits.
+  private readonly pending = new WeakMap<Repository, ChangeEvent[]>();
 
   constructor(
     readonly store: Store,
@@ -67,13 +69,24 @@ export class Registry {
   /** Show tools from capability files beside the stored ones; their changes reach listeners too. */
   attachReadOnlyTools(source: ReadOnlyToolSource): void {
     this.fileTools = source;
-    source.onChange((change) => this.emit({ kind: 'tools', ...change }));
+    source.onChange((change) => this.emit({ kind: 'tools', ...change }, this.store));
   }
 
   /** Subscribe to changes; returns the unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Run writes in one transaction; their change events are sent after commit, never on rollback. */
+  async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    const events: ChangeEvent[] = [];
+    const result = await this.store.transaction(async (repo) => {
+      this.pending.set(repo, events);
+      return work(repo);
+    });
+    for (const event of events) this.emit(event, this.store);
+    return result;
   }
 
   async list(kind: Kind, options: ListOptions = {}, repo: Repository = this.store): Promise<Page> {
@@ -129,7 +142,7 @@ export class Registry {
     const now = timestamp();
     const stored: StoredObject = { id: randomUUID().replaceAll('-', ''), created_at: now, updated_at: now, fields };
     await this.write(def, () => repo.insert(kind, stored), fields);
-    this.emit({ kind, op: 'create', id: stored.id, name: String(fields[def.keyField]) });
+    this.emit({ kind, op: 'create', id: stored.id, name: String(fields[def.keyField]) }, repo);
     return { object: (await this.present(kind, [stored], repo))[0]!, changed: true, created: true };
   }
 
@@ -138,7 +151,7 @@ export class Registry {
     const def = KIND_DEFS[kind];
     const current = await this.find(kind, idOrKey, repo);
     const input = cleanBody(body, def);
-    this.guardManaged(kind, current, input);
+    if (isManaged(kind, current)) return this.saveManaged(current, input, repo);
     return this.save(def, current, this.normalize(def, input, current), repo);
   }
 
@@ -147,7 +160,7 @@ export class Registry {
     const def = KIND_DEFS[kind];
     const current = await this.find(kind, idOrKey, repo);
     const changes = cleanBody(patch, def);
-    this.guardManaged(kind, current, changes);
+    if (isManaged(kind, current)) return this.saveManaged(current, changes, repo);
     const base = editable(def, current.fields);
     const merged = mergePatch(base, changes) as Record<string, unknown>;
     // New credentials or a new auth_type replace the stored value unless the patch sends one.
@@ -161,7 +174,7 @@ export class Registry {
   async delete(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<void> {
     const current = await this.find(kind, idOrKey, repo);
     await repo.delete(kind, current.id);
-    this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) });
+    this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, repo);
   }
 
   /** Stored tools and tools from files, merged in name order and paged together. */
@@ -221,7 +234,7 @@ export class Registry {
     }
     const updated: StoredObject = { ...current, fields, updated_at: timestamp(current.updated_at) };
     await this.write(def, () => repo.update(def.kind, updated), fields);
-    this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) });
+    this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) }, repo);
     return { object: (await this.present(def.kind, [updated], repo))[0]!, changed: true, created: false };
   }
 
@@ -239,15 +252,22 @@ export class Registry {
     }
   }
 
-  /** MCP tools belong to their gateway: only is_active and tags may be changed by hand. */
-  private guardManaged(kind: Kind, current: StoredObject, input: Record<string, unknown>): void {
-    if (kind !== 'tools' || current.fields.integration_type !== 'MCP') return;
-    const allowed = new Set(['is_active', 'tags']);
+  /**
+   * MCP tools belong to their gateway: only is_active and tags may be changed by hand. They are
+   * validated on their own, since an upstream's names need not match the user name pattern.
+   */
+  private async saveManaged(current: StoredObject, input: Record<string, unknown>, repo: Repository): Promise<WriteResult> {
     const base = editable(KIND_DEFS.tools, current.fields);
-    const other = Object.keys(input).filter((k) => !allowed.has(k) && canonicalJson(input[k]) !== canonicalJson(base[k]));
+    const other = Object.keys(input).filter((k) => k !== 'is_active' && k !== 'tags' && canonicalJson(input[k]) !== canonicalJson(base[k]));
     if (other.length > 0) {
       throw new GatewayError('TOOL_READ_ONLY', `tool "${String(current.fields.name)}" comes from gateway "${String(current.fields.gateway)}"; only is_active and tags can be changed (not ${other.join(', ')})`);
     }
+    const parsed = managedToolEdit.safeParse({ is_active: input.is_active, tags: input.tags });
+    if (!parsed.success) throw validationError(zodErrors(parsed.error));
+    const fields = { ...current.fields };
+    if (parsed.data.is_active !== undefined) fields.is_active = parsed.data.is_active;
+    if (parsed.data.tags !== undefined) fields.tags = parsed.data.tags;
+    return this.save(KIND_DEFS.tools, current, fields, repo);
   }
 
   /** Objects as GET returns them: server-made fields, defaults, and servers' missing_refs. */
@@ -282,9 +302,18 @@ export class Registry {
     }
   }
 
-  private emit(event: ChangeEvent): void {
+  private emit(event: ChangeEvent, repo: Repository): void {
+    const held = this.pending.get(repo);
+    if (held) {
+      held.push(event);
+      return;
+    }
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function isManaged(kind: Kind, current: StoredObject): boolean {
+  return kind === 'tools' && current.fields.integration_type === 'MCP';
 }
 
 /** Check a write body is a safe JSON object and drop the server-made fields it may carry. */

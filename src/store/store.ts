@@ -174,14 +174,15 @@ export class Store extends Repository {
     private readonly kysely: Db,
     dialect: Dialect,
     readonly description: string,
+    private readonly schema?: string,
   ) {
     super(kysely, dialect);
   }
 
   /** Open a store from a DATABASE_URL and bring its schema up to date. */
   static async open(databaseUrl: string): Promise<Store> {
-    const { db, dialect, description } = connect(databaseUrl);
-    const store = new Store(db, dialect, description);
+    const { db, dialect, description, schema } = connect(databaseUrl);
+    const store = new Store(db, dialect, description, schema);
     try {
       await store.migrate();
     } catch (error) {
@@ -211,13 +212,19 @@ export class Store extends Repository {
   }
 
   private async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.kysely, provider: migrations(this.dialect) });
+    // The migration tables live in the store's own schema: without this, Kysely sees another
+    // schema's kysely_migration_lock and never creates this one's (two instances, one server).
+    const migrator = new Migrator({
+      db: this.kysely,
+      provider: migrations(this.dialect),
+      ...(this.schema ? { migrationTableSchema: this.schema } : {}),
+    });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
   }
 }
 
-function connect(databaseUrl: string): { db: Db; dialect: Dialect; description: string } {
+function connect(databaseUrl: string): { db: Db; dialect: Dialect; description: string; schema?: string } {
   if (databaseUrl.startsWith('sqlite:')) {
     let path = databaseUrl.slice('sqlite:'.length);
     if (path.startsWith('//')) path = path.slice(2);
@@ -277,7 +284,7 @@ function connect(databaseUrl: string): { db: Db; dialect: Dialect; description: 
     });
     const safe = new URL(url.toString());
     if (safe.password) safe.password = '***';
-    return { db, dialect: 'postgres', description: safe.toString() };
+    return { db, dialect: 'postgres', description: safe.toString(), ...(schema ? { schema } : {}) };
   }
   throw new GatewayError('CONFIG_INVALID', 'DATABASE_URL must start with sqlite: or postgres://');
 }

@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+// MCP relay benchmark: a client calls an `echo` tool directly on an upstream MCP server and
+// through the gateway, both over Streamable HTTP on loopback, in one run. Prints one JSON line
+// per figure: {"name","value","unit","baseline"?,"ratio"?}. Needs `npm run build` first.
+//
+//   node bench/mcp.bench.mjs            DURATION=5 WARMUP=1 (seconds per cell)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.DURATION ?? 5) * 1000;
+const WARMUP = Number(process.env.WARMUP ?? 1) * 1000;
+const children = [];
+const dir = mkdtempSync(join(tmpdir(), 'mcpgw-bench-'));
+
+function emit(name, value, unit, baseline) {
+  const line = { name, value: round(value), unit };
+  if (baseline !== undefined) {
+    line.baseline = round(baseline);
+    line.ratio = round(baseline === 0 ? 0 : value / baseline);
+  }
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+const round = (n) => Math.round(n * 1000) / 1000;
+
+function start(args, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.output = '';
+  child.stderr.on('data', (c) => { child.output = (child.output + c).slice(-4000); });
+  child.on('exit', (code, signal) => { if (code && code !== 0) process.stderr.write(`child ${args[0]} exited ${code} ${signal}: ${child.output}\n`); });
+  return child;
+}
+function waitLine(child, pattern) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${pattern}" from child`)), 30_000);
+    let seen = '';
+    const onData = (chunk) => {
+      seen += chunk;
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${seen.slice(-500)}`)));
+  });
+}
+async function freePort() {
+  const s = http.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
+}
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+function post(url, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+function parseReply(text) {
+  const data = text.startsWith('event:') || text.startsWith('data:') ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('') : text;
+  return JSON.parse(data);
+}
+
+/** Closed loop: `concurrency` workers calling `tool` with unique text; returns rps and latencies. */
+async function load(url, tool, concurrency, durationMs, protocolHeaders) {
+  let n = 0;
+  let errors = 0;
+  const latencies = [];
+  const until = Date.now() + durationMs;
+  const worker = async () => {
+    while (Date.now() < until) {
+      const id = ++n;
+      const text = `ping-${id}`;
+      const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: { text } } });
+      const t0 = performance.now();
+      const res = await post(url, body, protocolHeaders);
+      latencies.push(performance.now() - t0);
+      if (res.status !== 200 || !res.body.includes(text)) errors++;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  return { rps: latencies.length / seconds, p50: pct(50), p99: pct(99), calls: latencies.length, errors };
+}
+async function cell(url, tool, concurrency, headers) {
+  await load(url, tool, concurrency, WARMUP, headers);
+  return load(url, tool, concurrency, DURATION, headers);
+}
+
+async function initialize(url) {
+  const res = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }));
+  if (res.status !== 200) throw new Error(`initialize failed at ${url}: ${res.status} ${res.body}`);
+  await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { 'mcp-protocol-version': '2025-11-25' });
+}
+
+async function startGateway(dbPath) {
+  const port = await freePort();
+  const child = start(['dist/cli/main.js', 'serve'], {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: `sqlite:${dbPath}`,
+    AUTH_REQUIRED: 'false',
+    AUTH_ENCRYPTION_SECRET: 'bench-secret-0123456789abcdef-0123456789',
+    LOG_LEVEL: 'warn',
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+    if (ok) return { child, base };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('gateway did not become ready');
+}
+async function admin(base, path, body) {
+  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function main() {
+  const proto = { 'mcp-protocol-version': '2025-11-25' };
+  // Upstream MCP server (SDK v2, stateless JSON) and a plain HTTP API for the REST tool.
+  const upstreamPort = await freePort();
+  await waitLine(start(['bench/echo-upstream.mjs', String(upstreamPort)]), /ready (\d+)/);
+  const upstream = `http://127.0.0.1:${upstreamPort}/mcp`;
+  const api = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise((r) => api.listen(0, '127.0.0.1', r));
+  const apiUrl = `http://127.0.0.1:${api.address().port}/echo`;
+
+  const { child: gateway, base } = await startGateway(join(dir, 'gateway.db'));
+  await admin(base, '/gateways', { name: 'upstream', url: upstream });
+  await admin(base, '/gateways/upstream/refresh', {});
+  await admin(base, '/tools', { name: 'rest_echo', url: apiUrl, request_type: 'POST' });
+  const mcp = `${base}/mcp`;
+  await initialize(upstream);
+  await initialize(mcp);
+
+  // c=1: added latency; gateway CPU per relayed call over the same cell.
+  const direct1 = await cell(upstream, 'echo', 1, proto);
+  const cpu0 = cpuSeconds(gateway.pid);
+  const gw1 = await cell(mcp, 'upstream__echo', 1, proto);
+  const cpu1 = cpuSeconds(gateway.pid);
+  // c=32: throughput.
+  const direct32 = await cell(upstream, 'echo', 32, proto);
+  const cpu2 = cpuSeconds(gateway.pid);
+  const gw32 = await cell(mcp, 'upstream__echo', 32, proto);
+  const cpu3 = cpuSeconds(gateway.pid);
+  const cpuPerCall = ((cpu1 - cpu0 + (cpu3 - cpu2)) * 1000) / ((gw1.calls + gw32.calls) * (1 + WARMUP / DURATION));
+  emit('mcp_gateway_cpu_per_call', cpuPerCall, 'ms');
+  emit('mcp_c1_p50', gw1.p50, 'ms', direct1.p50);
+  emit('mcp_c1_added_p50', gw1.p50 - direct1.p50, 'ms');
+  emit('mcp_c1_p99', gw1.p99, 'ms', direct1.p99);
+  emit('mcp_c1_added_p99', gw1.p99 - direct1.p99, 'ms');
+  emit('mcp_c32_rps', gw32.rps, 'rps', direct32.rps);
+  emit('mcp_errors', gw1.errors + gw32.errors + direct1.errors + direct32.errors, 'count');
+
+  // REST tool: the API called directly vs the tool through the gateway.
+  const restDirect = await (async () => {
+    await load(apiUrl, 'x', 1, WARMUP, {});
+    return load(apiUrl, 'x', 1, DURATION, {});
+  })();
+  const restGw = await cell(mcp, 'rest_echo', 1, proto);
+  emit('rest_c1_p50', restGw.p50, 'ms', restDirect.p50);
+  emit('rest_c1_added_p50', restGw.p50 - restDirect.p50, 'ms');
+  emit('gateway_rss_after_load', rssMb(gateway.pid), 'MB');
+  gateway.kill('SIGTERM');
+
+  // 10,000 tools: written straight into a fresh database, then served by a new gateway.
+  const bigDb = join(dir, 'big.db');
+  const { Store } = await import(`${root}dist/store/store.js`);
+  const store = await Store.open(`sqlite:${bigDb}`);
+  await store.transaction(async (repo) => {
+    const now = new Date().toISOString();
+    for (let i = 0; i < 10_000; i++) {
+      const name = `tool_${String(i).padStart(5, '0')}`;
+      await repo.insert('tools', {
+        id: `t${i}`, created_at: now, updated_at: now,
+        fields: { name, description: `Tool number ${i} of the benchmark`, tags: [], is_active: true, title: null, integration_type: 'REST', input_schema: { type: 'object', properties: { id: { type: 'string', description: 'an id' } }, required: ['id'] }, output_schema: null, annotations: {}, url: `${apiUrl}/${i}`, request_type: 'GET', headers: {}, query: {}, body: null, response_path: null, timeout_ms: null, auth_type: 'none', auth_value: null, gateway: null, original_name: null },
+      });
+    }
+  });
+  await store.close();
+  const big = await startGateway(bigDb);
+  const listUrl = `${big.base}/mcp`;
+  const listOnce = async () => {
+    let cursor;
+    let count = 0;
+    const t0 = performance.now();
+    for (let page = 0; page < 1000; page++) {
+      const res = await post(listUrl, JSON.stringify({ jsonrpc: '2.0', id: page, method: 'tools/list', params: cursor ? { cursor } : {} }), proto);
+      const reply = parseReply(res.body);
+      count += reply.result.tools.length;
+      cursor = reply.result.nextCursor;
+      if (!cursor) break;
+    }
+    if (count !== 10_000) throw new Error(`listed ${count} tools`);
+    return performance.now() - t0;
+  };
+  await listOnce(); // first call builds the index
+  const times = [];
+  for (let i = 0; i < 20; i++) times.push(await listOnce());
+  times.sort((a, b) => a - b);
+  emit('tools_list_10k_p50', times[Math.floor(times.length / 2)], 'ms');
+  emit('gateway_rss_10k_tools', rssMb(big.child.pid), 'MB');
+  big.child.kill('SIGTERM');
+  api.close();
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  agent.destroy();
+  setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500).unref();
+}

@@ -1,0 +1,120 @@
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { GatewayError } from '../errors.js';
+import { errorResponse, PARSE_ERROR, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+
+/**
+ * `mcpgateway stdio [--server NAME]`: a bridge for stdio-only MCP clients. Each line on stdin is
+ * a JSON-RPC message, POSTed to the running gateway's `/mcp` (or a virtual server's); replies and
+ * server notifications are written to stdout, one per line. Logs go to stderr only.
+ */
+export function stdioCommand(program: Command): void {
+  program
+    .command('stdio')
+    .description('bridge stdin/stdout MCP to a running gateway (MCPGATEWAY_URL, MCPGATEWAY_BEARER_TOKEN)')
+    .option('--server <name>', 'a virtual server id or name (default: every tool, /mcp)')
+    .action(async (options: { server?: string }) => {
+      const base = (process.env.MCPGATEWAY_URL || 'http://127.0.0.1:4444').replace(/\/+$/, '');
+      let endpoint: URL;
+      try {
+        endpoint = new URL(options.server ? `${base}/servers/${encodeURIComponent(options.server)}/mcp` : `${base}/mcp`);
+      } catch {
+        throw new GatewayError('CONFIG_INVALID', `MCPGATEWAY_URL "${base}" is not a valid URL`);
+      }
+      const token = process.env.MCPGATEWAY_BEARER_TOKEN;
+      await bridge(endpoint, token ? { authorization: `Bearer ${token}` } : {});
+    });
+}
+
+async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void> {
+  const headers = { ...auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+  const inflight = new Set<Promise<void>>();
+  const abort = new AbortController();
+  void listen(endpoint, auth, write, abort.signal);
+
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    let id: unknown = null;
+    try {
+      id = (JSON.parse(line) as { id?: unknown }).id ?? null;
+    } catch {
+      write(errorResponse(null, PARSE_ERROR, 'the line is not valid JSON'));
+      continue;
+    }
+    const task = post(endpoint, headers, line, write).catch((error: unknown) => {
+      if (id !== null) write(errorResponse(id as string, UPSTREAM_FAILURE, `cannot reach the gateway at ${endpoint.origin}: ${(error as Error).message}`));
+    });
+    inflight.add(task);
+    void task.finally(() => inflight.delete(task));
+  }
+  await Promise.all(inflight);
+  abort.abort();
+}
+
+/** POST one message; relay a JSON reply or every event of an SSE reply. */
+async function post(endpoint: URL, headers: Record<string, string>, body: string, write: (line: string) => void): Promise<void> {
+  const res = await fetch(endpoint, { method: 'POST', headers, body });
+  const type = res.headers.get('content-type') ?? '';
+  if (res.status === 202 || res.status === 204) return;
+  if (type.includes('text/event-stream') && res.body) {
+    for await (const data of sseData(res.body)) write(data);
+    return;
+  }
+  const text = (await res.text()).trim();
+  if (isJsonRpc(text)) return write(text.replace(/\n/g, ' '));
+  const id = (JSON.parse(body) as { id?: string | number }).id;
+  if (id === undefined) return;
+  let detail = text.slice(0, 300);
+  try {
+    detail = String((JSON.parse(text) as { detail?: unknown }).detail ?? detail);
+  } catch {
+    // not JSON: keep the text
+  }
+  write(errorResponse(id, UPSTREAM_FAILURE, `the gateway answered HTTP ${res.status}: ${detail}`));
+}
+
+function isJsonRpc(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    return typeof first === 'object' && first !== null && (first as { jsonrpc?: unknown }).jsonrpc === '2.0';
+  } catch {
+    return false;
+  }
+}
+
+/** Keep a GET stream open for list_changed notifications; retry quietly while the gateway is away. */
+async function listen(endpoint: URL, auth: Record<string, string>, write: (line: string) => void, signal: AbortSignal): Promise<void> {
+  for (let attempt = 0; !signal.aborted && attempt < 1_000_000; attempt++) {
+    try {
+      const res = await fetch(endpoint, { headers: { ...auth, accept: 'text/event-stream' }, signal });
+      if (res.ok && res.body) for await (const data of sseData(res.body)) write(data);
+    } catch {
+      // the gateway is away or we are stopping
+    }
+    if (signal.aborted) return;
+    await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))).unref());
+  }
+}
+
+/** The `data:` payloads of a server-sent event stream. */
+async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trimStart())
+        .join('\n');
+      if (data) yield data;
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { FastifyInstance } from 'fastify';
+import { isKind, KINDS, type Kind } from '../domain/entities.js';
+import { serializeDocument } from '../domain/export-document.js';
+import { GatewayError } from '../errors.js';
+import { buildExport, countsHeader } from '../services/export.js';
+import { readDocument } from '../services/import-document.js';
+import { CONFLICT_MODES, type ConflictMode } from '../services/import-plan.js';
+import { importDocument } from '../services/import.js';
+import type { Registry } from '../services/registry.js';
+import { listOptions, parseFlag } from './admin-routes.js';
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** Default largest `POST /import` body: the same cap the CLI puts on files. */
+export const DEFAULT_IMPORT_BODY_LIMIT = 256 * 1024 * 1024;
+
+/** `GET /export` and `POST /import` (SPEC §4, §5). */
+export function registerExportImportRoutes(app: FastifyInstance, registry: Registry, options: { importBodyLimit?: number } = {}): void {
+  app.get('/export', async (request, reply) => {
+    const query = request.query as Query;
+    const { limit: _limit, cursor: _cursor, ...list } = listOptions({ ...query, limit: undefined, cursor: undefined });
+    const doc = await buildExport(registry, {
+      ...list,
+      ...(query.types !== undefined ? { types: parseTypes(query.types) } : {}),
+      sourceGateway: `${request.protocol}://${request.host}`,
+    });
+    return reply
+      .type('application/json; charset=utf-8')
+      .header('X-Export-Counts', countsHeader(doc))
+      .header('Content-Disposition', `attachment; filename="mcpgateway-export-${doc.exported_at!.slice(0, 10)}.json"`)
+      .send(serializeDocument(doc));
+  });
+
+  app.post('/import', { bodyLimit: options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT }, async (request) => {
+    const query = request.query as Query;
+    const dryRun = parseFlag(single(query.dry_run, 'dry_run') ?? 'false', 'dry_run');
+    const conflict = single(query.conflict, 'conflict') ?? 'update';
+    if (!(CONFLICT_MODES as readonly string[]).includes(conflict)) {
+      throw new GatewayError('BAD_QUERY', `conflict must be one of ${CONFLICT_MODES.join(', ')}, not "${conflict}"`);
+    }
+    return importDocument(registry, readDocument(request.body), { dryRun, conflict: conflict as ConflictMode });
+  });
+}
+
+/** `types=gateways,servers` → kinds; an unknown kind is a 400 naming it. */
+export function parseTypes(value: string | string[]): Kind[] {
+  const types = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const unknown = types.filter((t) => !isKind(t));
+  if (unknown.length > 0) throw new GatewayError('BAD_QUERY', `types: unknown kind ${unknown.map((t) => `"${t}"`).join(', ')}; use ${KINDS.join(', ')}`);
+  if (types.length === 0) throw new GatewayError('BAD_QUERY', `types must name at least one of ${KINDS.join(', ')}`);
+  return types as Kind[];
+}
+
+function single(value: string | string[] | undefined, name: string): string | undefined {
+  if (Array.isArray(value)) throw new GatewayError('BAD_QUERY', `${name} may be given once`);
+  return value;
+}

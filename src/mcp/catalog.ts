@@ -1,0 +1,298 @@
+import type { Store, StoredObject } from '../store/store.js';
+import { RawResult } from './jsonrpc.js';
+
+/**
+ * The in-memory index the MCP endpoints serve from: every active tool, prompt, resource and
+ * resource template, globally (`/mcp`) and per virtual server. Rebuilt from the store when the
+ * registry or federation reports a change, so no request reads the database.
+ */
+
+export type Fields = Record<string, unknown>;
+
+export interface ToolEntry {
+  name: string;
+  fields: Fields;
+  /** The MCP `Tool` object, built once. */
+  descriptor: Record<string, unknown>;
+  /** The gateway an MCP tool comes from. */
+  gateway: string | null;
+  originalName: string;
+}
+
+export interface PromptEntry {
+  name: string;
+  descriptor: Record<string, unknown>;
+  /** A stored prompt (template) or a federated one. */
+  local?: { key: string; template: string; input_schema: Record<string, unknown> };
+  gateway?: string;
+  originalName: string;
+}
+
+export interface ResourceEntry {
+  uri: string;
+  descriptor: Record<string, unknown>;
+  local?: { text: string | null; blob: string | null; mime_type: string | null };
+  gateway?: string;
+}
+
+export interface TemplateEntry {
+  uriTemplate: string;
+  descriptor: Record<string, unknown>;
+  gateway: string;
+}
+
+/** What federation contributes besides stored tools: prompts, resources and templates per gateway. */
+export interface FederatedItems {
+  gateway: string;
+  prompts: { name: string; originalName: string; descriptor: Record<string, unknown> }[];
+  resources: Record<string, unknown>[];
+  templates: Record<string, unknown>[];
+}
+
+export interface FederationSource {
+  federatedItems(): FederatedItems[];
+}
+
+/** 2026-07-28 results of cacheable verbs carry a cache hint; the gateway's lists change at any time. */
+export const MODERN_CACHEABLE = { resultType: 'complete', ttlMs: 0, cacheScope: 'private' } as const;
+
+/** One MCP endpoint's content. */
+export class View {
+  readonly toolsByName = new Map<string, ToolEntry>();
+  readonly promptsByName = new Map<string, PromptEntry>();
+  readonly resourcesByUri = new Map<string, ResourceEntry>();
+  private readonly pages = new Map<string, RawResult>();
+
+  constructor(
+    readonly name: string,
+    readonly server: Fields | undefined,
+    readonly tools: ToolEntry[],
+    readonly prompts: PromptEntry[],
+    readonly resources: ResourceEntry[],
+    readonly templates: TemplateEntry[],
+    private readonly pageSize: number,
+  ) {
+    for (const tool of tools) this.toolsByName.set(tool.name, tool);
+    for (const prompt of prompts) this.promptsByName.set(prompt.name, prompt);
+    for (const resource of resources) this.resourcesByUri.set(resource.uri, resource);
+  }
+
+  /** A list page, serialized once per (method, cursor, era) and then served from memory. */
+  page(method: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', cursor: string | undefined, modern: boolean): RawResult | undefined {
+    const key = `${method}|${cursor ?? ''}|${modern ? 1 : 0}`;
+    const cached = this.pages.get(key);
+    if (cached) return cached;
+    const all = method === 'tools' ? this.tools : method === 'prompts' ? this.prompts : method === 'resources' ? this.resources : this.templates;
+    let start = 0;
+    if (cursor !== undefined) {
+      const offset = decodeCursor(cursor);
+      if (offset === undefined || offset > all.length) return undefined;
+      start = offset;
+    }
+    const slice = all.slice(start, start + this.pageSize).map((entry) => entry.descriptor);
+    const result: Record<string, unknown> = { [method]: slice };
+    if (start + this.pageSize < all.length) result.nextCursor = encodeCursor(start + this.pageSize);
+    if (modern) Object.assign(result, MODERN_CACHEABLE);
+    const raw = new RawResult(JSON.stringify(result));
+    if (this.pages.size < 10_000) this.pages.set(key, raw);
+    return raw;
+  }
+}
+
+/** The snapshot every request reads: the global view and one view per active virtual server. */
+export class Snapshot {
+  constructor(
+    readonly all: View,
+    /** Views by server id and by server name. */
+    readonly servers: Map<string, View>,
+    /** For each REST tool, the first server (by name) that lists it: its base URL and credentials. */
+    readonly toolServer: Map<string, Fields>,
+  ) {}
+}
+
+export class Catalog {
+  private snapshot: Snapshot | undefined;
+  private building: Promise<Snapshot> | undefined;
+  private dirty = true;
+  private version = 0;
+  private readonly listeners = new Set<(kinds: Set<string>) => void>();
+  private pendingKinds = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly federation: FederationSource,
+    private readonly pageSize: number,
+  ) {}
+
+  /** Mark the index stale; the next request rebuilds it. Listeners hear which kinds changed. */
+  invalidate(kind: string): void {
+    this.dirty = true;
+    this.version++;
+    this.pendingKinds.add(kind);
+    if (this.pendingKinds.size === 1) {
+      setImmediate(() => {
+        const kinds = this.pendingKinds;
+        this.pendingKinds = new Set();
+        for (const listener of this.listeners) listener(kinds);
+      });
+    }
+  }
+
+  /** Hear about changes (to send list_changed notifications). */
+  onChange(listener: (kinds: Set<string>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The current snapshot; rebuilt once after a change, shared by concurrent callers. */
+  current(): Snapshot | Promise<Snapshot> {
+    if (!this.dirty && this.snapshot) return this.snapshot;
+    return this.rebuild();
+  }
+
+  private rebuild(): Promise<Snapshot> {
+    if (this.building) return this.building;
+    const version = this.version;
+    this.building = this.build()
+      .then((snapshot) => {
+        this.snapshot = snapshot;
+        if (this.version === version) this.dirty = false;
+        return snapshot;
+      })
+      .finally(() => {
+        this.building = undefined;
+      });
+    return this.building;
+  }
+
+  private async build(): Promise<Snapshot> {
+    const [tools, prompts, resources, servers, gateways] = await Promise.all([
+      this.store.list('tools'),
+      this.store.list('prompts'),
+      this.store.list('resources'),
+      this.store.list('servers'),
+      this.store.list('gateways'),
+    ]);
+    const activeGateways = new Set(gateways.map((g) => String(g.fields.name)));
+    const toolEntries = tools
+      .filter((t) => t.fields.integration_type !== 'MCP' || activeGateways.has(String(t.fields.gateway)))
+      .map(toolEntry);
+    const promptEntries: PromptEntry[] = prompts.map(promptEntry);
+    const resourceEntries: ResourceEntry[] = resources.map(resourceEntry);
+    const templateEntries: TemplateEntry[] = [];
+    const storedUris = new Set(resourceEntries.map((r) => r.uri));
+    const promptNames = new Set(promptEntries.map((p) => p.name));
+    for (const items of this.federation.federatedItems()) {
+      if (!activeGateways.has(items.gateway)) continue;
+      for (const p of items.prompts) {
+        if (promptNames.has(p.name)) continue;
+        promptNames.add(p.name);
+        promptEntries.push({ name: p.name, descriptor: p.descriptor, gateway: items.gateway, originalName: p.originalName });
+      }
+      for (const r of items.resources) {
+        const uri = String(r.uri);
+        if (storedUris.has(uri)) continue;
+        storedUris.add(uri);
+        resourceEntries.push({ uri, descriptor: r, gateway: items.gateway });
+      }
+      for (const t of items.templates) templateEntries.push({ uriTemplate: String(t.uriTemplate), descriptor: t, gateway: items.gateway });
+    }
+    promptEntries.sort(byKey((p) => p.name));
+    resourceEntries.sort(byKey((r) => r.uri));
+    templateEntries.sort(byKey((t) => t.uriTemplate));
+
+    const all = new View('all', undefined, toolEntries, promptEntries, resourceEntries, templateEntries, this.pageSize);
+    const views = new Map<string, View>();
+    const toolServer = new Map<string, Fields>();
+    for (const server of servers) {
+      const f = server.fields;
+      const pick = <T>(names: unknown, index: Map<string, T>) =>
+        ((names as string[] | undefined) ?? []).flatMap((n) => (index.has(n) ? [index.get(n)!] : []));
+      const serverTools = pick(f.tools, all.toolsByName).sort(byKey((t) => t.name));
+      const serverPrompts = pick(f.prompts, all.promptsByName).sort(byKey((p) => p.name));
+      const serverResources = pick(f.resources, all.resourcesByUri).sort(byKey((r) => r.uri));
+      // A server gets the templates of every gateway whose tools it lists.
+      const gatewaysUsed = new Set(serverTools.map((t) => t.gateway).filter(Boolean));
+      const serverTemplates = templateEntries.filter((t) => gatewaysUsed.has(t.gateway));
+      const view = new View(String(f.name), f, serverTools, serverPrompts, serverResources, serverTemplates, this.pageSize);
+      views.set(server.id, view);
+      views.set(String(f.name), view);
+      for (const tool of serverTools) if (!toolServer.has(tool.name)) toolServer.set(tool.name, f);
+    }
+    return new Snapshot(all, views, toolServer);
+  }
+}
+
+function toolEntry(row: StoredObject): ToolEntry {
+  const f = row.fields;
+  const descriptor: Record<string, unknown> = {
+    name: f.name,
+    description: f.description ?? '',
+    inputSchema: withObjectType(f.input_schema),
+  };
+  if (f.title) descriptor.title = f.title;
+  if (f.output_schema) descriptor.outputSchema = withObjectType(f.output_schema);
+  if (f.annotations && Object.keys(f.annotations as object).length > 0) descriptor.annotations = f.annotations;
+  return {
+    name: String(f.name),
+    fields: f,
+    descriptor,
+    gateway: f.integration_type === 'MCP' ? String(f.gateway) : null,
+    originalName: String(f.original_name ?? f.name),
+  };
+}
+
+function promptEntry(row: StoredObject): PromptEntry {
+  const f = row.fields;
+  const schema = (f.input_schema ?? {}) as { properties?: Record<string, { description?: string }>; required?: string[] };
+  const required = new Set(schema.required ?? []);
+  const args = Object.entries(schema.properties ?? {}).map(([name, prop]) => {
+    const arg: Record<string, unknown> = { name, required: required.has(name) };
+    if (prop && typeof prop.description === 'string') arg.description = prop.description;
+    return arg;
+  });
+  const descriptor: Record<string, unknown> = { name: f.name, description: f.description ?? '', arguments: args };
+  if (f.title) descriptor.title = f.title;
+  return {
+    name: String(f.name),
+    descriptor,
+    local: { key: `${row.id}@${row.updated_at}`, template: String(f.template), input_schema: (f.input_schema ?? {}) as Record<string, unknown> },
+    originalName: String(f.name),
+  };
+}
+
+function resourceEntry(row: StoredObject): ResourceEntry {
+  const f = row.fields;
+  const descriptor: Record<string, unknown> = { uri: f.uri, name: f.name ?? f.uri };
+  if (f.title) descriptor.title = f.title;
+  if (f.description) descriptor.description = f.description;
+  if (f.mime_type) descriptor.mimeType = f.mime_type;
+  return {
+    uri: String(f.uri),
+    descriptor,
+    local: { text: (f.text as string | null) ?? null, blob: (f.blob as string | null) ?? null, mime_type: (f.mime_type as string | null) ?? null },
+  };
+}
+
+function withObjectType(schema: unknown): Record<string, unknown> {
+  const s = (schema && typeof schema === 'object' ? schema : {}) as Record<string, unknown>;
+  return s.type === 'object' ? s : { ...s, type: 'object' };
+}
+
+function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(`o:${offset}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): number | undefined {
+  if (typeof cursor !== 'string' || cursor.length > 64) return undefined;
+  const match = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match ? Number(match[1]) : undefined;
+}

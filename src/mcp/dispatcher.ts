@@ -1,0 +1,315 @@
+import { GatewayError } from '../errors.js';
+import type { RestExecutor } from '../upstream/rest-executor.js';
+import { VERSION } from '../version.js';
+import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
+import {
+  errorResponse,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  isValidId,
+  METHOD_NOT_FOUND,
+  RawResult,
+  RESOURCE_NOT_FOUND,
+  resultResponse,
+  RpcError,
+  type RequestId,
+  type RpcMessage,
+} from './jsonrpc.js';
+import type { PromptRenderer } from './prompt-renderer.js';
+
+/**
+ * The MCP request handler behind every transport (Streamable HTTP, legacy SSE, the stdio bridge):
+ * one JSON-RPC message in, one serialized response out, answered from the in-memory catalog.
+ * It is the gateway's own implementation of the server side of the protocol, kept to what a
+ * stateless relay needs; tests hold it to the official SDK client for every protocol revision.
+ */
+
+/** Legacy-era revisions answered by `initialize`, newest first. */
+export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
+/** Modern-era revisions answered by `server/discover`. */
+export const MODERN_VERSIONS = ['2026-07-28'];
+const CACHEABLE = new Set(['server/discover', 'resources/read']);
+const PROTOCOL_META = 'io.modelcontextprotocol/protocolVersion';
+const SERVER_INFO = { name: 'mcpgateway', version: VERSION };
+const CAPABILITIES = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { listChanged: true },
+  completions: {},
+  logging: {},
+};
+
+export interface Progress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+/** Per-call options passed to the owner of a federated tool, prompt or resource. */
+export interface UpstreamCallOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+  onprogress?: (progress: Progress) => void;
+}
+
+/** What the dispatcher needs from federation. Failures are thrown as RpcError. */
+export interface Upstreams {
+  callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown>;
+  getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown>;
+  readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown>;
+  complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown>;
+  /** The gateway owning a URI matched by one of its resource templates, if any. */
+  templateOwner(view: View, uri: string): string | undefined;
+  /** Per-gateway timeout override. */
+  timeoutFor(gateway: string): number | undefined;
+}
+
+export interface CallObserver {
+  toolCall(tool: string, gateway: string, outcome: 'ok' | 'tool_error' | 'error', seconds: number): void;
+}
+
+/** The endpoint a message arrived on and how to talk back while it runs. */
+export interface DispatchContext {
+  /** A virtual server's id or name; undefined for `/mcp`. */
+  server?: string;
+  signal: AbortSignal;
+  /** Send a notification related to this request (progress); absent when the transport cannot. */
+  notify?: (method: string, params: unknown) => void;
+}
+
+export interface DispatcherDeps {
+  catalog: Catalog;
+  rest: RestExecutor;
+  prompts: PromptRenderer;
+  upstreams: Upstreams;
+  toolTimeoutMs: number;
+  observer?: CallObserver;
+}
+
+export class Dispatcher {
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** Handle one parsed message; returns the serialized response, or undefined for notifications. */
+  async handle(message: unknown, context: DispatchContext): Promise<string | undefined> {
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+      return errorResponse(null, INVALID_REQUEST, 'a JSON-RPC message must be an object');
+    }
+    const m = message as RpcMessage;
+    const hasId = 'id' in m && m.id !== undefined;
+    if (m.jsonrpc !== '2.0' || (hasId && !isValidId(m.id))) {
+      return errorResponse(hasId && isValidId(m.id) ? m.id : null, INVALID_REQUEST, 'not a JSON-RPC 2.0 message (jsonrpc must be "2.0", id a string or number)');
+    }
+    if (typeof m.method !== 'string') {
+      // A response to a request we never send (stateless): nothing to do.
+      if (hasId && ('result' in m || 'error' in m)) return undefined;
+      return errorResponse(hasId ? (m.id as RequestId) : null, INVALID_REQUEST, 'method must be a string');
+    }
+    if (!hasId) return undefined; // notifications: initialized, cancelled (handled by the transport), roots changed
+    const id = m.id as RequestId;
+    if (m.params !== undefined && (m.params === null || typeof m.params !== 'object' || Array.isArray(m.params))) {
+      return errorResponse(id, INVALID_PARAMS, 'params must be an object');
+    }
+    const params = (m.params ?? {}) as Record<string, unknown>;
+    const modern = isModern(params);
+    try {
+      const result = await this.route(m.method, params, context, modern);
+      if (modern && !(result instanceof RawResult)) {
+        const r = result as Record<string, unknown>;
+        if (CACHEABLE.has(m.method)) {
+          r.ttlMs ??= MODERN_CACHEABLE.ttlMs;
+          r.cacheScope ??= MODERN_CACHEABLE.cacheScope;
+        }
+        r.resultType ??= 'complete';
+      }
+      return resultResponse(id, result);
+    } catch (error) {
+      if (error instanceof RpcError) return errorResponse(id, error.code, error.message, error.data);
+      if (error instanceof GatewayError) return errorResponse(id, rpcCode(error), error.message, { code: error.code });
+      return errorResponse(id, INTERNAL_ERROR, 'internal error while handling the request');
+    }
+  }
+
+  private async route(method: string, params: Record<string, unknown>, context: DispatchContext, modern: boolean): Promise<unknown> {
+    switch (method) {
+      case 'initialize':
+        return this.initialize(params);
+      case 'server/discover':
+        return { supportedVersions: MODERN_VERSIONS, capabilities: CAPABILITIES, _meta: { 'io.modelcontextprotocol/serverInfo': SERVER_INFO } };
+      case 'ping':
+      case 'logging/setLevel':
+        return {};
+      case 'tools/list':
+        return this.page(await this.view(context), 'tools', params, modern);
+      case 'prompts/list':
+        return this.page(await this.view(context), 'prompts', params, modern);
+      case 'resources/list':
+        return this.page(await this.view(context), 'resources', params, modern);
+      case 'resources/templates/list':
+        return this.page(await this.view(context), 'resourceTemplates', params, modern);
+      case 'tools/call':
+        return this.callTool(params, context);
+      case 'prompts/get':
+        return this.getPrompt(params, context);
+      case 'resources/read':
+        return this.readResource(params, context);
+      case 'completion/complete':
+        return this.complete(params, context);
+      default:
+        throw new RpcError(METHOD_NOT_FOUND, `method "${method.slice(0, 100)}" is not supported`);
+    }
+  }
+
+  private initialize(params: Record<string, unknown>): Record<string, unknown> {
+    const asked = typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
+    const protocolVersion = asked && LEGACY_VERSIONS.includes(asked) ? asked : LEGACY_VERSIONS[0];
+    return {
+      protocolVersion,
+      capabilities: CAPABILITIES,
+      serverInfo: SERVER_INFO,
+      instructions: 'MCP Gateway: every tool, prompt and resource behind this endpoint.',
+    };
+  }
+
+  private async view(context: DispatchContext): Promise<View> {
+    const snapshot = await this.deps.catalog.current();
+    return viewOf(snapshot, context.server);
+  }
+
+  private page(view: View, kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', params: Record<string, unknown>, modern: boolean): RawResult {
+    const cursor = params.cursor;
+    if (cursor !== undefined && typeof cursor !== 'string') throw new RpcError(INVALID_PARAMS, 'cursor must be a string');
+    const page = view.page(kind, cursor, modern);
+    if (!page) throw new RpcError(INVALID_PARAMS, 'cursor is not one this gateway issued; list again without it');
+    return page;
+  }
+
+  private async callTool(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    const name = params.name;
+    if (typeof name !== 'string') throw new RpcError(INVALID_PARAMS, 'tools/call needs params.name (a string)');
+    const args = params.arguments ?? {};
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new RpcError(INVALID_PARAMS, 'arguments must be an object');
+    const snapshot = await this.deps.catalog.current();
+    const view = viewOf(snapshot, context.server);
+    const tool = view.toolsByName.get(name);
+    if (!tool) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    const started = performance.now();
+    const gateway = tool.gateway ?? '';
+    let outcome: 'ok' | 'tool_error' | 'error' = 'error';
+    try {
+      let result: unknown;
+      if (tool.gateway !== null) {
+        const timeoutMs = (tool.fields.timeout_ms as number | null) ?? this.deps.upstreams.timeoutFor(tool.gateway) ?? this.deps.toolTimeoutMs;
+        result = await this.deps.upstreams.callTool(tool.gateway, tool.originalName, args as Record<string, unknown>, {
+          signal: context.signal,
+          timeoutMs,
+          onprogress: progressRelay(params, context),
+        });
+      } else {
+        const server = view.server ?? snapshot.toolServer.get(tool.name);
+        result = await this.deps.rest.call(tool.fields as never, server as never, args as Record<string, unknown>, context.signal);
+      }
+      outcome = (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
+      return result;
+    } finally {
+      this.deps.observer?.toolCall(tool.name, gateway, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async getPrompt(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    const name = params.name;
+    if (typeof name !== 'string') throw new RpcError(INVALID_PARAMS, 'prompts/get needs params.name (a string)');
+    const args = params.arguments ?? {};
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new RpcError(INVALID_PARAMS, 'arguments must be an object');
+    const prompt = (await this.view(context)).promptsByName.get(name);
+    if (!prompt) throw new RpcError(INVALID_PARAMS, `unknown prompt "${name.slice(0, 128)}"`);
+    if (prompt.gateway) {
+      return this.deps.upstreams.getPrompt(prompt.gateway, prompt.originalName, args as Record<string, string>, this.upstreamOptions(prompt.gateway, context));
+    }
+    const text = await this.deps.prompts.render({ name, ...prompt.local! }, args as Record<string, unknown>);
+    const result: Record<string, unknown> = { messages: [{ role: 'user', content: { type: 'text', text } }] };
+    if (prompt.descriptor.description) result.description = prompt.descriptor.description;
+    return result;
+  }
+
+  private async readResource(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    const uri = params.uri;
+    if (typeof uri !== 'string') throw new RpcError(INVALID_PARAMS, 'resources/read needs params.uri (a string)');
+    const view = await this.view(context);
+    const resource = view.resourcesByUri.get(uri);
+    if (resource?.local) {
+      const content: Record<string, unknown> = { uri };
+      if (resource.local.mime_type) content.mimeType = resource.local.mime_type;
+      if (resource.local.blob !== null) content.blob = resource.local.blob;
+      else content.text = resource.local.text ?? '';
+      return { contents: [content] };
+    }
+    const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
+    if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
+    return this.deps.upstreams.readResource(gateway, uri, this.upstreamOptions(gateway, context));
+  }
+
+  private async complete(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    const ref = params.ref as Record<string, unknown> | undefined;
+    const argument = params.argument as { name?: unknown; value?: unknown } | undefined;
+    if (!ref || typeof ref !== 'object' || !argument || typeof argument.name !== 'string') {
+      throw new RpcError(INVALID_PARAMS, 'completion/complete needs params.ref and params.argument.name');
+    }
+    const view = await this.view(context);
+    const empty = { completion: { values: [], total: 0, hasMore: false } };
+    if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
+      const prompt = view.promptsByName.get(ref.name);
+      if (!prompt) throw new RpcError(INVALID_PARAMS, `unknown prompt "${ref.name.slice(0, 128)}"`);
+      if (prompt.gateway) {
+        return this.deps.upstreams.complete(prompt.gateway, { ...params, ref: { ...ref, name: prompt.originalName } }, this.upstreamOptions(prompt.gateway, context));
+      }
+      const property = ((prompt.local!.input_schema.properties ?? {}) as Record<string, { enum?: unknown[] }>)[argument.name];
+      const prefix = typeof argument.value === 'string' ? argument.value : '';
+      const values = (property?.enum ?? []).map(String).filter((v) => v.startsWith(prefix)).slice(0, 100);
+      return { completion: { values, total: values.length, hasMore: false } };
+    }
+    if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
+      const template = view.templates.find((t) => t.uriTemplate === ref.uri);
+      if (!template) return empty;
+      return this.deps.upstreams.complete(template.gateway, params, this.upstreamOptions(template.gateway, context));
+    }
+    throw new RpcError(INVALID_PARAMS, 'params.ref must be a ref/prompt with a name or a ref/resource with a uri');
+  }
+
+  private upstreamOptions(gateway: string, context: DispatchContext): UpstreamCallOptions {
+    return { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs };
+  }
+}
+
+/** The view an endpoint serves; an unknown server is a JSON-RPC error, not an empty list. */
+export function viewOf(snapshot: Snapshot, server: string | undefined): View {
+  if (server === undefined) return snapshot.all;
+  const view = snapshot.servers.get(server);
+  if (!view) throw new RpcError(INVALID_REQUEST, `no active virtual server "${server.slice(0, 128)}"`);
+  return view;
+}
+
+function isModern(params: Record<string, unknown>): boolean {
+  const meta = params._meta as Record<string, unknown> | undefined;
+  const version = meta && typeof meta === 'object' ? meta[PROTOCOL_META] : undefined;
+  return typeof version === 'string' && version >= '2026-07-28';
+}
+
+/** Relay upstream progress to the caller under the caller's own progress token. */
+function progressRelay(params: Record<string, unknown>, context: DispatchContext): ((p: Progress) => void) | undefined {
+  const meta = params._meta as Record<string, unknown> | undefined;
+  const token = meta && typeof meta === 'object' ? meta.progressToken : undefined;
+  if ((typeof token !== 'string' && typeof token !== 'number') || !context.notify) return undefined;
+  const notify = context.notify;
+  return (p) => notify('notifications/progress', { progressToken: token, progress: p.progress, total: p.total, message: p.message });
+}
+
+function rpcCode(error: GatewayError): number {
+  switch (error.code) {
+    case 'PROMPT_ARGS_INVALID':
+    case 'PROMPT_RENDER_FAILED':
+      return INVALID_PARAMS;
+    default:
+      return INTERNAL_ERROR;
+  }
+}

@@ -1,0 +1,516 @@
+import { randomUUID } from 'node:crypto';
+import { UriTemplate } from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import type { AuthCipher } from '../crypto/auth-value.js';
+import { canonicalJson } from '../domain/merge-patch.js';
+import { disambiguated, federatedName, gatewayPrefix } from '../domain/names.js';
+import { GatewayError } from '../errors.js';
+import type { FederatedItems, View } from '../mcp/catalog.js';
+import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
+import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import type { Repository, Store, StoredObject } from '../store/store.js';
+import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+
+/** What a discovery found and how names were assigned. */
+export interface DiscoveryReport {
+  gateway: string;
+  tools: number;
+  prompts: number;
+  resources: number;
+  resource_templates: number;
+  /** Upstream names whose natural gateway name was taken, and the name they got instead. */
+  collisions: { original_name: string; wanted: string; name: string }[];
+}
+
+export interface FederationOptions {
+  nameSeparator: string;
+  healthIntervalMs: number;
+  connectTimeoutMs: number;
+  /** Longest wait between reconnect attempts. */
+  maxBackoffMs: number;
+}
+
+interface Link {
+  id: string;
+  name: string;
+  fields: Record<string, unknown>;
+  connection: UpstreamConnection | undefined;
+  connecting: Promise<UpstreamConnection> | undefined;
+  items: FederatedItems;
+  templates: { template: UriTemplate; raw: string }[];
+  failures: number;
+  nextAttempt: number;
+  reachable: boolean | null;
+  lastError: string | null;
+  closed: boolean;
+  /** Serializes discoveries of one gateway. */
+  discovering: Promise<unknown>;
+}
+
+/**
+ * Federation: one kept-alive connection per active gateway, discovery into the store (tools) and
+ * memory (prompts, resources, templates), health checks with backoff, and the routing of calls.
+ */
+export class Federation implements Upstreams {
+  private readonly links = new Map<string, Link>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
+  onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly cipher: AuthCipher,
+    private readonly logger: Logger,
+    private readonly options: FederationOptions,
+    private readonly changed: (kind: 'tools' | 'prompts' | 'resources') => void,
+  ) {}
+
+  /** Connect every active gateway in the background and start health checks. */
+  async start(): Promise<void> {
+    const gateways = await this.store.list('gateways');
+    for (const gateway of gateways) void this.sync(gateway).catch(() => undefined);
+    this.timer = setInterval(() => void this.healthRound(), this.options.healthIntervalMs);
+    this.timer.unref();
+  }
+
+  /** React to an Admin API change of a gateway: connect, reconnect with new settings, or drop it. */
+  async gatewayChanged(op: 'create' | 'update' | 'delete', id: string): Promise<void> {
+    if (this.closed) return;
+    if (op === 'delete') {
+      const link = this.links.get(id);
+      if (link) await this.drop(link, true);
+      return;
+    }
+    const stored = await this.store.get('gateways', id);
+    if (!stored) return;
+    const link = this.links.get(id);
+    if (link && sameTarget(link.fields, stored.fields)) {
+      link.fields = stored.fields;
+      if (link.name !== String(stored.fields.name)) await this.drop(link, true);
+      else if (stored.fields.is_active === false) await this.drop(link, false);
+      else return;
+    } else if (link) {
+      await this.drop(link, String(link.name) !== String(stored.fields.name));
+    }
+    if (stored.fields.is_active !== false) await this.sync(stored).catch(() => undefined);
+    else this.changed('tools');
+  }
+
+  /** POST /gateways/{id}/refresh: connect if needed and rediscover now. */
+  async refresh(idOrName: string): Promise<DiscoveryReport> {
+    const stored = await this.store.get('gateways', idOrName);
+    if (!stored) throw new GatewayError('GW_NOT_FOUND', `no gateway with id or name "${idOrName}"`);
+    const link = this.linkFor(stored);
+    link.nextAttempt = 0;
+    try {
+      await this.ensureConnected(link);
+    } catch (error) {
+      throw new GatewayError('GW_UNREACHABLE', (error as Error).message);
+    }
+    try {
+      return await this.discover(link);
+    } catch (error) {
+      throw new GatewayError('GW_DISCOVERY_FAILED', (error as Error).message);
+    }
+  }
+
+  federatedItems(): FederatedItems[] {
+    return [...this.links.values()].map((l) => l.items);
+  }
+
+  /** The stdio child of a gateway, if it has one running (for tests and diagnostics). */
+  pidOf(idOrName: string): number | null {
+    return this.find(idOrName)?.connection?.pid ?? null;
+  }
+
+  timeoutFor(_gateway: string): number | undefined {
+    return undefined;
+  }
+
+  async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const connection = this.ready(gateway);
+    try {
+      const result = ((await connection.fastCall(name, args, options)) ??
+        (await connection.request('tools/call', { name, arguments: args }, options))) as Record<string, unknown>;
+      if (!Array.isArray(result.content) && result.structuredContent === undefined) {
+        throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
+      }
+      return result;
+    } catch (error) {
+      const rpc = error as RpcError;
+      // The upstream answered with a JSON-RPC error: the tool failed, the transport is fine.
+      if (rpc instanceof RpcError && rpc.data && (rpc.data as { upstream?: string }).upstream) {
+        return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
+      }
+      throw error;
+    }
+  }
+
+  async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
+    return this.ready(gateway).request('prompts/get', { name, arguments: args }, options);
+  }
+
+  async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
+    return this.ready(gateway).request('resources/read', { uri }, options);
+  }
+
+  async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const { _meta: _ignored, ...rest } = params;
+    return this.ready(gateway).request('completion/complete', rest, options);
+  }
+
+  templateOwner(view: View, uri: string): string | undefined {
+    const gateways = new Set(view.templates.map((t) => t.gateway));
+    for (const link of this.links.values()) {
+      if (!gateways.has(link.name)) continue;
+      for (const { template } of link.templates) if (template.match(uri)) return link.name;
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.links.values()].map((link) => this.drop(link, false, false)));
+  }
+
+  // ---- connections -----------------------------------------------------------------------------
+
+  private ready(gateway: string): UpstreamConnection {
+    const link = this.find(gateway);
+    if (!link) throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" is not active`);
+    if (!link.connection?.connected) {
+      void this.ensureConnected(link).catch(() => undefined);
+      const why = link.lastError ? `: ${link.lastError}` : '';
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" is unreachable${why}`);
+    }
+    return link.connection;
+  }
+
+  private find(idOrName: string): Link | undefined {
+    const byId = this.links.get(idOrName);
+    if (byId) return byId;
+    for (const link of this.links.values()) if (link.name === idOrName) return link;
+    return undefined;
+  }
+
+  private linkFor(stored: StoredObject): Link {
+    let link = this.links.get(stored.id);
+    if (!link) {
+      const name = String(stored.fields.name);
+      link = {
+        id: stored.id,
+        name,
+        fields: stored.fields,
+        connection: undefined,
+        connecting: undefined,
+        items: { gateway: name, prompts: [], resources: [], templates: [] },
+        templates: [],
+        failures: 0,
+        nextAttempt: 0,
+        reachable: (stored.fields.reachable as boolean | null) ?? null,
+        lastError: null,
+        closed: false,
+        discovering: Promise.resolve(),
+      };
+      this.links.set(stored.id, link);
+    }
+    return link;
+  }
+
+  /** Connect and discover one active gateway. */
+  private async sync(stored: StoredObject): Promise<void> {
+    if (stored.fields.is_active === false) return;
+    const link = this.linkFor(stored);
+    await this.ensureConnected(link);
+    await this.discover(link);
+  }
+
+  private ensureConnected(link: Link): Promise<UpstreamConnection> {
+    if (link.connection?.connected) return Promise.resolve(link.connection);
+    if (link.connecting) return link.connecting;
+    link.connecting = this.connect(link).finally(() => {
+      link.connecting = undefined;
+    });
+    return link.connecting;
+  }
+
+  private async connect(link: Link): Promise<UpstreamConnection> {
+    await link.connection?.close();
+    link.connection = undefined;
+    let target: UpstreamTarget;
+    try {
+      target = this.target(link.fields);
+    } catch (error) {
+      await this.markDown(link, (error as Error).message);
+      throw error;
+    }
+    const connection = new UpstreamConnection(target, {
+      onLost: (reason) => {
+        if (link.connection !== connection || link.closed) return;
+        link.connection = undefined;
+        void this.markDown(link, reason);
+      },
+      onListChanged: (kind) => {
+        this.logger.info({ gateway: link.name, kind }, 'upstream list changed; rediscovering');
+        void this.discover(link).catch((error: unknown) => this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'rediscovery failed'));
+      },
+    });
+    try {
+      await connection.connect(this.options.connectTimeoutMs);
+    } catch (error) {
+      await connection.close();
+      await this.markDown(link, (error as Error).message);
+      throw error;
+    }
+    if (link.closed) {
+      await connection.close();
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
+    }
+    link.connection = connection;
+    await this.markUp(link, connection);
+    return connection;
+  }
+
+  private target(fields: Record<string, unknown>): UpstreamTarget {
+    let headers: Record<string, string> = {};
+    const authType = String(fields.auth_type ?? 'none');
+    if (authType === 'oauth2') throw new Error(`gateway "${String(fields.name)}" uses oauth2, which federation does not support yet`);
+    if (authType !== 'none' && typeof fields.auth_value === 'string') {
+      const payload = this.cipher.decrypt(fields.auth_value);
+      headers = Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    }
+    return {
+      name: String(fields.name),
+      transport: fields.transport as UpstreamTarget['transport'],
+      url: (fields.url as string | null) ?? null,
+      command: (fields.command as string | null) ?? null,
+      args: (fields.args as string[] | undefined) ?? [],
+      env: (fields.env as Record<string, string> | undefined) ?? {},
+      headers,
+    };
+  }
+
+  private async drop(link: Link, removeItems: boolean, notify = true): Promise<void> {
+    link.closed = true;
+    this.links.delete(link.id);
+    this.onHealth(link.name, undefined);
+    await link.connection?.close();
+    link.connection = undefined;
+    if (removeItems) {
+      await this.store.transaction(async (repo) => {
+        for (const tool of await toolsOf(repo, link.name)) await repo.delete('tools', tool.id);
+      });
+    }
+    if (notify) {
+      this.changed('tools');
+      this.changed('prompts');
+      this.changed('resources');
+    }
+  }
+
+  // ---- health ----------------------------------------------------------------------------------
+
+  private async healthRound(): Promise<void> {
+    if (this.closed) return;
+    const timeout = Math.max(100, Math.min(this.options.healthIntervalMs, 10_000));
+    await Promise.all(
+      [...this.links.values()].map(async (link) => {
+        if (link.connection?.connected) {
+          try {
+            await link.connection.ping(timeout);
+            await this.markUp(link, link.connection);
+          } catch (error) {
+            const connection = link.connection;
+            link.connection = undefined;
+            await connection?.close();
+            await this.markDown(link, (error as Error).message);
+          }
+        } else if (!link.connecting && Date.now() >= link.nextAttempt) {
+          try {
+            await this.ensureConnected(link);
+            await this.discover(link);
+          } catch {
+            // markDown recorded it
+          }
+        }
+      }),
+    );
+  }
+
+  private async markUp(link: Link, _connection: UpstreamConnection): Promise<void> {
+    const wasDown = link.reachable !== true;
+    link.failures = 0;
+    link.nextAttempt = 0;
+    link.reachable = true;
+    link.lastError = null;
+    if (wasDown) this.logger.info({ gateway: link.name }, 'gateway reachable');
+    this.onHealth(link.name, true);
+    await this.writeHealth(link, { reachable: true, last_seen: new Date().toISOString(), last_error: null });
+  }
+
+  private async markDown(link: Link, reason: string): Promise<void> {
+    if (link.closed) return;
+    link.failures++;
+    const backoff = Math.min(this.options.maxBackoffMs, this.options.healthIntervalMs * 2 ** Math.min(link.failures - 1, 10));
+    link.nextAttempt = Date.now() + backoff;
+    const wasUp = link.reachable !== false;
+    link.reachable = false;
+    link.lastError = reason;
+    if (wasUp) this.logger.warn({ gateway: link.name, reason }, 'gateway unreachable');
+    this.onHealth(link.name, false);
+    await this.writeHealth(link, { reachable: false, last_error: reason.slice(0, 1000) });
+  }
+
+  /** Record health on the gateway without moving updated_at (it is not a user edit). */
+  private async writeHealth(link: Link, health: Record<string, unknown>): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.store.transaction(async (repo) => {
+        const current = await repo.get('gateways', link.id);
+        if (!current) return;
+        const fields = { ...current.fields, ...health };
+        if (canonicalJson(fields) === canonicalJson(current.fields)) return;
+        await repo.update('gateways', { ...current, fields });
+      });
+    } catch (error) {
+      this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'cannot record gateway health');
+    }
+  }
+
+  // ---- discovery -------------------------------------------------------------------------------
+
+  private discover(link: Link): Promise<DiscoveryReport> {
+    const run = link.discovering.then(() => this.discoverNow(link));
+    link.discovering = run.catch(() => undefined);
+    return run;
+  }
+
+  private async discoverNow(link: Link): Promise<DiscoveryReport> {
+    const connection = await this.ensureConnected(link);
+    const lists = await connection.discover(this.options.connectTimeoutMs);
+    if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
+    const collisions = await this.storeTools(link, lists);
+    const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
+    link.items = {
+      gateway: link.name,
+      prompts: lists.prompts
+        .filter((p) => typeof p.name === 'string')
+        .map((p) => {
+          const name = federatedName(prefix, this.options.nameSeparator, String(p.name));
+          return { name, originalName: String(p.name), descriptor: { ...p, name } };
+        }),
+      resources: lists.resources.filter((r) => typeof r.uri === 'string'),
+      templates: lists.templates.filter((t) => typeof t.uriTemplate === 'string'),
+    };
+    link.templates = link.items.templates.flatMap((t) => {
+      try {
+        return [{ template: new UriTemplate(String(t.uriTemplate)), raw: String(t.uriTemplate) }];
+      } catch {
+        return [];
+      }
+    });
+    for (const c of collisions) this.logger.warn({ gateway: link.name, ...c }, 'federated tool name collision: the tool got a disambiguated name');
+    this.changed('tools');
+    this.changed('prompts');
+    this.changed('resources');
+    return {
+      gateway: link.name,
+      tools: lists.tools.length,
+      prompts: link.items.prompts.length,
+      resources: link.items.resources.length,
+      resource_templates: link.items.templates.length,
+      collisions,
+    };
+  }
+
+  /** Write the upstream's tools as MCP tools in one transaction; returns the name collisions. */
+  private async storeTools(link: Link, lists: UpstreamLists): Promise<DiscoveryReport['collisions']> {
+    const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
+    const separator = this.options.nameSeparator;
+    return this.store.transaction(async (repo) => {
+      const all = await repo.list('tools', { includeInactive: true });
+      const mine = all.filter((t) => t.fields.integration_type === 'MCP' && t.fields.gateway === link.name);
+      const byOriginal = new Map(mine.map((t) => [String(t.fields.original_name), t]));
+      const taken = new Set(all.filter((t) => !mine.includes(t)).map((t) => String(t.fields.name)));
+      const collisions: DiscoveryReport['collisions'] = [];
+      const seen = new Set<string>();
+      const upstream = lists.tools
+        .filter((t) => typeof t.name === 'string' && t.name !== '')
+        .sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
+      const now = new Date().toISOString();
+      for (const tool of upstream) {
+        const original = String(tool.name);
+        if (seen.has(original)) continue;
+        seen.add(original);
+        const wanted = federatedName(prefix, separator, original);
+        let name = wanted;
+        if (taken.has(name)) {
+          name = disambiguated(wanted, `${link.name}/${original}`);
+          collisions.push({ original_name: original, wanted, name });
+        }
+        taken.add(name);
+        const existing = byOriginal.get(original);
+        const fields = toolFields(tool, name, original, link.name, existing?.fields);
+        if (!existing) {
+          await repo.insert('tools', { id: randomUUID().replaceAll('-', ''), created_at: now, updated_at: now, fields });
+        } else if (canonicalJson(fields) !== canonicalJson(existing.fields)) {
+          await repo.update('tools', { ...existing, fields, updated_at: now > existing.updated_at ? now : existing.updated_at });
+        }
+      }
+      for (const tool of mine) if (!seen.has(String(tool.fields.original_name))) await repo.delete('tools', tool.id);
+      const current = await repo.get('gateways', link.id);
+      if (current) {
+        const fields = { ...current.fields, capabilities: lists.capabilities };
+        if (canonicalJson(fields) !== canonicalJson(current.fields)) await repo.update('gateways', { ...current, fields });
+      }
+      return collisions;
+    });
+  }
+}
+
+/** A discovered tool as stored: the tool kind's fields, with what the user may edit kept. */
+function toolFields(
+  tool: Record<string, unknown>,
+  name: string,
+  original: string,
+  gateway: string,
+  existing: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const object = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+  const annotations = object(tool.annotations) ?? {};
+  return {
+    name,
+    description: typeof tool.description === 'string' ? tool.description : '',
+    tags: (existing?.tags as string[] | undefined) ?? [],
+    is_active: existing?.is_active ?? true,
+    title: typeof tool.title === 'string' ? tool.title : typeof annotations.title === 'string' ? annotations.title : null,
+    integration_type: 'MCP',
+    input_schema: object(tool.inputSchema) ?? { type: 'object', properties: {} },
+    output_schema: object(tool.outputSchema),
+    annotations,
+    url: null,
+    request_type: 'POST',
+    headers: {},
+    query: {},
+    body: null,
+    response_path: null,
+    timeout_ms: null,
+    auth_type: 'none',
+    auth_value: null,
+    gateway,
+    original_name: original,
+  };
+}
+
+async function toolsOf(repo: Repository, gateway: string): Promise<StoredObject[]> {
+  const all = await repo.list('tools', { includeInactive: true });
+  return all.filter((t) => t.fields.integration_type === 'MCP' && t.fields.gateway === gateway);
+}
+
+/** Whether two gateway versions connect to the same upstream the same way. */
+function sameTarget(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = ['transport', 'url', 'command', 'args', 'env', 'auth_type', 'auth_value', 'name_prefix'];
+  return keys.every((k) => canonicalJson(a[k] ?? null) === canonicalJson(b[k] ?? null));
+}

@@ -1,0 +1,257 @@
+import { Agent, errors as undiciErrors } from 'undici';
+import type { AuthCipher } from '../crypto/auth-value.js';
+
+/** What a REST tool call needs from the tool and from the server it belongs to. */
+export interface RestTool {
+  name: string;
+  url: string;
+  request_type: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  body: unknown;
+  response_path: string | null;
+  timeout_ms: number | null;
+  output_schema: Record<string, unknown> | null;
+  auth_type: string;
+  auth_value: string | null;
+}
+
+export interface RestServer {
+  name: string;
+  url: string | null;
+  headers: Record<string, string>;
+  auth_type: string;
+  auth_value: string | null;
+}
+
+/** An MCP CallToolResult. */
+export interface ToolResult {
+  content: { type: 'text'; text: string }[];
+  structuredContent?: unknown;
+  isError?: boolean;
+}
+
+export interface RestOptions {
+  defaultTimeoutMs: number;
+  maxResponseBytes: number;
+}
+
+const PLACEHOLDER = /\{([A-Za-z_][\w.-]*)\}/g;
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Runs REST tools over undici's pooled, kept-alive connections (one pool per origin). */
+export class RestExecutor {
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+
+  constructor(
+    private readonly cipher: AuthCipher,
+    private readonly options: RestOptions,
+  ) {}
+
+  /** Call the API; failures come back as tool errors (isError), never as throws. */
+  async call(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolResult> {
+    let request: { url: URL; method: string; headers: Record<string, string>; body: string | undefined };
+    try {
+      request = this.build(tool, server, args);
+    } catch (error) {
+      return toolError(`cannot call ${tool.name}: ${(error as Error).message}`);
+    }
+    const timeoutMs = tool.timeout_ms ?? this.options.defaultTimeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      const response = await this.agent.request({
+        origin: request.url.origin,
+        path: request.url.pathname + request.url.search,
+        method: request.method as 'GET',
+        headers: request.headers,
+        body: request.body,
+        signal: combined,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const raw = await readCapped(response.body, this.options.maxResponseBytes);
+      if (raw === undefined) {
+        return toolError(`the response of ${tool.name} exceeds the limit of ${this.options.maxResponseBytes} bytes (MAX_RESPONSE_BYTES)`);
+      }
+      const contentType = String(response.headers['content-type'] ?? '');
+      return this.toResult(tool, response.statusCode, contentType, raw);
+    } catch (error) {
+      if (timeout.aborted) return toolError(`${tool.name} did not answer within ${timeoutMs} ms`);
+      if (signal?.aborted) return toolError(`the call to ${tool.name} was cancelled`);
+      return toolError(`cannot reach the API of ${tool.name}: ${describeNetworkError(error)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** The URL, headers and body for one call: placeholders filled, auth added. */
+  private build(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>) {
+    const used = new Set<string>();
+    const method = tool.request_type.toUpperCase();
+    const path = tool.url.replace(PLACEHOLDER, (_m, key: string) => {
+      const value = args[key];
+      if (value === undefined || value === null) throw new Error(`argument "${key}" is required (it fills the URL)`);
+      used.add(key);
+      return encodeURIComponent(scalar(value, key));
+    });
+    let url: URL;
+    if (/^https?:\/\//i.test(path)) url = new URL(path);
+    else {
+      if (!server?.url) throw new Error(`its url "${tool.url}" is relative and no server with a url lists it`);
+      url = new URL(server.url.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, ''));
+    }
+    for (const [key, template] of Object.entries(tool.query)) {
+      const value = fill(template, args, used);
+      if (value !== undefined) url.searchParams.append(key, value);
+    }
+    const headers: Record<string, string> = {};
+    const relative = !/^https?:\/\//i.test(tool.url);
+    if (server && relative) Object.assign(headers, server.headers);
+    for (const [key, template] of Object.entries(tool.headers)) {
+      const value = fill(template, args, used);
+      if (value === undefined) continue;
+      if (/[\r\n\u0000]/.test(value)) throw new Error(`header "${key}" would contain a line break`);
+      headers[key.toLowerCase()] = value;
+    }
+    Object.assign(headers, this.authHeaders(tool, server));
+    let body: string | undefined;
+    if (tool.body !== null && tool.body !== undefined) {
+      body = JSON.stringify(fillJson(tool.body, args, used));
+      headers['content-type'] ??= 'application/json';
+    } else if (WITH_BODY.has(method)) {
+      body = JSON.stringify(rest(args, used));
+      headers['content-type'] ??= 'application/json';
+    } else {
+      for (const [key, value] of Object.entries(rest(args, used))) {
+        if (value === undefined || value === null) continue;
+        if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, scalar(item, key));
+        else url.searchParams.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
+      }
+    }
+    headers.accept ??= 'application/json, text/plain;q=0.9, */*;q=0.5';
+    return { url, method, headers, body };
+  }
+
+  /** Auth headers: the tool's own credentials, else its server's. */
+  private authHeaders(tool: RestTool, server: RestServer | undefined): Record<string, string> {
+    const source = tool.auth_value ? tool : server?.auth_value ? server : undefined;
+    if (!source?.auth_value || source.auth_type === 'none' || source.auth_type === 'oauth2') return {};
+    const payload = this.cipher.decrypt(source.auth_value);
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(payload)) if (typeof value === 'string') headers[key.toLowerCase()] = value;
+    return headers;
+  }
+
+  private toResult(tool: RestTool, status: number, contentType: string, raw: Buffer): ToolResult {
+    const text = raw.toString('utf8');
+    let json: unknown;
+    let isJson = false;
+    if (/json/i.test(contentType) || (contentType === '' && /^\s*[[{]/.test(text))) {
+      try {
+        json = JSON.parse(text);
+        isJson = true;
+      } catch {
+        isJson = false;
+      }
+    }
+    if (status >= 400) return toolError(`HTTP ${status} from the API of ${tool.name}: ${text.slice(0, 2000)}`);
+    if (!isJson) return { content: [{ type: 'text', text }] };
+    let value = json;
+    if (tool.response_path) {
+      value = selectPath(json, tool.response_path);
+      if (value === undefined) return toolError(`response_path "${tool.response_path}" selects nothing in the response of ${tool.name}`);
+    }
+    const result: ToolResult = { content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }] };
+    if (tool.output_schema) result.structuredContent = value !== null && typeof value === 'object' && !Array.isArray(value) ? value : { result: value };
+    return result;
+  }
+}
+
+function toolError(text: string): ToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+function scalar(value: unknown, key: string): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`argument "${key}" must be a string, number or boolean`);
+}
+
+/** Fill `{name}` placeholders in a string template; a template that is one missing placeholder is skipped. */
+function fill(template: string, args: Record<string, unknown>, used: Set<string>): string | undefined {
+  const whole = /^\{([A-Za-z_][\w.-]*)\}$/.exec(template);
+  if (whole) {
+    const value = args[whole[1]!];
+    used.add(whole[1]!);
+    if (value === undefined || value === null) return undefined;
+    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return template.replace(PLACEHOLDER, (_m, key: string) => {
+    used.add(key);
+    const value = args[key];
+    return value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  });
+}
+
+/** Fill a JSON body template: `"{x}"` becomes the argument itself (any type), `"a {x} b"` interpolates. */
+function fillJson(template: unknown, args: Record<string, unknown>, used: Set<string>): unknown {
+  if (typeof template === 'string') {
+    const whole = /^\{([A-Za-z_][\w.-]*)\}$/.exec(template);
+    if (whole) {
+      used.add(whole[1]!);
+      return args[whole[1]!] ?? null;
+    }
+    return fill(template, args, used);
+  }
+  if (Array.isArray(template)) return template.map((item) => fillJson(item, args, used));
+  if (template !== null && typeof template === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(template)) out[key] = fillJson(value, args, used);
+    return out;
+  }
+  return template;
+}
+
+function rest(args: Record<string, unknown>, used: Set<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) if (!used.has(key)) out[key] = value;
+  return out;
+}
+
+/** `$.a.b[0].c`, `a.b.0.c` or `/a/b/0/c`: a small, safe subset of JSONPath / JSON Pointer. */
+export function selectPath(value: unknown, path: string): unknown {
+  const parts = path
+    .replace(/^\$\.?/, '')
+    .replace(/^\//, '')
+    .split(/[./]|\[(\d+)\]/)
+    .filter((p) => p !== undefined && p !== '');
+  let current: unknown = value;
+  for (const part of parts) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (!Object.hasOwn(current, part)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof undiciErrors.UndiciError) return error.message;
+  const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.message ?? 'network error';
+}

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+export const EVERYTHING = `${root}node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
+export const MEMORY = `${root}node_modules/@modelcontextprotocol/server-memory/dist/index.js`;
+export const DYNAMIC = `${root}test/fixtures/dynamic-upstream.mjs`;
+
+/** A free loopback port (asked of the OS, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** server-everything over HTTP (`streamableHttp` or `sse`) as a child process, ready when it says so. */
+export interface HttpUpstream {
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startEverything(mode: 'streamableHttp' | 'sse', port?: number): Promise<HttpUpstream> {
+  const chosen = port ?? (await freePort());
+  const child = spawn(process.execPath, [EVERYTHING, mode], { env: { ...process.env, PORT: String(chosen) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server-everything ${mode} did not start`)), 15_000);
+    const check = (chunk: Buffer) => {
+      if (/listening|running/i.test(chunk.toString())) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stderr!.on('data', check);
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server-everything exited with ${code}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return { port: chosen, child, stop: () => stopChild(child) };
+}
+
+/** Stop a child by pid and wait for it to exit (SIGKILL after 3 s). */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Whether a process id is still alive (and not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return true;
+  }
+}

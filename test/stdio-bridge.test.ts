@@ -1,0 +1,60 @@
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../src/cli/token.js';
+import { JWT_SECRET, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startHttp, type TestHttp } from './helpers/mcp.js';
+import { STORES } from './helpers/stores.js';
+
+const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+// `mcpgateway stdio`: the real binary as a child process, driven by the SDK's stdio client.
+describe('mcpgateway stdio bridge', () => {
+  let gw: TestGateway;
+  let api: TestHttp;
+
+  beforeAll(async () => {
+    api = await startHttp((_req, body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ echoed: JSON.parse(body || '{}').text }));
+    });
+    gw = await startTestGateway(STORES[0]!);
+    await gw.api('/tools', { method: 'POST', body: { name: 'echo', url: `${api.url}/echo`, request_type: 'POST', response_path: 'echoed' } });
+    await gw.api('/tools', { method: 'POST', body: { name: 'hidden', url: `${api.url}/hidden` } });
+    await gw.api('/servers', { method: 'POST', body: { name: 'desk', tools: ['echo'] } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await api?.close();
+  });
+
+  const connect = async (args: string[], token: string) => {
+    const client = new Client({ name: 'desktop', version: '1' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MAIN, 'stdio', ...args],
+        env: { PATH: process.env.PATH ?? '', MCPGATEWAY_URL: gw.url, MCPGATEWAY_BEARER_TOKEN: token },
+        stderr: 'pipe',
+      }),
+    );
+    return client;
+  };
+
+  it('reaches a virtual server\'s tools through stdio with a bearer token', async () => {
+    const client = await connect(['--server', 'desk'], await createToken(JWT_SECRET, 'desktop', 600));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(['echo']);
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'over stdio' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'over stdio' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers with a clear error when the token is refused', async () => {
+    await expect(connect([], 'not-a-token')).rejects.toThrow(/HTTP 401/);
+  });
+});
