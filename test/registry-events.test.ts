@@ -52,6 +52,16 @@ for (const store of STORES) {
       expect(seen.map((e) => e.name)).toEqual(['direct']);
     });
 
+    it('filters by the new tags after a patch changes them, and by the same tags after a patch that does not', async () => {
+      await gw.api('/prompts', { method: 'POST', body: { name: 'retag', template: 't', tags: ['old=1'] } });
+      const names = async (tag: string) => ((await (await gw.api(`/prompts?tags=${tag}`)).json()) as { name: string }[]).map((p) => p.name);
+      await gw.api('/prompts/retag', { method: 'PATCH', body: { description: 'tags untouched' } });
+      expect(await names('old=1')).toEqual(['retag']);
+      await gw.api('/prompts/retag', { method: 'PATCH', body: { tags: ['new=2'] } });
+      expect(await names('old=1')).toEqual([]);
+      expect(await names('new=2')).toEqual(['retag']);
+    });
+
     it('orders names by code point, upper case before lower, on every store', async () => {
       for (const name of ['b-order', 'B-order', 'a-order', 'A-order', 'Z9-order']) {
         expect((await gw.api('/tools', { method: 'POST', body: { name, url: 'https://api.example.com/' } })).status).toBe(201);

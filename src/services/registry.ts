@@ -233,7 +233,7 @@ export class Registry {
       return { object: (await this.present(def.kind, [current], repo))[0]!, changed: false, created: false };
     }
     const updated: StoredObject = { ...current, fields, updated_at: timestamp(current.updated_at) };
-    await this.write(def, () => repo.update(def.kind, updated), fields);
+    await this.write(def, () => repo.update(def.kind, updated, current), fields);
     this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) }, repo);
     return { object: (await this.present(def.kind, [updated], repo))[0]!, changed: true, created: false };
   }

@@ -117,11 +117,14 @@ export class Repository {
     });
   }
 
-  async update(kind: Kind, object: StoredObject): Promise<void> {
+  /** Replace an object's row; given the version it replaces, tags are rewritten only if they changed. */
+  async update(kind: Kind, object: StoredObject, before?: StoredObject): Promise<void> {
     await this.translate(async () => {
       const { id: _id, created_at: _c, ...row } = toRow(kind, object);
       await this.db.updateTable(kind).set(row).where('id', '=', object.id).execute();
-      await this.writeTags(kind, object, true);
+      if (!before || JSON.stringify(before.fields.tags ?? []) !== JSON.stringify(object.fields.tags ?? [])) {
+        await this.writeTags(kind, object, true);
+      }
     });
   }
 
