@@ -63,7 +63,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
       (kind) => changed.invalidate(kind),
     );
-    const catalog = new Catalog(store, federation, mcp.pageSize);
+    const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);

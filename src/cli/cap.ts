@@ -8,6 +8,7 @@ import { GatewayError } from '../errors.js';
 import { convertOpenApi, generatedHeader, type ConvertOptions, type ConvertResult } from '../importers/openapi/convert.js';
 import { loadOpenApi } from '../importers/openapi/load.js';
 import { DEFAULT_MAX_BYTES } from '../importers/source.js';
+import { runCapTest } from './cap-test.js';
 import { EXIT } from './exit.js';
 
 interface ImportFlags {
@@ -46,6 +47,16 @@ export function capCommand(program: Command): void {
     .option('--force', 'replace capability files that already exist')
     .action(async (spec: string, flags: ImportFlags) => {
       process.exitCode = await runImport(spec, flags);
+    });
+  cap
+    .command('test')
+    .description('check arguments against a capability file, make the real HTTP call, print the request (credentials masked) and the result')
+    .argument('<file>', 'the capability file')
+    .requiredOption('--args <json>', 'the arguments, as a JSON object')
+    .option('--timeout <ms>', 'how long to wait when the file sets no timeout', '30000')
+    .action(async (file: string, flags: { args: string; timeout: string }) => {
+      if (!/^\d{1,7}$/.test(flags.timeout) || Number(flags.timeout) < 1) throw new GatewayError('CLI_USAGE', `--timeout must be a whole number of milliseconds, not "${flags.timeout}"`);
+      process.exitCode = await runCapTest(file, flags.args, Number(flags.timeout));
     });
   cap
     .command('validate')
