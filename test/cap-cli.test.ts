@@ -134,6 +134,12 @@ describe('mcpgateway cap import', () => {
 });
 
 describe('mcpgateway cap validate', () => {
+  it('passes the capability files under examples/', () => {
+    const result = run(['cap', 'validate', join(process.cwd(), 'examples/capabilities')]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   const good = readFileSync(join(process.cwd(), 'test/golden/inventory/get_item.yaml'), 'utf8');
 
   it('names the file, line and path of each problem and exits 1', () => {
