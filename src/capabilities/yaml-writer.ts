@@ -14,58 +14,54 @@ const NEEDS_ESCAPE = /[\u007F-\u009F\u2028\u2029\uFEFF\uFFFE\uFFFF]/g;
 
 /** YAML text for a JSON value (object at the top), ending with a newline. */
 export function toYaml(value: Record<string, unknown>): string {
-  const out: string[] = [];
-  writeMapping(value, 0, out);
-  return out.join('');
+  return mapping(value, 0);
 }
 
-function writeMapping(map: Record<string, unknown>, indent: number, out: string[]): void {
-  const pad = ' '.repeat(indent);
-  for (const [key, value] of Object.entries(map)) {
+const PADS: string[] = [];
+function pad(indent: number): string {
+  return (PADS[indent] ??= ' '.repeat(indent));
+}
+
+// Strings are built by concatenation: V8 joins them lazily, which beats collecting parts.
+function mapping(map: Record<string, unknown>, indent: number): string {
+  let out = '';
+  for (const key in map) {
+    const value = map[key];
     if (value === undefined) continue;
-    out.push(pad, formatKey(key), ':');
-    writeValue(value, indent, out);
+    out += pad(indent) + formatKey(key) + ':' + after(value, indent);
   }
+  return out;
 }
 
 /** After `key:` or `-`: a scalar on the same line, or a nested collection below. */
-function writeValue(value: unknown, indent: number, out: string[]): void {
-  if (Array.isArray(value)) {
-    if (value.length === 0) out.push(' []\n');
-    else {
-      out.push('\n');
-      writeSequence(value, indent + 2, out);
+function after(value: unknown, indent: number): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'string' && isLiteralBlock(value)) {
+      const inner = pad(indent + 2);
+      let out = ' |-\n';
+      for (const line of value.split('\n')) out += line ? inner + line + '\n' : '\n';
+      return out;
     }
-  } else if (value !== null && typeof value === 'object') {
-    if (Object.keys(value).length === 0) out.push(' {}\n');
-    else {
-      out.push('\n');
-      writeMapping(value as Record<string, unknown>, indent + 2, out);
-    }
-  } else if (typeof value === 'string' && isLiteralBlock(value)) {
-    const pad = ' '.repeat(indent + 2);
-    out.push(' |-\n');
-    for (const line of value.split('\n')) out.push(line ? pad + line : '', '\n');
-  } else out.push(' ', scalar(value), '\n');
+    return ' ' + scalar(value) + '\n';
+  }
+  if (Array.isArray(value)) return value.length === 0 ? ' []\n' : '\n' + sequence(value, indent + 2);
+  for (const _key in value) return '\n' + mapping(value as Record<string, unknown>, indent + 2);
+  return ' {}\n';
 }
 
-function writeSequence(list: unknown[], indent: number, out: string[]): void {
-  const pad = ' '.repeat(indent);
+function sequence(list: unknown[], indent: number): string {
+  let out = '';
   for (const item of list) {
     if (item !== null && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length > 0) {
       // `- key: value` with the following keys aligned under the first.
-      const inner: string[] = [];
-      writeMapping(item as Record<string, unknown>, indent + 2, inner);
-      const text = inner.join('');
-      out.push(pad, '- ', text.slice(indent + 2));
+      out += pad(indent) + '- ' + mapping(item as Record<string, unknown>, indent + 2).slice(indent + 2);
     } else if (Array.isArray(item) && item.length > 0) {
-      out.push(pad, '-\n');
-      writeSequence(item, indent + 2, out);
+      out += pad(indent) + '-\n' + sequence(item, indent + 2);
     } else {
-      out.push(pad, '-');
-      writeValue(item, indent, out);
+      out += pad(indent) + '-' + after(item, indent);
     }
   }
+  return out;
 }
 
 function scalar(value: unknown): string {
