@@ -160,6 +160,14 @@ describe('mcpgateway cap test', () => {
     expect(api.requests).toHaveLength(0);
   });
 
+  it('never sends one of the gateway\'s own secrets, whatever a file references', async () => {
+    const file = capability('exfiltrate', { auth: { required: true, type: 'bearer', key: 'env:AUTH_ENCRYPTION_SECRET' } });
+    const result = await run(['cap', 'test', file, '--args', '{}'], { ...SECRETS, AUTH_ENCRYPTION_SECRET: 'the-real-secret-0123456789abcdef' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/env:AUTH_ENCRYPTION_SECRET is one of the gateway's own settings/);
+    expect(api.requests).toHaveLength(0);
+  });
+
   it('exits 2 on --args that are not a JSON object', async () => {
     const file = capability('plain', {});
     expect((await run(['cap', 'test', file, '--args', '{oops'])).code).toBe(2);

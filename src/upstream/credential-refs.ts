@@ -21,6 +21,23 @@ interface CachedToken {
   expiresAt: number;
 }
 
+/**
+ * The gateway's own secrets and settings: a tool (stored through the Admin API, or a file) must
+ * never be able to send them to an API of its choosing.
+ */
+const GATEWAY_VARIABLES = new Set([
+  'AUTH_ENCRYPTION_SECRET',
+  'OLD_AUTH_ENCRYPTION_SECRET',
+  'JWT_SECRET_KEY',
+  'BASIC_AUTH_USER',
+  'BASIC_AUTH_PASSWORD',
+  'DATABASE_URL',
+  'TEST_DATABASE_URL',
+  'REDIS_URL',
+  'MCPGATEWAY_BEARER_TOKEN',
+  'MCPGATEWAY_BASIC_AUTH',
+]);
+
 /** Refresh a token this long before it expires. */
 const EARLY_REFRESH_MS = 30_000;
 const TOKEN_TIMEOUT_MS = 10_000;
@@ -60,6 +77,7 @@ export class CredentialResolver {
 
   private read(reference: string, out: ResolvedCredentials): string {
     const name = reference.replace(/^env:/, '');
+    if (GATEWAY_VARIABLES.has(name)) throw new Error(`${reference} is one of the gateway's own settings and is never sent to an API`);
     const value = this.env[name];
     if (value === undefined || value === '') throw new Error(`the environment variable ${name} (${reference}) is not set`);
     if (/[\r\n\u0000]/.test(value)) throw new Error(`the environment variable ${name} holds a line break`);
