@@ -26,6 +26,14 @@ function noStackTrace(output: string): void {
   expect(output).not.toMatch(/\n\s+at /);
 }
 
+describe('mcpgateway cap', () => {
+  it.each([[['cap', '--help']], [['cap', 'import', '--help']], [['cap', 'validate', '--help']], [['cap', 'test', '--help']]])('answers %j with usage and exit 0', (args) => {
+    const result = run(args);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: mcpgateway cap/);
+  });
+});
+
 describe('mcpgateway cap import', () => {
   it('writes one file per operation, prints a summary, and every file passes cap validate', () => {
     const out = join(tempDir(), 'caps');
