@@ -150,8 +150,8 @@ function writeSynthetic(path) {
     ];
     paths[`/${words[i % words.length]}s/${i}/{id}`] = {
       parameters: [params[0]],
-      get: { operationId: `${words[i % words.length]}.get_${i}`, summary: text(6), description: text(110), tags: [words[i % words.length]], parameters: params.slice(1), responses: { 200: { description: 'ok', content: { 'application/json': { schema: ref } } } } },
-      patch: { operationId: `${words[i % words.length]}.update_${i}`, summary: text(6), description: text(110), tags: [words[i % words.length]], requestBody: { required: true, content: { 'application/json': { schema: ref } } }, responses: { 204: { description: 'updated' } } },
+      get: { operationId: `${words[i % words.length]}.get_${i}`, summary: text(6), description: text(150), tags: [words[i % words.length]], parameters: params.slice(1), responses: { 200: { description: 'ok', content: { 'application/json': { schema: ref } } } } },
+      patch: { operationId: `${words[i % words.length]}.update_${i}`, summary: text(6), description: text(150), tags: [words[i % words.length]], requestBody: { required: true, content: { 'application/json': { schema: ref } } }, responses: { 204: { description: 'updated' } } },
     };
   }
   const doc = { openapi: '3.0.4', info: { title: 'Synthetic Graph', version: '1.0' }, servers: [{ url: 'https://graph.example.com/v1.0' }], paths, components: { schemas } };
