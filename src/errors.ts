@@ -63,6 +63,13 @@ export const ERRORS = {
   NOT_READY: { status: 503, title: 'The gateway is not ready' },
   INTERNAL: { status: 500, title: 'Internal error' },
 
+  // Capability files and API descriptions (local; never on the wire)
+  CAPABILITY_INVALID: { status: 0, title: 'Invalid capability file' },
+  DOCUMENT_UNREADABLE: { status: 0, title: 'The document cannot be read' },
+  DOCUMENT_REJECTED: { status: 0, title: 'The document was refused as unsafe to process' },
+  OPENAPI_INVALID: { status: 0, title: 'Not a valid OpenAPI or Swagger document' },
+  WRITE_FAILED: { status: 0, title: 'Cannot write the output' },
+
   // Configuration and CLI (local; never on the wire)
   CONFIG_INVALID: { status: 0, title: 'Invalid configuration' },
   CLI_USAGE: { status: 0, title: 'Invalid command line' },

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   exportCommand(program);
   importCommand(program);
   stdioCommand(program);
+  capCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -15,7 +15,7 @@ export type AuthType = (typeof AUTH_TYPES)[number];
 
 // ---- building blocks -------------------------------------------------------------------------
 
-const text = (max: number) =>
+export const text = (max: number) =>
   z.string().max(max, `must be at most ${max} characters`).superRefine((value, ctx) => {
     const problem = textProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -33,7 +33,7 @@ const identifier = (max: number) =>
 
 export const nameSchema = z.string().regex(NAME_PATTERN, NAME_RULE);
 
-const httpUrl = z
+export const httpUrl = z
   .string()
   .max(2048, 'must be at most 2048 characters')
   .superRefine((value, ctx) => {
@@ -55,12 +55,12 @@ const httpUrl = z
 const uriSchema = identifier(2048).regex(/^[A-Za-z][A-Za-z0-9+.-]*:\S*$/, 'must be a URI with a scheme, without spaces');
 
 // RFC 9110 token characters for header names; values without CR, LF or NUL.
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
-const headerValue = z.string().max(8192, 'must be at most 8192 characters').regex(/^[^\r\n\u0000]*$/, 'must not contain CR, LF or NUL');
-const headerMap = z.record(headerName, headerValue);
+export const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
+export const headerValue = z.string().max(8192, 'must be at most 8192 characters').regex(/^[^\r\n\u0000]*$/, 'must not contain CR, LF or NUL');
+export const headerMap = z.record(headerName, headerValue);
 
 const tag = identifier(128);
-const tags = z
+export const tags = z
   .array(tag)
   .max(100, 'at most 100 tags')
   .transform((list) => [...new Set(list)]);
@@ -69,12 +69,61 @@ const tags = z
 export const managedToolEdit = z.object({ is_active: z.boolean().optional(), tags: tags.optional() });
 
 /** A JSON Schema object (free-form JSON), which must describe an object for tool inputs. */
-const jsonObject = z.record(z.string(), z.unknown());
-const objectSchema = jsonObject.superRefine((schema, ctx) => {
+export const jsonObject = z.record(z.string(), z.unknown());
+export const objectSchema = jsonObject.superRefine((schema, ctx) => {
   if (schema.type !== undefined && schema.type !== 'object') {
     ctx.addIssue({ code: 'custom', message: 'must be a JSON Schema with "type": "object"' });
   }
 });
+
+/** HTTP methods a REST tool may use. */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export const queryMap = z.record(z.string().min(1).max(256), text(4096));
+// RFC 6265 cookie-name is an RFC 9110 token, like a header name.
+export const cookieMap = z.record(headerName, headerValue);
+export const mediaType = z
+  .string()
+  .max(256)
+  .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a media type such as application/json');
+
+/** Response caching a tool asks for: none, or exact-argument matches kept for ttl seconds. */
+export const cacheSchema = z.strictObject({
+  strategy: z.enum(['none', 'exact']),
+  ttl: z.int().min(0).max(31_536_000).describe('seconds'),
+});
+
+/** `env:VAR`: a credential read from the environment when a call is made, never written down. */
+export const ENV_REF_PATTERN = /^env:[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const envRef = z
+  .string()
+  .regex(ENV_REF_PATTERN, 'must be an environment reference such as env:API_TOKEN (credentials are never written in a file)');
+
+/**
+ * How a REST tool authenticates with credentials referenced from the environment: what capability
+ * files carry, and what a REST tool keeps when it comes from one.
+ */
+export const CREDENTIAL_REF_VARIANTS = [
+  z.strictObject({ type: z.literal('bearer'), key: envRef.describe('the token') }),
+  z.strictObject({ type: z.literal('basic'), username: envRef, password: envRef }),
+  z.strictObject({
+    type: z.literal('api_key'),
+    in: z.enum(['header', 'query', 'cookie']),
+    name: headerName.describe('header, query parameter or cookie name'),
+    key: envRef.describe('the key'),
+  }),
+  z.strictObject({
+    type: z.literal('oauth2'),
+    flow: z.literal('client_credentials'),
+    token_url: httpUrl,
+    client_id: envRef,
+    client_secret: envRef,
+    scopes: z.array(z.string().min(1).max(256).regex(/^\S+$/, 'must not contain white space')).max(100).default([]),
+  }),
+] as const;
+export const credentialRefSchema = z.discriminatedUnion('type', CREDENTIAL_REF_VARIANTS);
+export type CredentialRef = z.output<typeof credentialRefSchema>;
 
 const isoTime = z.string().describe('RFC 3339 timestamp');
 const id = z.string().describe('server-made identifier');
@@ -165,17 +214,29 @@ const toolFields = {
   output_schema: objectSchema.nullable().default(null),
   annotations: jsonObject.default({}),
   url: z.string().min(1).max(2048).nullable().default(null).describe('absolute, or relative to its server url; {param} placeholders'),
-  request_type: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+  request_type: z.enum(HTTP_METHODS).default('GET'),
   headers: headerMap.default({}),
-  query: z.record(z.string().min(1).max(256), text(4096)).default({}),
-  body: z.unknown().default(null).describe('JSON body template'),
+  query: queryMap.default({}),
+  cookies: cookieMap.default({}).describe('cookie name → value template ({param} placeholders)'),
+  body: z.unknown().default(null).describe('body template: JSON, or the fields of a form'),
+  body_content_type: mediaType
+    .nullable()
+    .default(null)
+    .describe('how the body is sent: null or a JSON type as JSON; application/x-www-form-urlencoded; multipart/form-data; anything else as the raw string'),
   response_path: text(1024).nullable().default(null),
   timeout_ms: z.int().min(1).max(600_000).nullable().default(null),
   ...authStored,
+  auth_ref: credentialRefSchema
+    .nullable()
+    .default(null)
+    .describe('credentials read from the environment at call time (env:VAR), as capability files carry them'),
+  cache: cacheSchema.nullable().default(null),
+  metadata: jsonObject.default({}).describe('free-form facts about the tool (category, read_only, …), kept from capability files'),
 };
 const toolReadOnly = {
   gateway: z.string().nullable().describe('the gateway an MCP tool was discovered from'),
   original_name: z.string().nullable().describe('the upstream name of an MCP tool'),
+  source_file: z.string().nullable().describe('the capability file a tool is loaded from (read-only tools)'),
 };
 
 const promptFields = {

@@ -37,15 +37,27 @@ export interface WriteResult {
   created: boolean;
 }
 
+/**
+ * Tools that live outside the database (capability files): listed and fetched with the stored
+ * ones, never written through the registry.
+ */
+export interface ReadOnlyToolSource {
+  /** In name order (code points), as GET shows them, each with its `source_file`. */
+  list(): Record<string, unknown>[];
+  get(idOrName: string): Record<string, unknown> | undefined;
+  onChange(listener: (change: { op: ChangeEvent['op']; id: string; name: string }) => void): () => void;
+}
+
 // Fields that federation or health checks keep on stored objects, preserved across edits.
 const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
   gateways: { capabilities: null, reachable: null, last_seen: null, last_error: null },
-  tools: { gateway: null, original_name: null },
+  tools: { gateway: null, original_name: null, source_file: null },
 };
 
 /** CRUD over the five kinds: validation, credentials, references and change events. */
 export class Registry {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
+  private fileTools: ReadOnlyToolSource | undefined;
   // Events of writes made inside a transaction wait here until it commits.
   private readonly pending = new WeakMap<Repository, ChangeEvent[]>();
 
@@ -53,6 +65,12 @@ export class Registry {
     readonly store: Store,
     readonly cipher: AuthCipher,
   ) {}
+
+  /** Show tools from capability files beside the stored ones; their changes reach listeners too. */
+  attachReadOnlyTools(source: ReadOnlyToolSource): void {
+    this.fileTools = source;
+    source.onChange((change) => this.emit({ kind: 'tools', ...change }, this.store));
+  }
 
   /** Subscribe to changes; returns the unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void {
@@ -78,6 +96,7 @@ export class Registry {
     if (options.cursor !== undefined) query.after = decodeCursor(options.cursor);
     if (options.limit !== undefined) query.limit = options.limit + 1;
     const rows = await repo.list(kind, query);
+    if (kind === 'tools' && this.fileTools) return this.listWithFileTools(rows, options, query.after, repo);
     let nextCursor: string | undefined;
     if (options.limit !== undefined && rows.length > options.limit) {
       rows.length = options.limit;
@@ -88,15 +107,23 @@ export class Registry {
   }
 
   async get(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<Record<string, unknown>> {
-    const stored = await this.find(kind, idOrKey, repo);
-    return (await this.present(kind, [stored], repo))[0]!;
+    const stored = (await repo.get(kind, idOrKey)) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
+    if (!stored) {
+      const fromFile = kind === 'tools' ? this.fileTools?.get(idOrKey) : undefined;
+      if (fromFile) return { ...fromFile };
+    }
+    return (await this.present(kind, [stored ?? (await this.find(kind, idOrKey, repo))], repo))[0]!;
   }
 
-  /** Look an object up by id or key, or fail with the kind's NOT_FOUND error. */
+  /** Look a stored object up by id or key, or fail with the kind's NOT_FOUND error (or read-only, for a file's tool). */
   async find(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<StoredObject> {
     const found = (await repo.get(kind, idOrKey)) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
-    if (!found) throw new GatewayError(KIND_DEFS[kind].notFound, `no ${KIND_DEFS[kind].singular} with id or ${KIND_DEFS[kind].keyField} "${idOrKey}"`);
-    return found;
+    if (found) return found;
+    const fromFile = kind === 'tools' ? this.fileTools?.get(idOrKey) : undefined;
+    if (fromFile) {
+      throw new GatewayError('TOOL_READ_ONLY', `tool "${String(fromFile.name)}" comes from the capability file ${String(fromFile.source_file)}; edit that file instead`);
+    }
+    throw new GatewayError(KIND_DEFS[kind].notFound, `no ${KIND_DEFS[kind].singular} with id or ${KIND_DEFS[kind].keyField} "${idOrKey}"`);
   }
 
   async create(kind: Kind, body: unknown, repo: Repository = this.store): Promise<WriteResult> {
@@ -106,6 +133,12 @@ export class Registry {
       throw validationError([{ path: '$.integration_type', message: 'MCP tools are discovered from gateways; register the gateway instead' }]);
     }
     const fields = this.normalize(def, input, undefined);
+    const fromFile = kind === 'tools' ? this.fileTools?.get(String(fields.name)) : undefined;
+    if (fromFile) {
+      throw new GatewayError(def.exists, `a tool with name "${String(fields.name)}" exists (from the capability file ${String(fromFile.source_file)})`, [
+        { path: '$.name', message: 'is already taken' },
+      ]);
+    }
     const now = timestamp();
     const stored: StoredObject = { id: randomUUID().replaceAll('-', ''), created_at: now, updated_at: now, fields };
     await this.write(def, () => repo.insert(kind, stored), fields);
@@ -142,6 +175,33 @@ export class Registry {
     const current = await this.find(kind, idOrKey, repo);
     await repo.delete(kind, current.id);
     this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, repo);
+  }
+
+  /** Stored tools and tools from files, merged in name order and paged together. */
+  private async listWithFileTools(rows: StoredObject[], options: ListOptions, after: string | undefined, repo: Repository): Promise<Page> {
+    const stored = await this.present('tools', rows, repo);
+    const candidates = this.fileTools!.list().filter(
+      (tool) =>
+        (options.includeInactive || tool.is_active === true) &&
+        (after === undefined || String(tool.name) > after) &&
+        (!options.tags?.length || options.tags.some((t) => (tool.tags as string[]).includes(t))) &&
+        (options.filters ?? []).every((t) => (tool.tags as string[]).includes(t)),
+    );
+    // A stored tool of the same name hides the file's.
+    const taken = candidates.length > 0 ? await repo.existingKeys('tools', candidates.map((t) => String(t.name))) : new Set<string>();
+    const files = candidates.filter((t) => !taken.has(String(t.name))).map((t) => ({ ...t }));
+    const items: Record<string, unknown>[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < stored.length || j < files.length) {
+      if (j >= files.length || (i < stored.length && String(stored[i]!.name) < String(files[j]!.name))) items.push(stored[i++]!);
+      else items.push(files[j++]!);
+    }
+    if (options.limit !== undefined && items.length > options.limit) {
+      items.length = options.limit;
+      return { items, nextCursor: encodeCursor(String(items[items.length - 1]!.name)) };
+    }
+    return { items };
   }
 
   /** Validate a cleaned body and produce the stored fields (credentials encrypted). */

@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import { GatewayError } from '../../errors.js';
+import { checkDepth, DEFAULT_MAX_BYTES, MAX_DEPTH, parseJsonOrYaml, readTextFile } from '../source.js';
+
+/** Reading an API description from a file: guards, external `$ref`s, and the parser's validation. */
+
+export interface LoadOptions {
+  /** Size cap in bytes (default 64 MiB). */
+  maxBytes?: number;
+  /** Validate with @readme/openapi-parser (default true). */
+  validate?: boolean;
+  /** Resolve `$ref`s to other files and URLs (bundled into the document). */
+  allowRemoteRefs?: boolean;
+  /** Refuse a document that fails validation (otherwise its problems are reported and it is imported). */
+  strict?: boolean;
+}
+
+export interface LoadedDocument {
+  doc: unknown;
+  /** The parser's warnings. */
+  warnings: string[];
+  /** What validation found wrong (empty when valid, or when not validated). */
+  validationErrors: string[];
+}
+
+const MAX_VALIDATION_ERRORS = 5;
+
+/** Read, guard, optionally bundle and validate; throws a coded error naming the file. */
+export async function loadOpenApi(file: string, options: LoadOptions = {}): Promise<LoadedDocument> {
+  const text = readTextFile(file, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  // One walk checks the nesting and looks for external references.
+  let doc = parseJsonOrYaml(text, file, { depthChecked: false });
+  const external = scanDocument(doc, file);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (!('openapi' in doc) && !('swagger' in doc))) {
+    throw new GatewayError('OPENAPI_INVALID', `${file} has neither "openapi" nor "swagger" at its top: not an OpenAPI or Swagger description`);
+  }
+  if (external) {
+    if (!options.allowRemoteRefs) {
+      throw new GatewayError('OPENAPI_INVALID', `${file} refers to another document ($ref "${external.ref}" at ${external.at()}); import with --allow-remote-refs to fetch it`);
+    }
+    try {
+      const { bundle } = await import('@readme/openapi-parser');
+      doc = await bundle(resolve(file), { resolve: { external: true, file: true, http: { timeout: 10_000, redirects: 3 } } });
+    } catch (error) {
+      throw new GatewayError('OPENAPI_INVALID', `${file}: cannot resolve its external references: ${firstLine(error)}`);
+    }
+    checkDepth(doc, file);
+  }
+  if (options.validate === false) return { doc, warnings: [], validationErrors: [] };
+  // The parser dereferences in place, so it gets its own copy.
+  const copy = external ? structuredClone(doc) : parseJsonOrYaml(text, file);
+  // Loaded only when needed: the parser and its JSON Schemas take a noticeable time to load.
+  const { validate } = await import('@readme/openapi-parser');
+  let result: Awaited<ReturnType<typeof validate>>;
+  try {
+    result = await validate(copy as never, { resolve: { external: false }, dereference: { circular: 'ignore' } });
+  } catch (error) {
+    result = { valid: false, errors: [{ message: firstLine(error) }], warnings: [], additionalErrors: 0, specification: null };
+  }
+  const warnings = result.warnings.map((w) => firstLine(w.message));
+  if (result.valid) return { doc, warnings, validationErrors: [] };
+  const messages = result.errors.slice(0, MAX_VALIDATION_ERRORS).map((e) => firstLine(e.message));
+  const more = result.errors.length - messages.length + (result.additionalErrors ?? 0);
+  if (more > 0) messages.push(`and ${more} more`);
+  if (options.strict) {
+    throw new GatewayError('OPENAPI_INVALID', `${file} fails ${result.specification ?? 'OpenAPI'} validation: ${messages.join('; ')}`);
+  }
+  return { doc, warnings, validationErrors: messages };
+}
+
+/**
+ * Refuse nesting deeper than MAX_DEPTH, and find the first `$ref` that leaves the document (with
+ * where it is), in one walk without recursion.
+ */
+export function scanDocument(doc: unknown, label: string): { ref: string; at: () => string } | undefined {
+  type Frame = { node: unknown; depth: number; parent: Frame | undefined; key: string | number };
+  const stack: Frame[] = [{ node: doc, depth: 1, parent: undefined, key: '$' }];
+  let found: Frame | undefined;
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const node = frame.node;
+    if (frame.depth > MAX_DEPTH) {
+      throw new GatewayError('DOCUMENT_REJECTED', `${label} is nested more than ${MAX_DEPTH} levels deep; refusing to process it`);
+    }
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key: i });
+      }
+      continue;
+    }
+    const record = node as Record<string, unknown>;
+    if (!found && typeof record.$ref === 'string' && !record.$ref.startsWith('#')) found = frame;
+    for (const key in record) {
+      const child = record[key];
+      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key });
+    }
+  }
+  if (!found) return undefined;
+  const at = found;
+  return { ref: (at.node as { $ref: string }).$ref, at: () => pathOf(at) };
+
+  function pathOf(frame: Frame): string {
+    const keys: (string | number)[] = [];
+    for (let f: Frame | undefined = frame; f?.parent; f = f.parent) keys.unshift(f.key);
+    let path = '$';
+    for (const key of keys) path += typeof key === 'number' ? `[${key}]` : /^[A-Za-z_]\w*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    return path;
+  }
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').find((line) => line.trim())?.trim().slice(0, 500) ?? 'unknown error';
+}
