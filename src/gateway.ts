@@ -52,7 +52,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
-    const registry = new Registry(store, cipher);
+    const registry = new Registry(store, cipher, config.envRefAllowlist);
     const mcp = config.mcp;
     // The catalog and federation refer to each other: federation reports changes, the catalog reads its items.
     const changed = { invalidate: (_kind: string): void => undefined };

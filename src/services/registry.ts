@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { AuthCipher } from '../crypto/auth-value.js';
-import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type Kind, type KindDef } from '../domain/entities.js';
+import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type CredentialRef, type Kind, type KindDef } from '../domain/entities.js';
+import { allowedByList, GATEWAY_VARIABLES, referencedVariables } from '../domain/env-refs.js';
 import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
 import { findUnsafeString, jsonPath } from '../domain/text.js';
 import { GatewayError, validationError, type FieldError } from '../errors.js';
@@ -64,6 +65,8 @@ export class Registry {
   constructor(
     readonly store: Store,
     readonly cipher: AuthCipher,
+    /** Variables tools stored through the Admin API may reference as env:VAR (ENV_REF_ALLOWLIST). */
+    private readonly envRefAllowlist: readonly string[] = [],
   ) {}
 
   /** Show tools from capability files beside the stored ones; their changes reach listeners too. */
@@ -222,10 +225,21 @@ export class Registry {
       fields.auth_value = resolved.auth_value;
     }
     if (def.kind === 'resources' && fields.name === undefined) fields.name = fields.uri;
+    if (def.kind === 'tools' && fields.auth_ref) this.checkEnvRefs(fields.auth_ref as CredentialRef);
     // Keep what federation and health checks recorded.
     const readOnly = READ_ONLY_DEFAULTS[def.kind];
     if (readOnly) for (const key of Object.keys(readOnly)) fields[key] = current?.fields[key] ?? readOnly[key];
     return fields;
+  }
+
+  /** A stored tool may read only the variables the operator allowed from the gateway's environment. */
+  private checkEnvRefs(ref: CredentialRef): void {
+    const refused = referencedVariables(ref).filter((v) => !allowedByList(v.name, this.envRefAllowlist));
+    if (refused.length === 0) return;
+    const why = GATEWAY_VARIABLES.has(refused[0]!.name)
+      ? "names one of the gateway's own settings, which is never sent to an API"
+      : 'is not in ENV_REF_ALLOWLIST: tools stored through the Admin API may only read variables the operator allowed; store the credential encrypted instead (auth_token, auth_username/auth_password, auth_headers), or put the tool in a capability file';
+    throw validationError(refused.map((v) => ({ path: `$.auth_ref.${v.field}`, message: `env:${v.name} ${why}` })));
   }
 
   private async save(def: KindDef, current: StoredObject, fields: Record<string, unknown>, repo: Repository): Promise<WriteResult> {

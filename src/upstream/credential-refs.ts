@@ -1,4 +1,5 @@
 import type { CredentialRef } from '../domain/entities.js';
+import { GATEWAY_VARIABLES } from '../domain/env-refs.js';
 
 /**
  * Credentials referenced as `env:VAR` (capability files, `auth_ref`): read from the environment
@@ -20,23 +21,6 @@ interface CachedToken {
   token: string;
   expiresAt: number;
 }
-
-/**
- * The gateway's own secrets and settings: a tool (stored through the Admin API, or a file) must
- * never be able to send them to an API of its choosing.
- */
-const GATEWAY_VARIABLES = new Set([
-  'AUTH_ENCRYPTION_SECRET',
-  'OLD_AUTH_ENCRYPTION_SECRET',
-  'JWT_SECRET_KEY',
-  'BASIC_AUTH_USER',
-  'BASIC_AUTH_PASSWORD',
-  'DATABASE_URL',
-  'TEST_DATABASE_URL',
-  'REDIS_URL',
-  'MCPGATEWAY_BEARER_TOKEN',
-  'MCPGATEWAY_BASIC_AUTH',
-]);
 
 /** Refresh a token this long before it expires. */
 const EARLY_REFRESH_MS = 30_000;
