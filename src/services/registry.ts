@@ -92,6 +92,11 @@ export class Registry {
     return result;
   }
 
+  /** Read, change and write one object without another writer slipping in between. */
+  private atomically<T>(repo: Repository, work: (repo: Repository) => Promise<T>): Promise<T> {
+    return repo === this.store ? this.transaction(work) : work(repo);
+  }
+
   async list(kind: Kind, options: ListOptions = {}, repo: Repository = this.store): Promise<Page> {
     const query: ListQuery = { includeInactive: options.includeInactive ?? false };
     if (options.tags?.length) query.tags = options.tags;
@@ -119,8 +124,8 @@ export class Registry {
   }
 
   /** Look a stored object up by id or key, or fail with the kind's NOT_FOUND error (or read-only, for a file's tool). */
-  async find(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<StoredObject> {
-    const found = (await repo.get(kind, idOrKey)) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
+  async find(kind: Kind, idOrKey: string, repo: Repository = this.store, lock = false): Promise<StoredObject> {
+    const found = (await repo.get(kind, idOrKey, { lock })) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
     if (found) return found;
     const fromFile = kind === 'tools' ? this.fileTools?.get(idOrKey) : undefined;
     if (fromFile) {
@@ -151,33 +156,39 @@ export class Registry {
 
   /** PUT: the body replaces every writable field; unchanged content changes nothing. */
   async replace(kind: Kind, idOrKey: string, body: unknown, repo: Repository = this.store): Promise<WriteResult> {
-    const def = KIND_DEFS[kind];
-    const current = await this.find(kind, idOrKey, repo);
-    const input = cleanBody(body, def);
-    if (isManaged(kind, current)) return this.saveManaged(current, input, repo);
-    return this.save(def, current, this.normalize(def, input, current), repo);
+    return this.atomically(repo, async (r) => {
+      const def = KIND_DEFS[kind];
+      const current = await this.find(kind, idOrKey, r, true);
+      const input = cleanBody(body, def);
+      if (isManaged(kind, current)) return this.saveManaged(current, input, r);
+      return this.save(def, current, this.normalize(def, input, current), r);
+    });
   }
 
   /** PATCH with a JSON merge patch (RFC 7386); a patch that changes nothing changes nothing. */
   async patch(kind: Kind, idOrKey: string, patch: unknown, repo: Repository = this.store): Promise<WriteResult> {
-    const def = KIND_DEFS[kind];
-    const current = await this.find(kind, idOrKey, repo);
-    const changes = cleanBody(patch, def);
-    if (isManaged(kind, current)) return this.saveManaged(current, changes, repo);
-    const base = editable(def, current.fields);
-    const merged = mergePatch(base, changes) as Record<string, unknown>;
-    // New credentials or a new auth_type replace the stored value unless the patch sends one.
-    const credentialsChanged =
-      WRITE_ONLY_FIELDS.some((f) => f in changes) || ('auth_type' in changes && changes.auth_type !== base.auth_type);
-    if (credentialsChanged && !('auth_value' in changes)) delete merged.auth_value;
-    if (credentialsChanged && !('auth_type' in changes)) delete merged.auth_type;
-    return this.save(def, current, this.normalize(def, merged, current), repo);
+    return this.atomically(repo, async (r) => {
+      const def = KIND_DEFS[kind];
+      const current = await this.find(kind, idOrKey, r, true);
+      const changes = cleanBody(patch, def);
+      if (isManaged(kind, current)) return this.saveManaged(current, changes, r);
+      const base = editable(def, current.fields);
+      const merged = mergePatch(base, changes) as Record<string, unknown>;
+      // New credentials or a new auth_type replace the stored value unless the patch sends one.
+      const credentialsChanged =
+        WRITE_ONLY_FIELDS.some((f) => f in changes) || ('auth_type' in changes && changes.auth_type !== base.auth_type);
+      if (credentialsChanged && !('auth_value' in changes)) delete merged.auth_value;
+      if (credentialsChanged && !('auth_type' in changes)) delete merged.auth_type;
+      return this.save(def, current, this.normalize(def, merged, current), r);
+    });
   }
 
   async delete(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<void> {
-    const current = await this.find(kind, idOrKey, repo);
-    await repo.delete(kind, current.id);
-    this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, repo);
+    await this.atomically(repo, async (r) => {
+      const current = await this.find(kind, idOrKey, r, true);
+      await r.delete(kind, current.id);
+      this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, r);
+    });
   }
 
   /** Stored tools and tools from files, merged in name order and paged together. */
