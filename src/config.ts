@@ -13,6 +13,8 @@ export interface Config {
   jwtSecret: string | undefined;
   authRequired: boolean;
   capabilityDirs: string[];
+  /** Variables tools stored through the Admin API may reference as env:VAR: names, or prefixes ending in *. */
+  envRefAllowlist: string[];
   bodyLimitBytes: number;
   /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES, default 256 MiB). */
   importBodyLimitBytes: number;
@@ -64,6 +66,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if ((basicUser === undefined) !== (basicPassword === undefined)) {
     throw new GatewayError('CONFIG_INVALID', 'BASIC_AUTH_USER and BASIC_AUTH_PASSWORD must be set together');
   }
+  for (const entry of (env.ENV_REF_ALLOWLIST ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    if (!/^([A-Za-z_][A-Za-z0-9_]*\*?|\*)$/.test(entry)) {
+      throw new GatewayError('CONFIG_INVALID', `ENV_REF_ALLOWLIST entry "${entry}" must be a variable name, a prefix ending in *, or * alone`);
+    }
+  }
   if (basicUser?.includes(':')) throw new GatewayError('CONFIG_INVALID', 'BASIC_AUTH_USER must not contain ":"');
   return {
     host: value(flags.host, 'HOST') ?? '127.0.0.1',
@@ -75,6 +82,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     basicPassword,
     jwtSecret: value(undefined, 'JWT_SECRET_KEY'),
     authRequired: parseBoolean(value(flags.authRequired, 'AUTH_REQUIRED') ?? 'true', 'AUTH_REQUIRED'),
+    envRefAllowlist: (value(undefined, 'ENV_REF_ALLOWLIST') ?? '')
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
     capabilityDirs: (value(undefined, 'CAPABILITY_DIRS') ?? 'capabilities')
       .split(',')
       .map((d) => d.trim())

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { CapabilityCatalog } from './capabilities/catalog.js';
 import { authEnforced, checkSecurity, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
@@ -19,6 +20,8 @@ export interface Gateway {
   app: FastifyInstance;
   store: Store;
   registry: Registry;
+  /** Tools from the capability files of CAPABILITY_DIRS. */
+  capabilities: CapabilityCatalog;
   federation: Federation;
   catalog: Catalog;
   dispatcher: Dispatcher;
@@ -45,10 +48,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   for (const warning of warnings) logger.warn(warning);
 
   const store = await Store.open(config.databaseUrl);
+  const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
-    const registry = new Registry(store, cipher);
+    const registry = new Registry(store, cipher, config.envRefAllowlist);
     const mcp = config.mcp;
     // The catalog and federation refer to each other: federation reports changes, the catalog reads its items.
     const changed = { invalidate: (_kind: string): void => undefined };
@@ -59,7 +63,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
       (kind) => changed.invalidate(kind),
     );
-    const catalog = new Catalog(store, federation, mcp.pageSize);
+    const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
@@ -73,6 +77,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         void federation.gatewayChanged(event.op, event.id).catch((error: unknown) => logger.warn({ gateway: event.name, err: (error as Error).message }, 'gateway update failed'));
       }
     });
+    await capabilities.start();
+    registry.attachReadOnlyTools(capabilities);
     const app = buildApp({
       store,
       registry,
@@ -94,6 +100,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       app,
       store,
       registry,
+      capabilities,
       federation,
       catalog,
       dispatcher,
@@ -104,10 +111,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await app.close();
         await federation.close();
         await rest.close();
+        await capabilities.close();
         await store.close();
       },
     };
   } catch (error) {
+    await capabilities.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
   }

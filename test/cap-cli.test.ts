@@ -26,6 +26,14 @@ function noStackTrace(output: string): void {
   expect(output).not.toMatch(/\n\s+at /);
 }
 
+describe('mcpgateway cap', () => {
+  it.each([[['cap', '--help']], [['cap', 'import', '--help']], [['cap', 'validate', '--help']], [['cap', 'test', '--help']]])('answers %j with usage and exit 0', (args) => {
+    const result = run(args);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: mcpgateway cap/);
+  });
+});
+
 describe('mcpgateway cap import', () => {
   it('writes one file per operation, prints a summary, and every file passes cap validate', () => {
     const out = join(tempDir(), 'caps');
@@ -134,6 +142,12 @@ describe('mcpgateway cap import', () => {
 });
 
 describe('mcpgateway cap validate', () => {
+  it('passes the capability files under examples/', () => {
+    const result = run(['cap', 'validate', join(process.cwd(), 'examples/capabilities')]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
   const good = readFileSync(join(process.cwd(), 'test/golden/inventory/get_item.yaml'), 'utf8');
 
   it('names the file, line and path of each problem and exits 1', () => {

@@ -138,11 +138,17 @@ for (const store of STORES) {
 
         // A name that exists with other content is PATCHed, not POSTed.
         const prompt = (await (await target.api('/prompts/prompt-05')).json()) as Obj;
+        const beforePatch = target.output().length;
         await target.api(`/prompts/${String(prompt.id)}`, { method: 'PATCH', body: { template: 'changed on the target' } });
+        // The target logs through a pipe: wait for this PATCH's line, so it is not counted below.
+        for (let i = 0; i < 100 && writesLogged(target.output().slice(beforePatch)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(writesLogged(target.output().slice(beforePatch))).toEqual([`PATCH /prompts/${String(prompt.id)}`]);
         const mid = target.output().length;
         const second = await runCli(['import', 'file.json'], env(target), dir);
         expect(second.code).toBe(0);
-        const secondWrites = writesLogged(target.output().slice(mid)).filter((w) => !w.startsWith('POST /import'));
+        const writesSince = (mark: number) => writesLogged(target.output().slice(mark)).filter((w) => !w.startsWith('POST /import'));
+        for (let i = 0; i < 100 && writesSince(mid).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        const secondWrites = writesSince(mid);
         expect(secondWrites).toEqual([`PATCH /prompts/${String(prompt.id)}`]);
         expect(((await (await target.api('/prompts/prompt-05')).json()) as Obj).template).toBe('Prompt 5: {{ text }}');
 

@@ -1,6 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { formatCapability } from '../src/capabilities/file.js';
 import { convertOpenApi, generatedHeader } from '../src/importers/openapi/convert.js';
 import { loadOpenApi } from '../src/importers/openapi/load.js';
@@ -30,7 +32,7 @@ async function render(spec: string, options: Parameters<typeof convertOpenApi>[1
 }
 
 describe('golden capability files', () => {
-  it.each(SPECS)('%s matches test/golden/%s', async (name, spec, options) => {
+  it.each(SPECS)('%s matches its golden files', async (name, spec, options) => {
     const dir = join('test/golden', name);
     const files = await render(spec, options);
     if (UPDATE) {
@@ -41,5 +43,20 @@ describe('golden capability files', () => {
     const committed = readdirSync(dir).sort();
     expect(committed, 'run npm run golden:update after a deliberate change').toEqual([...files.keys()].sort());
     for (const [file, text] of files) expect(text, `${dir}/${file}`).toBe(readFileSync(join(dir, file), 'utf8'));
+  });
+});
+
+describe('schemas/capability.schema.json', () => {
+  it('accepts every golden capability file', () => {
+    const validate = new Ajv2020({ strict: false }).compile(JSON.parse(readFileSync('schemas/capability.schema.json', 'utf8')) as object);
+    let checked = 0;
+    for (const [name] of SPECS) {
+      for (const file of readdirSync(join('test/golden', name)).filter((f) => f.endsWith('.yaml'))) {
+        const ok = validate(parse(readFileSync(join('test/golden', name, file), 'utf8')));
+        expect(ok, `${name}/${file}: ${JSON.stringify(validate.errors)}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
   });
 });

@@ -52,6 +52,31 @@ for (const store of STORES) {
       expect(seen.map((e) => e.name)).toEqual(['direct']);
     });
 
+    it('filters by the new tags after a patch changes them, and by the same tags after a patch that does not', async () => {
+      await gw.api('/prompts', { method: 'POST', body: { name: 'retag', template: 't', tags: ['old=1'] } });
+      const names = async (tag: string) => ((await (await gw.api(`/prompts?tags=${tag}`)).json()) as { name: string }[]).map((p) => p.name);
+      await gw.api('/prompts/retag', { method: 'PATCH', body: { description: 'tags untouched' } });
+      expect(await names('old=1')).toEqual(['retag']);
+      await gw.api('/prompts/retag', { method: 'PATCH', body: { tags: ['new=2'] } });
+      expect(await names('old=1')).toEqual([]);
+      expect(await names('new=2')).toEqual(['retag']);
+    });
+
+    it('loses no change when two patches of the same object race', async () => {
+      const names = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+      for (const name of names) await gw.api('/prompts', { method: 'POST', body: { name, template: 't' } });
+      await Promise.all(
+        names.flatMap((name) => [
+          gw.api(`/prompts/${name}`, { method: 'PATCH', body: { description: 'changed' } }),
+          gw.api(`/prompts/${name}`, { method: 'PATCH', body: { template: 'also changed' } }),
+        ]),
+      );
+      for (const name of names) {
+        const prompt = (await (await gw.api(`/prompts/${name}`)).json()) as { description: string; template: string };
+        expect([name, prompt.description, prompt.template]).toEqual([name, 'changed', 'also changed']);
+      }
+    });
+
     it('orders names by code point, upper case before lower, on every store', async () => {
       for (const name of ['b-order', 'B-order', 'a-order', 'A-order', 'Z9-order']) {
         expect((await gw.api('/tools', { method: 'POST', body: { name, url: 'https://api.example.com/' } })).status).toBe(201);

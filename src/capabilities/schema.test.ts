@@ -97,7 +97,7 @@ describe('capability ⇄ REST tool', () => {
   it('a formatted capability parses back to the same capability', () => {
     const cap = capabilitySchema.parse(full);
     const text = formatCapability(cap, 'generated for a test');
-    expect(text.startsWith("# generated for a test\nfulcrum: '1.0'\n")).toBe(true);
+    expect(text.startsWith('# generated for a test\nfulcrum: "1.0"\n')).toBe(true);
     const result = parseCapabilityText(text, 'x.yaml');
     expect(result).toEqual({ ok: true, capability: cap });
   });
@@ -119,7 +119,7 @@ describe('capability schema', () => {
     expect(result.error?.issues[0]?.message).toMatch(/placeholder \{item_id\}/);
   });
 
-  it('schemas/capability.schema.json is the one generated from the zod schema (run npm run schemas)', () => {
+  it('schemas/capability.schema.json is the one generated from the zod schema (run npm run schema:capability)', () => {
     const committed = readFileSync(new URL('../../schemas/capability.schema.json', import.meta.url), 'utf8');
     expect(committed).toBe(`${JSON.stringify(capabilityJsonSchema(), null, 2)}\n`);
   });

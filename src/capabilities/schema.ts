@@ -16,7 +16,7 @@ import {
 
 /**
  * The capability file (`fulcrum: "1.0"`, SPEC §7): one REST tool in YAML. This zod schema is the
- * single source; `schemas/capability.schema.json` is generated from it (`npm run schemas`).
+ * single source; `schemas/capability.schema.json` is generated from it (`npm run schema:capability`).
  */
 
 /** `https://api.example.com` (a `{variable}` may stand for a host label); no credentials. */
@@ -125,7 +125,7 @@ export function capabilityJsonSchema(): Record<string, unknown> {
     $schema: schema.$schema,
     $id: 'https://mcpgateway.dev/schemas/capability.schema.json',
     title: 'MCP Gateway capability file',
-    description: 'One REST tool (fulcrum "1.0"). Generated from src/capabilities/schema.ts by `npm run schemas`; do not edit.',
+    description: 'One REST tool (fulcrum "1.0"). Generated from src/capabilities/schema.ts by `npm run schema:capability`; do not edit.',
     ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
   };
 }

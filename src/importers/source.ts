@@ -9,7 +9,8 @@ import { GatewayError } from '../errors.js';
  * an out-of-memory or a stack overflow.
  */
 
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_MAX_BYTES } from './limits.js';
+import { DEFAULT_MAX_BYTES } from './limits.js';
 /** Deeper than any real API description (GitHub's reaches 22); keeps recursive walkers safe. */
 export const MAX_DEPTH = 256;
 const MAX_ALIASES = 100;
@@ -110,13 +111,16 @@ export function parseYaml(text: string, label: string): { value: unknown; source
   return { value, source: { doc, lines } };
 }
 
-/** Parse a JSON or YAML document, whatever its file name says; JSON goes through the fast path. */
-export function parseJsonOrYaml(text: string, label: string): unknown {
+/**
+ * Parse a JSON or YAML document, whatever its file name says; JSON goes through the fast path.
+ * `depthChecked: false` leaves the JSON nesting check to a caller that walks the value anyway.
+ */
+export function parseJsonOrYaml(text: string, label: string, options: { depthChecked?: boolean } = {}): unknown {
   const first = /\S/.exec(text)?.[0];
   if (first === '{' || first === '[') {
     try {
       const value: unknown = JSON.parse(text);
-      checkDepth(value, label);
+      if (options.depthChecked !== false) checkDepth(value, label);
       return value;
     } catch (error) {
       if (error instanceof GatewayError) throw error;

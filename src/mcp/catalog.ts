@@ -53,6 +53,11 @@ export interface FederationSource {
   federatedItems(): FederatedItems[];
 }
 
+/** Tools that are not stored: capability files (only enabled ones are served). */
+export interface FileToolSource {
+  enabled(): Record<string, unknown>[];
+}
+
 /** 2026-07-28 results of cacheable verbs carry a cache hint; the gateway's lists change at any time. */
 export const MODERN_CACHEABLE = { resultType: 'complete', ttlMs: 0, cacheScope: 'private' } as const;
 
@@ -122,6 +127,7 @@ export class Catalog {
     private readonly store: Store,
     private readonly federation: FederationSource,
     private readonly pageSize: number,
+    private readonly fileTools?: FileToolSource,
   ) {}
 
   /** Mark the index stale; the next request rebuilds it. Listeners hear which kinds changed. */
@@ -177,6 +183,13 @@ export class Catalog {
     const toolEntries = tools
       .filter((t) => t.fields.integration_type !== 'MCP' || activeGateways.has(String(t.fields.gateway)))
       .map(toolEntry);
+    // Enabled capability files, unless a stored tool has the same name.
+    const storedNames = new Set(tools.map((t) => String(t.fields.name)));
+    for (const fields of this.fileTools?.enabled() ?? []) {
+      if (storedNames.has(String(fields.name))) continue;
+      toolEntries.push(toolEntry({ id: String(fields.id), created_at: String(fields.created_at), updated_at: String(fields.updated_at), fields }));
+    }
+    toolEntries.sort(byKey((t) => t.name));
     const promptEntries: PromptEntry[] = prompts.map(promptEntry);
     const resourceEntries: ResourceEntry[] = resources.map(resourceEntry);
     const templateEntries: TemplateEntry[] = [];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthCipher } from '../crypto/auth-value.js';
-import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type Kind, type KindDef } from '../domain/entities.js';
+import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type CredentialRef, type Kind, type KindDef } from '../domain/entities.js';
+import { allowedByList, GATEWAY_VARIABLES, referencedVariables } from '../domain/env-refs.js';
 import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
 import { editable, zodErrors } from '../domain/fields.js';
 import { findUnsafeString } from '../domain/text.js';
@@ -37,6 +38,17 @@ export interface WriteResult {
   created: boolean;
 }
 
+/**
+ * Tools that live outside the database (capability files): listed and fetched with the stored
+ * ones, never written through the registry.
+ */
+export interface ReadOnlyToolSource {
+  /** In name order (code points), as GET shows them, each with its `source_file`. */
+  list(): Record<string, unknown>[];
+  get(idOrName: string): Record<string, unknown> | undefined;
+  onChange(listener: (change: { op: ChangeEvent['op']; id: string; name: string }) => void): () => void;
+}
+
 // Fields that federation or health checks keep on stored objects, preserved across edits.
 const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
   gateways: { capabilities: null, reachable: null, last_seen: null, last_error: null },
@@ -46,13 +58,22 @@ const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
 /** CRUD over the five kinds: validation, credentials, references and change events. */
 export class Registry {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
+  private fileTools: ReadOnlyToolSource | undefined;
   // Events of writes made inside a transaction wait here until it commits.
   private readonly pending = new WeakMap<Repository, ChangeEvent[]>();
 
   constructor(
     readonly store: Store,
     readonly cipher: AuthCipher,
+    /** Variables tools stored through the Admin API may reference as env:VAR (ENV_REF_ALLOWLIST). */
+    private readonly envRefAllowlist: readonly string[] = [],
   ) {}
+
+  /** Show tools from capability files beside the stored ones; their changes reach listeners too. */
+  attachReadOnlyTools(source: ReadOnlyToolSource): void {
+    this.fileTools = source;
+    source.onChange((change) => this.emit({ kind: 'tools', ...change }, this.store));
+  }
 
   /** Subscribe to changes; returns the unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void {
@@ -71,6 +92,11 @@ export class Registry {
     return result;
   }
 
+  /** Read, change and write one object without another writer slipping in between. */
+  private atomically<T>(repo: Repository, work: (repo: Repository) => Promise<T>): Promise<T> {
+    return repo === this.store ? this.transaction(work) : work(repo);
+  }
+
   async list(kind: Kind, options: ListOptions = {}, repo: Repository = this.store): Promise<Page> {
     const query: ListQuery = { includeInactive: options.includeInactive ?? false };
     if (options.tags?.length) query.tags = options.tags;
@@ -78,6 +104,7 @@ export class Registry {
     if (options.cursor !== undefined) query.after = decodeCursor(options.cursor);
     if (options.limit !== undefined) query.limit = options.limit + 1;
     const rows = await repo.list(kind, query);
+    if (kind === 'tools' && this.fileTools) return this.listWithFileTools(rows, options, query.after, repo);
     let nextCursor: string | undefined;
     if (options.limit !== undefined && rows.length > options.limit) {
       rows.length = options.limit;
@@ -88,15 +115,23 @@ export class Registry {
   }
 
   async get(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<Record<string, unknown>> {
-    const stored = await this.find(kind, idOrKey, repo);
-    return (await this.present(kind, [stored], repo))[0]!;
+    const stored = (await repo.get(kind, idOrKey)) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
+    if (!stored) {
+      const fromFile = kind === 'tools' ? this.fileTools?.get(idOrKey) : undefined;
+      if (fromFile) return { ...fromFile };
+    }
+    return (await this.present(kind, [stored ?? (await this.find(kind, idOrKey, repo))], repo))[0]!;
   }
 
-  /** Look an object up by id or key, or fail with the kind's NOT_FOUND error. */
-  async find(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<StoredObject> {
-    const found = (await repo.get(kind, idOrKey)) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
-    if (!found) throw new GatewayError(KIND_DEFS[kind].notFound, `no ${KIND_DEFS[kind].singular} with id or ${KIND_DEFS[kind].keyField} "${idOrKey}"`);
-    return found;
+  /** Look a stored object up by id or key, or fail with the kind's NOT_FOUND error (or read-only, for a file's tool). */
+  async find(kind: Kind, idOrKey: string, repo: Repository = this.store, lock = false): Promise<StoredObject> {
+    const found = (await repo.get(kind, idOrKey, { lock })) ?? (kind === 'resources' ? await repo.getResourceByName(idOrKey) : undefined);
+    if (found) return found;
+    const fromFile = kind === 'tools' ? this.fileTools?.get(idOrKey) : undefined;
+    if (fromFile) {
+      throw new GatewayError('TOOL_READ_ONLY', `tool "${String(fromFile.name)}" comes from the capability file ${String(fromFile.source_file)}; edit that file instead`);
+    }
+    throw new GatewayError(KIND_DEFS[kind].notFound, `no ${KIND_DEFS[kind].singular} with id or ${KIND_DEFS[kind].keyField} "${idOrKey}"`);
   }
 
   async create(kind: Kind, body: unknown, repo: Repository = this.store): Promise<WriteResult> {
@@ -106,6 +141,12 @@ export class Registry {
       throw validationError([{ path: '$.integration_type', message: 'MCP tools are discovered from gateways; register the gateway instead' }]);
     }
     const fields = this.normalize(def, input, undefined);
+    const fromFile = kind === 'tools' ? this.fileTools?.get(String(fields.name)) : undefined;
+    if (fromFile) {
+      throw new GatewayError(def.exists, `a tool with name "${String(fields.name)}" exists (from the capability file ${String(fromFile.source_file)})`, [
+        { path: '$.name', message: 'is already taken' },
+      ]);
+    }
     const now = timestamp();
     const stored: StoredObject = { id: randomUUID().replaceAll('-', ''), created_at: now, updated_at: now, fields };
     await this.write(def, () => repo.insert(kind, stored), fields);
@@ -115,33 +156,66 @@ export class Registry {
 
   /** PUT: the body replaces every writable field; unchanged content changes nothing. */
   async replace(kind: Kind, idOrKey: string, body: unknown, repo: Repository = this.store): Promise<WriteResult> {
-    const def = KIND_DEFS[kind];
-    const current = await this.find(kind, idOrKey, repo);
-    const input = cleanBody(body, def);
-    if (isManaged(kind, current)) return this.saveManaged(current, input, repo);
-    return this.save(def, current, this.normalize(def, input, current), repo);
+    return this.atomically(repo, async (r) => {
+      const def = KIND_DEFS[kind];
+      const current = await this.find(kind, idOrKey, r, true);
+      const input = cleanBody(body, def);
+      if (isManaged(kind, current)) return this.saveManaged(current, input, r);
+      return this.save(def, current, this.normalize(def, input, current), r);
+    });
   }
 
   /** PATCH with a JSON merge patch (RFC 7386); a patch that changes nothing changes nothing. */
   async patch(kind: Kind, idOrKey: string, patch: unknown, repo: Repository = this.store): Promise<WriteResult> {
-    const def = KIND_DEFS[kind];
-    const current = await this.find(kind, idOrKey, repo);
-    const changes = cleanBody(patch, def);
-    if (isManaged(kind, current)) return this.saveManaged(current, changes, repo);
-    const base = editable(def, current.fields);
-    const merged = mergePatch(base, changes) as Record<string, unknown>;
-    // New credentials or a new auth_type replace the stored value unless the patch sends one.
-    const credentialsChanged =
-      WRITE_ONLY_FIELDS.some((f) => f in changes) || ('auth_type' in changes && changes.auth_type !== base.auth_type);
-    if (credentialsChanged && !('auth_value' in changes)) delete merged.auth_value;
-    if (credentialsChanged && !('auth_type' in changes)) delete merged.auth_type;
-    return this.save(def, current, this.normalize(def, merged, current), repo);
+    return this.atomically(repo, async (r) => {
+      const def = KIND_DEFS[kind];
+      const current = await this.find(kind, idOrKey, r, true);
+      const changes = cleanBody(patch, def);
+      if (isManaged(kind, current)) return this.saveManaged(current, changes, r);
+      const base = editable(def, current.fields);
+      const merged = mergePatch(base, changes) as Record<string, unknown>;
+      // New credentials or a new auth_type replace the stored value unless the patch sends one.
+      const credentialsChanged =
+        WRITE_ONLY_FIELDS.some((f) => f in changes) || ('auth_type' in changes && changes.auth_type !== base.auth_type);
+      if (credentialsChanged && !('auth_value' in changes)) delete merged.auth_value;
+      if (credentialsChanged && !('auth_type' in changes)) delete merged.auth_type;
+      return this.save(def, current, this.normalize(def, merged, current), r);
+    });
   }
 
   async delete(kind: Kind, idOrKey: string, repo: Repository = this.store): Promise<void> {
-    const current = await this.find(kind, idOrKey, repo);
-    await repo.delete(kind, current.id);
-    this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, repo);
+    await this.atomically(repo, async (r) => {
+      const current = await this.find(kind, idOrKey, r, true);
+      await r.delete(kind, current.id);
+      this.emit({ kind, op: 'delete', id: current.id, name: String(current.fields[KIND_DEFS[kind].keyField]) }, r);
+    });
+  }
+
+  /** Stored tools and tools from files, merged in name order and paged together. */
+  private async listWithFileTools(rows: StoredObject[], options: ListOptions, after: string | undefined, repo: Repository): Promise<Page> {
+    const stored = await this.present('tools', rows, repo);
+    const candidates = this.fileTools!.list().filter(
+      (tool) =>
+        (options.includeInactive || tool.is_active === true) &&
+        (after === undefined || String(tool.name) > after) &&
+        (!options.tags?.length || options.tags.some((t) => (tool.tags as string[]).includes(t))) &&
+        (options.filters ?? []).every((t) => (tool.tags as string[]).includes(t)),
+    );
+    // A stored tool of the same name hides the file's.
+    const taken = candidates.length > 0 ? await repo.existingKeys('tools', candidates.map((t) => String(t.name))) : new Set<string>();
+    const files = candidates.filter((t) => !taken.has(String(t.name))).map((t) => ({ ...t }));
+    const items: Record<string, unknown>[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < stored.length || j < files.length) {
+      if (j >= files.length || (i < stored.length && String(stored[i]!.name) < String(files[j]!.name))) items.push(stored[i++]!);
+      else items.push(files[j++]!);
+    }
+    if (options.limit !== undefined && items.length > options.limit) {
+      items.length = options.limit;
+      return { items, nextCursor: encodeCursor(String(items[items.length - 1]!.name)) };
+    }
+    return { items };
   }
 
   /** Validate a cleaned body and produce the stored fields (credentials encrypted). */
@@ -162,10 +236,21 @@ export class Registry {
       fields.auth_value = resolved.auth_value;
     }
     if (def.kind === 'resources' && fields.name === undefined) fields.name = fields.uri;
+    if (def.kind === 'tools' && fields.auth_ref) this.checkEnvRefs(fields.auth_ref as CredentialRef);
     // Keep what federation and health checks recorded.
     const readOnly = READ_ONLY_DEFAULTS[def.kind];
     if (readOnly) for (const key of Object.keys(readOnly)) fields[key] = current?.fields[key] ?? readOnly[key];
     return fields;
+  }
+
+  /** A stored tool may read only the variables the operator allowed from the gateway's environment. */
+  private checkEnvRefs(ref: CredentialRef): void {
+    const refused = referencedVariables(ref).filter((v) => !allowedByList(v.name, this.envRefAllowlist));
+    if (refused.length === 0) return;
+    const why = GATEWAY_VARIABLES.has(refused[0]!.name)
+      ? "names one of the gateway's own settings, which is never sent to an API"
+      : 'is not in ENV_REF_ALLOWLIST: tools stored through the Admin API may only read variables the operator allowed; store the credential encrypted instead (auth_token, auth_username/auth_password, auth_headers), or put the tool in a capability file';
+    throw validationError(refused.map((v) => ({ path: `$.auth_ref.${v.field}`, message: `env:${v.name} ${why}` })));
   }
 
   private async save(def: KindDef, current: StoredObject, fields: Record<string, unknown>, repo: Repository): Promise<WriteResult> {
@@ -173,7 +258,7 @@ export class Registry {
       return { object: (await this.present(def.kind, [current], repo))[0]!, changed: false, created: false };
     }
     const updated: StoredObject = { ...current, fields, updated_at: timestamp(current.updated_at) };
-    await this.write(def, () => repo.update(def.kind, updated), fields);
+    await this.write(def, () => repo.update(def.kind, updated, current), fields);
     this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) }, repo);
     return { object: (await this.present(def.kind, [updated], repo))[0]!, changed: true, created: false };
   }

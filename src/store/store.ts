@@ -76,12 +76,15 @@ export class Repository {
   }
 
   /** One object by id, or by key (name, or uri for resources). */
-  async get(kind: Kind, idOrKey: string): Promise<StoredObject | undefined> {
-    const rows = (await this.db
+  async get(kind: Kind, idOrKey: string, options: { lock?: boolean } = {}): Promise<StoredObject | undefined> {
+    let q = this.db
       .selectFrom(kind)
       .select(['id', 'data', 'created_at', 'updated_at'])
-      .where((eb) => eb.or([eb('id', '=', idOrKey), eb(keyColumn(kind), '=', idOrKey)]))
-      .execute()) as Row[];
+      .where((eb) => eb.or([eb('id', '=', idOrKey), eb(keyColumn(kind), '=', idOrKey)]));
+    // In a transaction, `lock` keeps others from changing the row until commit (a read-modify-write).
+    // SQLite needs none: its one connection runs a transaction alone.
+    if (options.lock && this.dialect === 'postgres') q = q.forUpdate();
+    const rows = (await q.execute()) as Row[];
     // An id match wins over a key match, so a name that looks like an id cannot shadow one.
     const row = rows.find((r) => r.id === idOrKey) ?? rows[0];
     return row ? toObject(row) : undefined;
@@ -117,11 +120,14 @@ export class Repository {
     });
   }
 
-  async update(kind: Kind, object: StoredObject): Promise<void> {
+  /** Replace an object's row; given the version it replaces, tags are rewritten only if they changed. */
+  async update(kind: Kind, object: StoredObject, before?: StoredObject): Promise<void> {
     await this.translate(async () => {
       const { id: _id, created_at: _c, ...row } = toRow(kind, object);
       await this.db.updateTable(kind).set(row).where('id', '=', object.id).execute();
-      await this.writeTags(kind, object, true);
+      if (!before || JSON.stringify(before.fields.tags ?? []) !== JSON.stringify(object.fields.tags ?? [])) {
+        await this.writeTags(kind, object, true);
+      }
     });
   }
 

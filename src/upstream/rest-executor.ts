@@ -1,5 +1,7 @@
-import { Agent, errors as undiciErrors } from 'undici';
+import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
+import type { CredentialRef } from '../domain/entities.js';
+import { CredentialResolver } from './credential-refs.js';
 
 /** What a REST tool call needs from the tool and from the server it belongs to. */
 export interface RestTool {
@@ -14,6 +16,12 @@ export interface RestTool {
   output_schema: Record<string, unknown> | null;
   auth_type: string;
   auth_value: string | null;
+  /** Cookie name → value template. */
+  cookies?: Record<string, string>;
+  /** null or JSON: JSON; form-urlencoded and multipart: the body's fields; anything else: the raw string. */
+  body_content_type?: string | null;
+  /** Credentials referenced from the environment (capability files). */
+  auth_ref?: CredentialRef | null;
 }
 
 export interface RestServer {
@@ -34,6 +42,17 @@ export interface ToolResult {
 export interface RestOptions {
   defaultTimeoutMs: number;
   maxResponseBytes: number;
+  /** Where `env:VAR` credentials are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The request a call sends, for callers that show it (`cap test`); `secrets` are the values to mask. */
+export interface PreparedRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: string | FormData | undefined;
+  secrets: string[];
 }
 
 const PLACEHOLDER = /\{([A-Za-z_][\w.-]*)\}/g;
@@ -42,20 +61,37 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 /** Runs REST tools over undici's pooled, kept-alive connections (one pool per origin). */
 export class RestExecutor {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+  private readonly credentials: CredentialResolver;
 
   constructor(
     private readonly cipher: AuthCipher,
     private readonly options: RestOptions,
-  ) {}
+  ) {
+    this.credentials = new CredentialResolver(async (url, form, headers, signal) => {
+      const response = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers, body: form, signal });
+      const raw = await readCapped(response.body, 1024 * 1024);
+      return { status: response.statusCode, text: raw?.toString('utf8') ?? '' };
+    }, options.env);
+  }
 
-  /** Call the API; failures come back as tool errors (isError), never as throws. */
-  async call(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolResult> {
-    let request: { url: URL; method: string; headers: Record<string, string>; body: string | undefined };
+  /**
+   * Call the API; failures come back as tool errors (isError), never as throws. `observe` sees the
+   * request before it is sent.
+   */
+  async call(
+    tool: RestTool,
+    server: RestServer | undefined,
+    args: Record<string, unknown>,
+    signal?: AbortSignal,
+    observe?: (request: PreparedRequest) => void,
+  ): Promise<ToolResult> {
+    let request: PreparedRequest;
     try {
-      request = this.build(tool, server, args);
+      request = tool.auth_ref ? await this.build(tool, server, args, signal) : this.buildSync(tool, server, args);
     } catch (error) {
       return toolError(`cannot call ${tool.name}: ${(error as Error).message}`);
     }
+    observe?.(request);
     const timeoutMs = tool.timeout_ms ?? this.options.defaultTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -87,8 +123,19 @@ export class RestExecutor {
     await this.agent.close();
   }
 
+  /** A tool with `auth_ref` may need a token fetched first. */
+  private async build(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>, signal?: AbortSignal): Promise<PreparedRequest> {
+    const resolved = await this.credentials.resolve(tool.auth_ref!, signal);
+    return this.buildSync(tool, server, args, resolved);
+  }
+
   /** The URL, headers and body for one call: placeholders filled, auth added. */
-  private build(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>) {
+  private buildSync(
+    tool: RestTool,
+    server: RestServer | undefined,
+    args: Record<string, unknown>,
+    resolved?: { headers: Record<string, string>; query: Record<string, string>; cookies: Record<string, string>; secrets: string[] },
+  ): PreparedRequest {
     const used = new Set<string>();
     const method = tool.request_type.toUpperCase();
     const path = tool.url.replace(PLACEHOLDER, (_m, key: string) => {
@@ -104,9 +151,18 @@ export class RestExecutor {
       url = new URL(server.url.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, ''));
     }
     for (const [key, template] of Object.entries(tool.query)) {
+      // A whole-placeholder array is the OpenAPI default (form, exploded): one pair per item.
+      const whole = /^\{([A-Za-z_][\w.-]*)\}$/.exec(template);
+      const list = whole ? args[whole[1]!] : undefined;
+      if (Array.isArray(list)) {
+        used.add(whole![1]!);
+        for (const item of list) url.searchParams.append(key, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
+        continue;
+      }
       const value = fill(template, args, used);
       if (value !== undefined) url.searchParams.append(key, value);
     }
+    for (const [key, value] of Object.entries(resolved?.query ?? {})) url.searchParams.set(key, value);
     const headers: Record<string, string> = {};
     const relative = !/^https?:\/\//i.test(tool.url);
     if (server && relative) Object.assign(headers, server.headers);
@@ -116,11 +172,23 @@ export class RestExecutor {
       if (/[\r\n\u0000]/.test(value)) throw new Error(`header "${key}" would contain a line break`);
       headers[key.toLowerCase()] = value;
     }
-    Object.assign(headers, this.authHeaders(tool, server));
-    let body: string | undefined;
-    if (tool.body !== null && tool.body !== undefined) {
-      body = JSON.stringify(fillJson(tool.body, args, used));
-      headers['content-type'] ??= 'application/json';
+    const cookies: string[] = [];
+    for (const [key, template] of Object.entries({ ...tool.cookies })) {
+      const value = fill(template, args, used);
+      if (value !== undefined) cookies.push(`${key}=${encodeURIComponent(value)}`);
+    }
+    for (const [key, value] of Object.entries(resolved?.cookies ?? {})) cookies.push(`${key}=${encodeURIComponent(value)}`);
+    if (cookies.length > 0) headers.cookie = cookies.join('; ');
+    Object.assign(headers, this.authHeaders(tool, server), resolved?.headers);
+    let body: string | FormData | undefined;
+    const bodyArg = /^\{([A-Za-z_][\w.-]*)\}$/.exec(typeof tool.body === 'string' ? tool.body : '')?.[1];
+    if (bodyArg !== undefined && (args[bodyArg] === undefined || args[bodyArg] === null)) {
+      // An optional body left out: nothing is sent (not "null").
+      used.add(bodyArg);
+    } else if (tool.body !== null && tool.body !== undefined) {
+      const encoded = encodeBody(fillJson(tool.body, args, used), tool.body_content_type ?? null);
+      body = encoded.body;
+      if (encoded.contentType) headers['content-type'] ??= encoded.contentType;
     } else if (WITH_BODY.has(method)) {
       body = JSON.stringify(rest(args, used));
       headers['content-type'] ??= 'application/json';
@@ -132,7 +200,7 @@ export class RestExecutor {
       }
     }
     headers.accept ??= 'application/json, text/plain;q=0.9, */*;q=0.5';
-    return { url, method, headers, body };
+    return { url, method, headers, body, secrets: resolved?.secrets ?? [] };
   }
 
   /** Auth headers: the tool's own credentials, else its server's. */
@@ -168,6 +236,38 @@ export class RestExecutor {
     if (tool.output_schema) result.structuredContent = value !== null && typeof value === 'object' && !Array.isArray(value) ? value : { result: value };
     return result;
   }
+}
+
+/** The body as its content type wants it: JSON, a form, multipart parts, or the raw string. */
+function encodeBody(value: unknown, contentType: string | null): { body: string | FormData; contentType?: string } {
+  const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  const field = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  if (type === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams();
+    for (const [key, v] of Object.entries(asFields(value))) {
+      if (v === undefined || v === null) continue;
+      if (Array.isArray(v)) for (const item of v) form.append(key, field(item));
+      else form.append(key, field(v));
+    }
+    return { body: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+  }
+  if (type === 'multipart/form-data') {
+    const form = new FormData();
+    for (const [key, v] of Object.entries(asFields(value))) {
+      if (v === undefined || v === null) continue;
+      if (Array.isArray(v)) for (const item of v) form.append(key, field(item));
+      else form.append(key, field(v));
+    }
+    // undici sets the content type with its boundary.
+    return { body: form };
+  }
+  if (type === 'application/json' || /[/+]json$/.test(type)) return { body: JSON.stringify(value), contentType: contentType ?? 'application/json' };
+  return { body: typeof value === 'string' ? value : JSON.stringify(value), contentType: contentType ?? undefined };
+}
+
+function asFields(value: unknown): Record<string, unknown> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  throw new Error('a form body must be an object of fields');
 }
 
 function toolError(text: string): ToolResult {

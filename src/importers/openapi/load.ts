@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { GatewayError } from '../../errors.js';
-import { checkDepth, DEFAULT_MAX_BYTES, parseJsonOrYaml, readTextFile } from '../source.js';
+import { checkDepth, DEFAULT_MAX_BYTES, MAX_DEPTH, parseJsonOrYaml, readTextFile } from '../source.js';
 
 /** Reading an API description from a file: guards, external `$ref`s, and the parser's validation. */
 
@@ -28,14 +28,15 @@ const MAX_VALIDATION_ERRORS = 5;
 /** Read, guard, optionally bundle and validate; throws a coded error naming the file. */
 export async function loadOpenApi(file: string, options: LoadOptions = {}): Promise<LoadedDocument> {
   const text = readTextFile(file, options.maxBytes ?? DEFAULT_MAX_BYTES);
-  let doc = parseJsonOrYaml(text, file);
+  // One walk checks the nesting and looks for external references.
+  let doc = parseJsonOrYaml(text, file, { depthChecked: false });
+  const external = scanDocument(doc, file);
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (!('openapi' in doc) && !('swagger' in doc))) {
     throw new GatewayError('OPENAPI_INVALID', `${file} has neither "openapi" nor "swagger" at its top: not an OpenAPI or Swagger description`);
   }
-  const external = findExternalRef(doc);
   if (external) {
     if (!options.allowRemoteRefs) {
-      throw new GatewayError('OPENAPI_INVALID', `${file} refers to another document ($ref "${external.ref}" at ${external.at}); import with --allow-remote-refs to fetch it`);
+      throw new GatewayError('OPENAPI_INVALID', `${file} refers to another document ($ref "${external.ref}" at ${external.at()}); import with --allow-remote-refs to fetch it`);
     }
     try {
       const { bundle } = await import('@readme/openapi-parser');
@@ -67,25 +68,45 @@ export async function loadOpenApi(file: string, options: LoadOptions = {}): Prom
   return { doc, warnings, validationErrors: messages };
 }
 
-/** The first `$ref` that leaves the document, and where it is (walked without recursion). */
-export function findExternalRef(doc: unknown): { ref: string; at: string } | undefined {
-  const stack: [unknown, string][] = [[doc, '$']];
+/**
+ * Refuse nesting deeper than MAX_DEPTH, and find the first `$ref` that leaves the document (with
+ * where it is), in one walk without recursion.
+ */
+export function scanDocument(doc: unknown, label: string): { ref: string; at: () => string } | undefined {
+  type Frame = { node: unknown; depth: number; parent: Frame | undefined; key: string | number };
+  const stack: Frame[] = [{ node: doc, depth: 1, parent: undefined, key: '$' }];
+  let found: Frame | undefined;
   while (stack.length > 0) {
-    const [node, at] = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
+    const frame = stack.pop()!;
+    const node = frame.node;
+    if (frame.depth > MAX_DEPTH) {
+      throw new GatewayError('DOCUMENT_REJECTED', `${label} is nested more than ${MAX_DEPTH} levels deep; refusing to process it`);
+    }
     if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${at}[${i}]`]);
+      for (let i = node.length - 1; i >= 0; i--) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key: i });
+      }
       continue;
     }
-    const ref = (node as Record<string, unknown>).$ref;
-    if (typeof ref === 'string' && !ref.startsWith('#')) return { ref, at };
-    const entries = Object.entries(node);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, value] = entries[i]!;
-      if (value !== null && typeof value === 'object') stack.push([value, /^[A-Za-z_][\w]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`]);
+    const record = node as Record<string, unknown>;
+    if (!found && typeof record.$ref === 'string' && !record.$ref.startsWith('#')) found = frame;
+    for (const key in record) {
+      const child = record[key];
+      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key });
     }
   }
-  return undefined;
+  if (!found) return undefined;
+  const at = found;
+  return { ref: (at.node as { $ref: string }).$ref, at: () => pathOf(at) };
+
+  function pathOf(frame: Frame): string {
+    const keys: (string | number)[] = [];
+    for (let f: Frame | undefined = frame; f?.parent; f = f.parent) keys.unshift(f.key);
+    let path = '$';
+    for (const key of keys) path += typeof key === 'number' ? `[${key}]` : /^[A-Za-z_]\w*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    return path;
+  }
 }
 
 function firstLine(error: unknown): string {
