@@ -1,30 +1,7 @@
-import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { formatProblems, readCapabilityFile, type CapabilityProblem } from '../capabilities/file.js';
-import { writeCapabilities } from '../capabilities/write.js';
-import { ENV_REF_PATTERN } from '../domain/entities.js';
 import { GatewayError } from '../errors.js';
-import { convertOpenApi, generatedHeader, type ConvertOptions, type ConvertResult } from '../importers/openapi/convert.js';
-import { loadOpenApi } from '../importers/openapi/load.js';
-import { DEFAULT_MAX_BYTES } from '../importers/source.js';
-import { runCapTest } from './cap-test.js';
-import { EXIT } from './exit.js';
-
-interface ImportFlags {
-  output: string;
-  prefix?: string;
-  authKey?: string;
-  includeTags?: string;
-  excludeTags?: string;
-  operation?: string[];
-  readOnly?: boolean;
-  allowRemoteRefs?: boolean;
-  validate: boolean;
-  strict?: boolean;
-  maxBytes: string;
-  force?: boolean;
-}
+import { DEFAULT_MAX_BYTES } from '../importers/limits.js';
+import type { ImportFlags } from './cap-run.js';
 
 /** `mcpgateway cap …`: capability files. */
 export function capCommand(program: Command): void {
@@ -46,6 +23,7 @@ export function capCommand(program: Command): void {
     .option('--max-bytes <n>', 'refuse documents larger than this', String(DEFAULT_MAX_BYTES))
     .option('--force', 'replace capability files that already exist')
     .action(async (spec: string, flags: ImportFlags) => {
+      const { runImport } = await import('./cap-run.js');
       process.exitCode = await runImport(spec, flags);
     });
   cap
@@ -56,116 +34,16 @@ export function capCommand(program: Command): void {
     .option('--timeout <ms>', 'how long to wait when the file sets no timeout', '30000')
     .action(async (file: string, flags: { args: string; timeout: string }) => {
       if (!/^\d{1,7}$/.test(flags.timeout) || Number(flags.timeout) < 1) throw new GatewayError('CLI_USAGE', `--timeout must be a whole number of milliseconds, not "${flags.timeout}"`);
+      const { runCapTest } = await import('./cap-test.js');
       process.exitCode = await runCapTest(file, flags.args, Number(flags.timeout));
     });
   cap
     .command('validate')
     .description('check capability files (or every .yaml/.yml/.json in folders) against the capability schema')
     .argument('<files...>', 'files or folders')
-    .action((files: string[]) => {
+    .action(async (files: string[]) => {
+      const { runValidate } = await import('./cap-run.js');
       process.exitCode = runValidate(files);
     });
 }
 
-async function runImport(spec: string, flags: ImportFlags): Promise<number> {
-  const options = convertOptions(flags);
-  const maxBytes = Number(flags.maxBytes);
-  if (!/^\d+$/.test(flags.maxBytes) || maxBytes < 1) throw new GatewayError('CLI_USAGE', `--max-bytes must be a positive whole number, not "${flags.maxBytes}"`);
-  const loaded = await loadOpenApi(spec, { maxBytes, validate: flags.validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
-  const result = convertOpenApi(loaded.doc, options);
-  const source = basename(spec);
-  const written = writeCapabilities(
-    flags.output,
-    result.capabilities.map((c) => ({ capability: c.capability, header: generatedHeader(c, source) })),
-    flags.force === true,
-  );
-  printSummary(result, written.length, flags.output, loaded.validationErrors, loaded.warnings);
-  return result.report.skipped.some((s) => s.kind === 'failed') ? EXIT.FAILED : EXIT.OK;
-}
-
-function convertOptions(flags: ImportFlags): ConvertOptions {
-  const options: ConvertOptions = {};
-  if (flags.prefix !== undefined) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/.test(flags.prefix)) {
-      throw new GatewayError('CLI_USAGE', '--prefix must be 1-32 characters of A-Z, a-z, 0-9, "_" or "-", starting with a letter or digit');
-    }
-    options.prefix = flags.prefix;
-  }
-  if (flags.authKey !== undefined) {
-    if (!ENV_REF_PATTERN.test(flags.authKey)) {
-      throw new GatewayError('CLI_USAGE', '--auth-key must be an environment reference such as env:API_TOKEN; credentials are never written in a file');
-    }
-    options.authKey = flags.authKey;
-  }
-  const list = (value: string | undefined) => (value ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-  if (flags.includeTags !== undefined) options.includeTags = list(flags.includeTags);
-  if (flags.excludeTags !== undefined) options.excludeTags = list(flags.excludeTags);
-  if (flags.operation?.length) options.operations = flags.operation;
-  if (flags.readOnly) options.readOnly = true;
-  return options;
-}
-
-function printSummary(result: ConvertResult, written: number, dir: string, validationErrors: string[], parserWarnings: string[]): void {
-  const r = result.report;
-  const out: string[] = [];
-  out.push(`${r.title || 'API'} ${r.version} (${r.specification}): ${r.operations_found} operations found, ${written} written to ${dir}/, ${r.skipped.length} skipped`);
-  if (r.skipped.length > 0) {
-    out.push('skipped:');
-    for (const s of r.skipped) out.push(`  ${s.operation}: ${s.reason}`);
-  }
-  const warnings = [...validationErrors.map((e) => `validation: ${e}`), ...parserWarnings, ...r.warnings];
-  if (warnings.length > 0) {
-    out.push('warnings:');
-    for (const w of warnings) out.push(`  ${w}`);
-  }
-  process.stdout.write(`${out.join('\n')}\n`);
-}
-
-function runValidate(inputs: string[]): number {
-  const files = expand(inputs);
-  const problems: CapabilityProblem[] = [];
-  const names = new Map<string, string>();
-  let valid = 0;
-  for (const file of files) {
-    const result = readCapabilityFile(file);
-    if (!result.ok) {
-      problems.push(...result.problems);
-      continue;
-    }
-    const other = names.get(result.capability.name.toLowerCase());
-    if (other) {
-      problems.push({ file, path: '$.name', line: null, message: `"${result.capability.name}" is also the name in ${other}` });
-      continue;
-    }
-    names.set(result.capability.name.toLowerCase(), file);
-    valid++;
-  }
-  for (const line of formatProblems(problems)) process.stderr.write(`${line}\n`);
-  const invalid = files.length - valid;
-  process.stdout.write(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${valid} valid, ${invalid} invalid\n`);
-  return invalid > 0 ? EXIT.FAILED : EXIT.OK;
-}
-
-/** Files as given, and folders as their capability files (sorted, not recursive). */
-function expand(inputs: string[]): string[] {
-  const files: string[] = [];
-  for (const input of inputs) {
-    let isDir = false;
-    try {
-      isDir = statSync(input).isDirectory();
-    } catch {
-      // reported as unreadable when read
-    }
-    if (!isDir) {
-      files.push(input);
-      continue;
-    }
-    const found = readdirSync(input)
-      .filter((f) => /\.(ya?ml|json)$/i.test(f))
-      .sort()
-      .map((f) => join(input, f));
-    if (found.length === 0) throw new GatewayError('CLI_USAGE', `${input} holds no .yaml, .yml or .json files`);
-    files.push(...found);
-  }
-  return files;
-}

@@ -22,10 +22,10 @@ interface ImportFlags {
 const MAX_CONCURRENCY = 64;
 
 /** `mcpgateway import FILE`: replay an export (or a ContextForge export) through the Admin API. */
-export function importCommand(program: Command): void {
-  program
+export function importCommand(program: Command): Command {
+  const command = program
     .command('import')
-    .description('import an export file (or a ContextForge export) into the gateway at MCPGATEWAY_URL')
+    .description('import an export file (or a ContextForge export) into the gateway at MCPGATEWAY_URL; or plan a safe import of an API description (preview, apply, activate, rollback)')
     .argument('<file>', 'the export document')
     .option('--conflict <mode>', `when a name exists with other content: ${CONFLICT_MODES.join(', ')}`, 'update')
     .option('--dry-run', 'print the plan (create / update / unchanged / conflict per object) and write nothing')
@@ -44,6 +44,7 @@ export function importCommand(program: Command): void {
         process.exitCode = EXIT.FAILED;
       }
     });
+  return command;
 }
 
 async function runImport(file: string, o: { conflict: ConflictMode; concurrency: number; limit: number; dryRun: boolean; bulk: boolean }): Promise<void> {

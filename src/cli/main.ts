@@ -5,6 +5,7 @@ import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
+import { importPlanCommands } from './import-plan.js';
 import { serveCommand } from './serve.js';
 import { stdioCommand } from './stdio.js';
 import { tokenCommand } from './token.js';
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
   serveCommand(program);
   tokenCommand(program);
   exportCommand(program);
-  importCommand(program);
+  importPlanCommands(importCommand(program));
   stdioCommand(program);
   capCommand(program);
   for (const command of program.commands) {

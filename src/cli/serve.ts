@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config.js';
-import { startGateway } from '../gateway.js';
 import { reportError } from './exit.js';
 
 /** `mcpgateway serve`: run the gateway until SIGINT or SIGTERM. */
@@ -15,6 +14,8 @@ export function serveCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (LOG_LEVEL, default info)')
     .option('--body-limit <bytes>', 'largest request body accepted (BODY_LIMIT_BYTES, default 1048576)')
     .action(async (flags: ConfigFlags) => {
+      // Loaded here, not at the top: other commands need not pay for the server's modules.
+      const { startGateway } = await import('../gateway.js');
       const gateway = await startGateway(loadConfig(process.env, flags));
       let stopping = false;
       const stop = (signal: string) => {

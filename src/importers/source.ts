@@ -9,7 +9,8 @@ import { GatewayError } from '../errors.js';
  * an out-of-memory or a stack overflow.
  */
 
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_MAX_BYTES } from './limits.js';
+import { DEFAULT_MAX_BYTES } from './limits.js';
 /** Deeper than any real API description (GitHub's reaches 22); keeps recursive walkers safe. */
 export const MAX_DEPTH = 256;
 const MAX_ALIASES = 100;

@@ -4,7 +4,7 @@ import { EXPORT_VERSION, exportDocumentSchema, keyOf, type ExportDocument } from
 import { isObject } from '../domain/merge-patch.js';
 import { findUnsafeString } from '../domain/text.js';
 import { GatewayError, type FieldError } from '../errors.js';
-import { zodErrors } from './registry.js';
+import { zodErrors } from '../domain/fields.js';
 
 /** A document read and validated: ready to plan against a target. */
 export interface ReadDocument {

@@ -6,7 +6,7 @@ import { GatewayError, type FieldError } from '../errors.js';
 import { resolveCredentials } from './credentials.js';
 import type { ReadDocument } from './import-document.js';
 import { invalid } from './import-document.js';
-import { editable } from './registry.js';
+import { editable } from '../domain/fields.js';
 
 /**
  * The import plan (SPEC §5): for each object in a document, what importing it into a target

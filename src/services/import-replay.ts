@@ -6,7 +6,7 @@ import type { ReadDocument } from './import-document.js';
 import { invalid } from './import-document.js';
 import { assertPlan, planImport, type ConflictMode, type Plan, type PlanItem, type TargetState } from './import-plan.js';
 import type { ImportReport, Outcome } from './import.js';
-import { editable } from './registry.js';
+import { editable } from '../domain/fields.js';
 
 /** The Admin API calls an import replays through (SPEC §5); the CLI's HTTP client implements it. */
 export interface AdminApi {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import type { AuthCipher } from '../crypto/auth-value.js';
 import { KIND_DEFS, managedToolEdit, WRITE_ONLY_FIELDS, type CredentialRef, type Kind, type KindDef } from '../domain/entities.js';
 import { allowedByList, GATEWAY_VARIABLES, referencedVariables } from '../domain/env-refs.js';
 import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
-import { findUnsafeString, jsonPath } from '../domain/text.js';
-import { GatewayError, validationError, type FieldError } from '../errors.js';
+import { editable, zodErrors } from '../domain/fields.js';
+import { findUnsafeString } from '../domain/text.js';
+import { GatewayError, validationError } from '../errors.js';
 import { UniqueViolation, type ListQuery, type Repository, type Store, type StoredObject } from '../store/store.js';
 import { resolveCredentials, type CredentialInput } from './credentials.js';
 
@@ -351,24 +351,7 @@ function cleanBody(body: unknown, def: KindDef): Record<string, unknown> {
   return clean;
 }
 
-/** The writable view of stored fields: what a GET shows minus what the server makes. */
-export function editable(def: KindDef, fields: Record<string, unknown>): Record<string, unknown> {
-  const view = { ...fields };
-  for (const key of def.serverMade) delete view[key];
-  return view;
-}
 
-/** Zod issues as `{path: "$.a[0].b", message}`; messages never echo the input value. */
-export function zodErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => {
-    let path = '$';
-    for (const part of issue.path) path = jsonPath(path, typeof part === 'number' ? part : String(part));
-    if (issue.code === 'unrecognized_keys') {
-      return { path, message: `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}` };
-    }
-    return { path, message: issue.message };
-  });
-}
 
 /** Now, as an ISO timestamp strictly after `previous` (so updated_at always moves on change). */
 function timestamp(previous?: string): string {
