@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { authEnforced, checkSecurity, type Config } from './config.js';
+import { authEnforced, checkSecurity, isLoopback, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logging.js';
@@ -80,6 +80,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       auth: { enforced: authEnforced(config), basicUser: config.basicUser, basicPassword: config.basicPassword, jwtSecret: config.jwtSecret },
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
+      hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
     });
     await federation.start();

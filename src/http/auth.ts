@@ -73,3 +73,48 @@ export function authHook(settings: AuthSettings) {
     throw new GatewayError('AUTH_INVALID', 'the credentials were not accepted');
   };
 }
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+/** The host name of a Host header or an Origin URL, lower case, without port; undefined if unreadable. */
+function hostName(value: string, isOrigin: boolean): string | undefined {
+  let authority = value.trim().toLowerCase();
+  if (isOrigin) {
+    const scheme = authority.indexOf('://');
+    if (scheme < 0) return authority === 'null' ? 'null' : undefined;
+    authority = authority.slice(scheme + 3).split('/', 1)[0]!;
+  }
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    return end < 0 ? undefined : authority.slice(0, end + 1);
+  }
+  const colon = authority.indexOf(':');
+  return colon < 0 ? authority : authority.slice(0, colon);
+}
+
+/**
+ * DNS-rebinding protection for a gateway bound to loopback: a page on another site that makes
+ * its name resolve to 127.0.0.1 still sends that name in Host and Origin, so anything but a
+ * loopback name (or one listed in ALLOWED_HOSTS) is refused with 403. Verdicts are cached per
+ * header value (bounded).
+ */
+export function hostHook(extra: string[]) {
+  const allowed = new Set([...LOOPBACK_NAMES, ...extra]);
+  const verdicts = new Map<string, boolean>();
+  const ok = (value: string | undefined, isOrigin: boolean): boolean => {
+    if (value === undefined) return true;
+    const key = isOrigin ? `o ${value}` : value;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      const name = hostName(value, isOrigin);
+      verdict = name !== undefined && allowed.has(name);
+      if (verdicts.size < 1000) verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+  return async function checkHost(request: FastifyRequest): Promise<void> {
+    const origin = request.headers.origin;
+    if (ok(request.headers.host, false) && ok(typeof origin === 'string' ? origin : undefined, true)) return;
+    throw new GatewayError('HOST_NOT_ALLOWED', 'this gateway listens on loopback and does not answer requests addressed to another host (set ALLOWED_HOSTS to allow one)');
+  };
+}

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import type { RestExecutor } from '../upstream/rest-executor.js';
 import { VERSION } from '../version.js';
 import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
@@ -35,7 +36,7 @@ const SERVER_INFO = { name: 'mcpgateway', version: VERSION };
 const CAPABILITIES = {
   tools: { listChanged: true },
   prompts: { listChanged: true },
-  resources: { listChanged: true },
+  resources: { listChanged: true, subscribe: true },
   completions: {},
   logging: {},
 };
@@ -51,6 +52,10 @@ export interface UpstreamCallOptions {
   signal: AbortSignal;
   timeoutMs: number;
   onprogress?: (progress: Progress) => void;
+  /** The caller's progress token (the fast path passes it upstream unchanged). */
+  progressToken?: string | number;
+  /** Where the fast path relays what the upstream sends during a call. */
+  relay?: RelayHooks;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -59,6 +64,8 @@ export interface Upstreams {
   getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown>;
   readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown>;
   complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown>;
+  /** Pass resources/subscribe or unsubscribe on when the upstream supports it. */
+  subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void>;
   /** The gateway owning a URI matched by one of its resource templates, if any. */
   templateOwner(view: View, uri: string): string | undefined;
   /** Per-gateway timeout override. */
@@ -76,6 +83,8 @@ export interface DispatchContext {
   signal: AbortSignal;
   /** Send a notification related to this request (progress); absent when the transport cannot. */
   notify?: (method: string, params: unknown) => void;
+  /** Send a request to the client (sampling, elicitation) and wait for its answer; absent when the transport cannot. */
+  request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
 }
 
 export interface DispatcherDeps {
@@ -155,6 +164,9 @@ export class Dispatcher {
         return this.readResource(params, context);
       case 'completion/complete':
         return this.complete(params, context);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.subscription(method, params, context);
       default:
         throw new RpcError(METHOD_NOT_FOUND, `method "${method.slice(0, 100)}" is not supported`);
     }
@@ -200,10 +212,13 @@ export class Dispatcher {
       let result: unknown;
       if (tool.gateway !== null) {
         const timeoutMs = (tool.fields.timeout_ms as number | null) ?? this.deps.upstreams.timeoutFor(tool.gateway) ?? this.deps.toolTimeoutMs;
+        const token = progressTokenOf(params);
         result = await this.deps.upstreams.callTool(tool.gateway, tool.originalName, args as Record<string, unknown>, {
           signal: context.signal,
           timeoutMs,
-          onprogress: progressRelay(params, context),
+          onprogress: token !== undefined && context.notify ? progressRelay(token, context.notify) : undefined,
+          progressToken: token,
+          relay: context.notify ? context : undefined,
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(tool.name);
@@ -247,6 +262,22 @@ export class Dispatcher {
     const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
     if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
     return this.deps.upstreams.readResource(gateway, uri, this.upstreamOptions(gateway, context));
+  }
+
+  /**
+   * resources/subscribe and unsubscribe: accepted for any resource this endpoint serves, and
+   * passed on to the owning upstream when it supports subscriptions.
+   */
+  private async subscription(method: string, params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    const uri = params.uri;
+    if (typeof uri !== 'string') throw new RpcError(INVALID_PARAMS, `${method} needs params.uri (a string)`);
+    const view = await this.view(context);
+    const resource = view.resourcesByUri.get(uri);
+    if (resource?.local) return {};
+    const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
+    if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
+    await this.deps.upstreams.subscription(gateway, method, uri, this.upstreamOptions(gateway, context));
+    return {};
   }
 
   private async complete(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
@@ -295,12 +326,15 @@ function isModern(params: Record<string, unknown>): boolean {
   return typeof version === 'string' && version >= '2026-07-28';
 }
 
-/** Relay upstream progress to the caller under the caller's own progress token. */
-function progressRelay(params: Record<string, unknown>, context: DispatchContext): ((p: Progress) => void) | undefined {
+function progressTokenOf(params: Record<string, unknown>): string | number | undefined {
   const meta = params._meta as Record<string, unknown> | undefined;
-  const token = meta && typeof meta === 'object' ? meta.progressToken : undefined;
-  if ((typeof token !== 'string' && typeof token !== 'number') || !context.notify) return undefined;
-  const notify = context.notify;
+  if (meta === undefined || meta === null || typeof meta !== 'object') return undefined;
+  const token = meta.progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+/** SDK path: relay upstream progress to the caller under the caller's own progress token. */
+function progressRelay(token: string | number, notify: (method: string, params: unknown) => void): (p: Progress) => void {
   return (p) => notify('notifications/progress', { progressToken: token, progress: p.progress, total: p.total, message: p.message });
 }
 

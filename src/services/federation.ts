@@ -160,6 +160,12 @@ export class Federation implements Upstreams {
     return this.ready(gateway).request('completion/complete', rest, options);
   }
 
+  async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
+    const connection = this.ready(gateway);
+    if (!connection.supportsSubscriptions) return;
+    await connection.request(method, { uri }, options);
+  }
+
   templateOwner(view: View, uri: string): string | undefined {
     const gateways = new Set(view.templates.map((t) => t.gateway));
     for (const link of this.links.values()) {
@@ -388,8 +394,17 @@ export class Federation implements Upstreams {
   }
 
   private async discoverNow(link: Link): Promise<DiscoveryReport> {
-    const connection = await this.ensureConnected(link);
-    const lists = await connection.discover(this.options.connectTimeoutMs);
+    let lists: UpstreamLists;
+    try {
+      lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
+    } catch (error) {
+      if (!((error as RpcError).data as { sessionExpired?: boolean } | undefined)?.sessionExpired) throw error;
+      // The upstream restarted and forgot the session: connect afresh and try once more.
+      const stale = link.connection;
+      link.connection = undefined;
+      await stale?.close();
+      lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
+    }
     if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
     const collisions = await this.storeTools(link, lists);
     const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
