@@ -4,6 +4,8 @@
 // per figure: {"name","value","unit","baseline"?,"ratio"?}. Needs `npm run build` first.
 //
 //   node bench/mcp.bench.mjs            DURATION=5 WARMUP=1 (seconds per cell)
+//   GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the gateway processes (profiles)
+//   PARTS=relay                         only the relay cells (relay, rest, list: all by default)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -122,7 +124,8 @@ async function initialize(url) {
 
 async function startGateway(dbPath) {
   const port = await freePort();
-  const child = start(['dist/cli/main.js', 'serve'], {
+  const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = start([...nodeArgs, 'dist/cli/main.js', 'serve'], {
     HOST: '127.0.0.1',
     PORT: String(port),
     DATABASE_URL: `sqlite:${dbPath}`,
@@ -167,6 +170,7 @@ async function main() {
   await admin(base, '/gateways/upstream/refresh', {});
   await admin(base, '/tools', { name: 'rest_echo', url: apiUrl, request_type: 'POST' });
   const mcp = `${base}/mcp`;
+  emit('gateway_rss_idle', rssMb(gateway.pid), 'MB');
   await initialize(upstream);
   await initialize(mcp);
 
@@ -189,7 +193,9 @@ async function main() {
   emit('mcp_c32_rps', gw32.rps, 'rps', direct32.rps);
   emit('mcp_errors', gw1.errors + gw32.errors + direct1.errors + direct32.errors, 'count');
 
+  const parts = (process.env.PARTS ?? 'relay,rest,list').split(',');
   // REST tool: the API called directly vs the tool through the gateway.
+  if (parts.includes('rest')) {
   const restDirect = await (async () => {
     await load(apiUrl, 'x', 1, WARMUP, {});
     return load(apiUrl, 'x', 1, DURATION, {});
@@ -197,8 +203,21 @@ async function main() {
   const restGw = await cell(mcp, 'rest_echo', 1, proto);
   emit('rest_c1_p50', restGw.p50, 'ms', restDirect.p50);
   emit('rest_c1_added_p50', restGw.p50 - restDirect.p50, 'ms');
+  }
   emit('gateway_rss_after_load', rssMb(gateway.pid), 'MB');
+  if (process.env.MEMORY_DETAIL) {
+    const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+    for (const name of ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes']) {
+      const m = new RegExp(`^mcpgateway_${name} (\\S+)`, 'm').exec(metrics);
+      if (m) emit(`gateway_${name.replace('nodejs_', '').replace('_bytes', '')}`, Number(m[1]) / 1024 / 1024, 'MB');
+    }
+    for (const m of metrics.matchAll(/^mcpgateway_nodejs_heap_space_size_used_bytes\{space="(\w+)"\} (\S+)/gm)) emit(`gateway_heap_${m[1]}_used`, Number(m[2]) / 1024 / 1024, 'MB');
+  }
   gateway.kill('SIGTERM');
+  if (!parts.includes('list')) {
+    api.close();
+    return;
+  }
 
   // 10,000 tools: written straight into a fresh database, then served by a new gateway.
   const bigDb = join(dir, 'big.db');
