@@ -39,7 +39,7 @@ export interface WriteResult {
 
 // Fields that federation or health checks keep on stored objects, preserved across edits.
 const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
-  gateways: { capabilities: null, reachable: null, last_seen: null, last_error: null },
+  gateways: { capabilities: null, reachable: null, last_seen: null, last_error: null, collisions: [] },
   tools: { gateway: null, original_name: null },
 };
 

@@ -14,6 +14,10 @@ export interface UpstreamTarget {
   env: Record<string, string>;
   /** Decrypted auth headers; never logged. */
   headers: Record<string, string>;
+  /** oauth2 gateways: the current access token (cached: usually synchronous), sent as Bearer. */
+  bearer?: () => string | Promise<string>;
+  /** oauth2 gateways: the upstream refused the token (401); fetch a new one next time. */
+  refused?: () => void;
 }
 
 export interface UpstreamLists {
@@ -163,16 +167,22 @@ export class UpstreamConnection {
       else caller.addEventListener('abort', onAbort, { once: true });
     }
     const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
+    let headers = fast.headers;
     let reply: { result?: unknown; error?: unknown } | undefined;
     try {
+      if (this.target.bearer) {
+        const token = this.target.bearer();
+        headers = { ...fast.headers, authorization: `Bearer ${typeof token === 'string' ? token : await token}` };
+      }
       const res = await fast.agent.request({
         origin: fast.origin,
         path: fast.path,
         method: 'POST',
-        headers: fast.headers,
+        headers,
         body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
         signal: controller.signal,
       });
+      if (res.statusCode === 401) this.target.refused?.();
       if (res.statusCode === 404 && fast.headers['mcp-session-id']) {
         await res.body.dump().catch(() => undefined);
         this.fast = undefined; // the session is gone: drop the connection so it is re-initialized
@@ -185,14 +195,14 @@ export class UpstreamConnection {
       }
       const type = res.headers['content-type'];
       if (typeof type === 'string' && type.includes('text/event-stream')) {
-        reply = await this.readStream(res.body, id, fast, options.relay, controller.signal);
+        reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, controller.signal);
       } else {
         reply = parseJsonReply(await res.body.text(), id);
       }
     } catch (error) {
       if (timedOut) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
       if (caller?.aborted) {
-        this.cancelUpstream(fast, id);
+        this.cancelUpstream({ ...fast, headers }, id);
         throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
       }
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
@@ -372,10 +382,23 @@ export class UpstreamConnection {
     }
     const url = new URL(t.url!);
     const requestInit = { headers: t.headers };
+    const bearer = t.bearer;
+    // oauth2: every request of the SDK transport carries the current token.
+    const authorizedFetch = bearer
+      ? async (input: string | URL, init?: RequestInit) => {
+          const headers = new Headers(init?.headers);
+          const token = bearer();
+          headers.set('authorization', `Bearer ${typeof token === 'string' ? token : await token}`);
+          const res = await fetch(input, { ...init, headers });
+          if (res.status === 401) t.refused?.();
+          return res;
+        }
+      : undefined;
     if (t.transport === 'sse') {
-      return new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } }) } } as never);
+      const eventFetch = (input: string | URL, init?: RequestInit) => (authorizedFetch ?? fetch)(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } });
+      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch, eventSourceInit: { fetch: eventFetch } } as never);
     }
-    return new StreamableHTTPClientTransport(url, { requestInit });
+    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch });
   }
 
   private translate(error: unknown, method: string, timeoutMs: number): RpcError {
