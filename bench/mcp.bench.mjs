@@ -61,9 +61,11 @@ async function freePort() {
   await new Promise((r) => s.close(r));
   return port;
 }
-function cpuSeconds(pid) {
+function cpuSeconds(pid, part = 'both') {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  return (part === 'user' ? user : part === 'system' ? system : user + system) / 100; // clock ticks of 10 ms
 }
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -182,10 +184,13 @@ async function main() {
   // c=32: throughput.
   const direct32 = await cell(upstream, 'echo', 32, proto);
   const cpu2 = cpuSeconds(gateway.pid);
+  const sys2 = cpuSeconds(gateway.pid, 'system');
   const gw32 = await cell(mcp, 'upstream__echo', 32, proto);
   const cpu3 = cpuSeconds(gateway.pid);
+  const sys3 = cpuSeconds(gateway.pid, 'system');
   const cpuPerCall = ((cpu1 - cpu0 + (cpu3 - cpu2)) * 1000) / ((gw1.calls + gw32.calls) * (1 + WARMUP / DURATION));
   emit('mcp_gateway_cpu_per_call', cpuPerCall, 'ms');
+  emit('mcp_gateway_cpu_per_call_c32_system_share', (sys3 - sys2) / Math.max(0.01, cpu3 - cpu2), 'ratio');
   emit('mcp_c1_p50', gw1.p50, 'ms', direct1.p50);
   emit('mcp_c1_added_p50', gw1.p50 - direct1.p50, 'ms');
   emit('mcp_c1_p99', gw1.p99, 'ms', direct1.p99);

@@ -48,6 +48,16 @@ describe('Admin API authentication', () => {
     expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
   });
 
+  it('stops admitting a remembered token once it expires', async () => {
+    // Accepted tokens are cached until their exp: the cache must not outlive it.
+    const token = await createToken(JWT_SECRET, 'short-lived', 2);
+    const exp = (Math.floor(Date.now() / 1000) + 2) * 1000;
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp - Date.now()) + 1_100));
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(401);
+  });
+
   it('refuses an expired token, one signed with another key, and an unsigned one', async () => {
     const expired = await createToken(JWT_SECRET, 'ci-bot', 60, Math.floor(Date.now() / 1000) - 3600);
     const foreign = await createToken('another-secret-another-secret-another', 'ci-bot', 3600);

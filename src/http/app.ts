@@ -51,8 +51,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
   if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
   app.addHook('onRequest', authHook(deps.auth));

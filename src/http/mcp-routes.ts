@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
 import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, notification, PARSE_ERROR, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
+import { lazyChildLoggerFactory } from '../logging.js';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';
 
 /**
@@ -139,7 +140,8 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.bodyLimitBytes }, (_req, body, done) => done(null, body));
 
-    const quiet = { logLevel: 'warn' as const };
+    // MCP traffic logs failures only (warn and above), through a child logger made on demand.
+    const quiet = { logLevel: 'warn' as const, childLoggerFactory: lazyChildLoggerFactory as never };
     for (const prefix of ['', '/servers/:server']) {
       scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, traffic, request, reply));
       scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, request, reply));
@@ -207,6 +209,7 @@ async function post(deps: McpRouteDeps, traffic: ClientTraffic, request: Fastify
       body = answers.length > 0 ? `[${answers.join(',')}]` : undefined;
     }
   } else {
+    context.abort = () => abort.abort();
     const key = traffic.track(subject, (message as { id?: unknown } | null)?.id, abort);
     try {
       body = await deps.dispatcher.handle(message, context);

@@ -56,6 +56,8 @@ export interface UpstreamCallOptions {
   progressToken?: string | number;
   /** Where the fast path relays what the upstream sends during a call. */
   relay?: RelayHooks;
+  /** Aborts `signal`; present when the signal belongs to this call alone. */
+  abort?: () => void;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -81,6 +83,8 @@ export interface DispatchContext {
   /** A virtual server's id or name; undefined for `/mcp`. */
   server?: string;
   signal: AbortSignal;
+  /** Aborts `signal`; set only when the signal serves this one request (not a batch). */
+  abort?: () => void;
   /** Send a notification related to this request (progress); absent when the transport cannot. */
   notify?: (method: string, params: unknown) => void;
   /** Send a request to the client (sampling, elicitation) and wait for its answer; absent when the transport cannot. */
@@ -219,6 +223,7 @@ export class Dispatcher {
           onprogress: token !== undefined && context.notify ? progressRelay(token, context.notify) : undefined,
           progressToken: token,
           relay: context.notify ? context : undefined,
+          abort: context.abort,
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(tool.name);

@@ -1,5 +1,5 @@
 import { Client, ProtocolError, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
@@ -37,6 +37,8 @@ export interface CallOptions {
   progressToken?: string | number;
   /** Fast path: where notifications and requests the upstream sends during the call go. */
   relay?: RelayHooks;
+  /** Aborts `signal` (the caller owns it for this call alone): lets the fast path reuse it for its timeout. */
+  abort?: () => void;
 }
 
 /** The client's answer to a request the upstream made of it. */
@@ -87,6 +89,7 @@ export class UpstreamConnection {
   private closing = false;
   /** Streamable HTTP fast path for tools/call: one POST on a kept-alive undici pool. */
   private fast: FastPath | undefined;
+  private stdio: StdioClientTransport | undefined;
   private fastId = 0;
 
   constructor(
@@ -106,11 +109,11 @@ export class UpstreamConnection {
 
   /** The stdio child's pid, for tests and diagnostics. */
   get pid(): number | null {
-    return this.transport instanceof StdioClientTransport ? this.transport.pid : null;
+    return this.stdio ? this.stdio.pid : null;
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const transport = this.makeTransport();
+    const transport = await this.makeTransport();
     const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
@@ -154,18 +157,30 @@ export class UpstreamConnection {
     const fast = this.fast;
     if (!fast || !this.client) return undefined;
     const id = `gw-${++this.fastId}`;
-    const controller = new AbortController();
+    // One abort signal for undici: the caller's own when it lets us end it (no extra controller
+    // or listener per call), else a controller of our own that follows the caller's.
+    const caller = options.signal;
     let timedOut = false;
+    let signal: AbortSignal;
+    let end: () => void;
+    let onAbort: (() => void) | undefined;
+    if (caller && options.abort) {
+      signal = caller;
+      end = options.abort;
+    } else {
+      const controller = new AbortController();
+      signal = controller.signal;
+      end = () => controller.abort();
+      if (caller) {
+        onAbort = end;
+        if (caller.aborted) end();
+        else caller.addEventListener('abort', onAbort, { once: true });
+      }
+    }
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      end();
     }, options.timeoutMs);
-    const caller = options.signal;
-    const onAbort = caller ? () => controller.abort() : undefined;
-    if (caller && onAbort) {
-      if (caller.aborted) controller.abort();
-      else caller.addEventListener('abort', onAbort, { once: true });
-    }
     const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
     let headers = fast.headers;
     let reply: { result?: unknown; error?: unknown } | undefined;
@@ -180,7 +195,7 @@ export class UpstreamConnection {
         method: 'POST',
         headers,
         body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
-        signal: controller.signal,
+        signal,
       });
       if (res.statusCode === 401) this.target.refused?.();
       if (res.statusCode === 404 && fast.headers['mcp-session-id']) {
@@ -195,13 +210,13 @@ export class UpstreamConnection {
       }
       const type = res.headers['content-type'];
       if (typeof type === 'string' && type.includes('text/event-stream')) {
-        reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, controller.signal);
+        reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, signal);
       } else {
         reply = parseJsonReply(await res.body.text(), id);
       }
     } catch (error) {
       if (timedOut) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
-      if (caller?.aborted) {
+      if (caller?.aborted && !timedOut) {
         this.cancelUpstream({ ...fast, headers }, id);
         throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
       }
@@ -366,9 +381,10 @@ export class UpstreamConnection {
     return this.client;
   }
 
-  private makeTransport(): Transport {
+  private async makeTransport(): Promise<Transport> {
     const t = this.target;
     if (t.transport === 'stdio') {
+      const { getDefaultEnvironment, StdioClientTransport } = await import('@modelcontextprotocol/client/stdio'); // only for stdio gateways
       const transport = new StdioClientTransport({
         command: t.command!,
         args: t.args,
@@ -378,6 +394,7 @@ export class UpstreamConnection {
       transport.stderr?.on('data', (chunk: Buffer) => {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
       });
+      this.stdio = transport;
       return transport;
     }
     const url = new URL(t.url!);
