@@ -210,6 +210,12 @@ async function main() {
   emit('rest_c1_added_p50', restGw.p50 - restDirect.p50, 'ms');
   }
   emit('gateway_rss_after_load', rssMb(gateway.pid), 'MB');
+  if (process.env.HEAP_SNAPSHOT) {
+    // GATEWAY_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: the gateway writes a snapshot to the repo root.
+    gateway.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, Number(process.env.HEAP_SNAPSHOT) * 1000));
+    emit('gateway_rss_after_snapshot_gc', rssMb(gateway.pid), 'MB');
+  }
   if (process.env.MEMORY_DETAIL) {
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     for (const name of ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes']) {

@@ -227,7 +227,7 @@ export class Dispatcher {
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(tool.name);
-        result = await this.deps.rest.call(tool.fields as never, server as never, args as Record<string, unknown>, context.signal);
+        result = await this.deps.rest.call(tool.fields as never, server as never, args as Record<string, unknown>, context.signal, context.abort);
       }
       outcome = (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
       return result;
