@@ -34,7 +34,9 @@ function start(args, env = {}) {
   children.push(child);
   child.output = '';
   child.stderr.on('data', (c) => { child.output = (child.output + c).slice(-4000); });
-  child.on('exit', (code, signal) => { if (code && code !== 0) process.stderr.write(`child ${args[0]} exited ${code} ${signal}: ${child.output}\n`); });
+  child.on('exit', (code, signal) => {
+    if (code || (signal && signal !== 'SIGTERM')) process.stderr.write(`child ${args.join(' ')} exited (code ${code}, signal ${signal}): ${child.output}\n`);
+  });
   return child;
 }
 function waitLine(child, pattern) {
@@ -46,6 +48,8 @@ function waitLine(child, pattern) {
       const match = pattern.exec(seen);
       if (match) {
         clearTimeout(timer);
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
         resolve(match);
       }
     };
@@ -53,13 +57,6 @@ function waitLine(child, pattern) {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${seen.slice(-500)}`)));
   });
-}
-async function freePort() {
-  const s = http.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 function cpuSeconds(pid, part = 'both') {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -124,24 +121,28 @@ async function initialize(url) {
   await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { 'mcp-protocol-version': '2025-11-25' });
 }
 
+/**
+ * The gateway listens on a port the OS picks (PORT=0) and the URL comes from its own
+ * "mcpgateway listening" line. (Picking a free port first and passing it on raced with the other
+ * test runs on this shared machine: when one of them took the port first, the gateway could not
+ * bind and exited while the bench went on talking to the other process — until that process
+ * went away: the ECONNREFUSED seen once after the throughput cells.) MCP routes log at warn
+ * whatever LOG_LEVEL says, so info costs nothing on the measured path.
+ */
 async function startGateway(dbPath) {
-  const port = await freePort();
   const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = start([...nodeArgs, 'dist/cli/main.js', 'serve'], {
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     DATABASE_URL: `sqlite:${dbPath}`,
     AUTH_REQUIRED: 'false',
     AUTH_ENCRYPTION_SECRET: 'bench-secret-0123456789abcdef-0123456789',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
-    if (ok) return { child, base };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('gateway did not become ready');
+  const [, base] = await waitLine(child, /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"mcpgateway listening"/);
+  const ready = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+  if (!ready) throw new Error(`the gateway at ${base} is not ready`);
+  return { child, base };
 }
 async function admin(base, path, body) {
   const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -152,8 +153,7 @@ async function admin(base, path, body) {
 async function main() {
   const proto = { 'mcp-protocol-version': '2025-11-25' };
   // Upstream MCP server (SDK v2, stateless JSON) and a plain HTTP API for the REST tool.
-  const upstreamPort = await freePort();
-  await waitLine(start(['bench/echo-upstream.mjs', String(upstreamPort)]), /ready (\d+)/);
+  const [, upstreamPort] = await waitLine(start(['bench/echo-upstream.mjs', '0']), /ready (\d+)/);
   const upstream = `http://127.0.0.1:${upstreamPort}/mcp`;
   const api = http.createServer((req, res) => {
     const chunks = [];
