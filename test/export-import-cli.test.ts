@@ -139,6 +139,11 @@ for (const store of STORES) {
         // A name that exists with other content is PATCHed, not POSTed.
         const prompt = (await (await target.api('/prompts/prompt-05')).json()) as Obj;
         await target.api(`/prompts/${String(prompt.id)}`, { method: 'PATCH', body: { template: 'changed on the target' } });
+        // The log line of that PATCH travels on the child's stdout, which may arrive after the
+        // HTTP answer: wait for it (bounded) so it is not counted as one of the import's writes.
+        const ownPatch = `PATCH /prompts/${String(prompt.id)}`;
+        for (let i = 0; i < 100 && !writesLogged(target.output().slice(before)).includes(ownPatch); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(writesLogged(target.output().slice(before))).toContain(ownPatch);
         const mid = target.output().length;
         const second = await runCli(['import', 'file.json'], env(target), dir);
         expect(second.code).toBe(0);
