@@ -15,7 +15,15 @@ const makeServer = () => {
 const srv = http.createServer(async (req, res) => {
   if (req.method !== 'POST') return void res.writeHead(405).end();
   const chunks = [];
-  for await (const c of req) chunks.push(c);
+  let body;
+  try {
+    for await (const c of req) chunks.push(c);
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    // An aborted request or a body that is not JSON must not end the process (an unhandled rejection would).
+    if (!res.headersSent && !res.destroyed) res.writeHead(400).end();
+    return;
+  }
   const server = makeServer();
   const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   res.on('close', () => {
@@ -23,7 +31,7 @@ const srv = http.createServer(async (req, res) => {
     void server.close();
   });
   await server.connect(transport);
-  await transport.handleRequest(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+  await transport.handleRequest(req, res, body);
 });
 srv.keepAliveTimeout = 65_000;
 srv.listen(port, '127.0.0.1', () => process.stdout.write(`ready ${srv.address().port}\n`));

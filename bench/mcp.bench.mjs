@@ -4,6 +4,8 @@
 // per figure: {"name","value","unit","baseline"?,"ratio"?}. Needs `npm run build` first.
 //
 //   node bench/mcp.bench.mjs            DURATION=5 WARMUP=1 (seconds per cell)
+//   GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the gateway processes (profiles)
+//   PARTS=relay                         only the relay cells (relay, rest, list: all by default)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -32,7 +34,9 @@ function start(args, env = {}) {
   children.push(child);
   child.output = '';
   child.stderr.on('data', (c) => { child.output = (child.output + c).slice(-4000); });
-  child.on('exit', (code, signal) => { if (code && code !== 0) process.stderr.write(`child ${args[0]} exited ${code} ${signal}: ${child.output}\n`); });
+  child.on('exit', (code, signal) => {
+    if (code || (signal && signal !== 'SIGTERM')) process.stderr.write(`child ${args.join(' ')} exited (code ${code}, signal ${signal}): ${child.output}\n`);
+  });
   return child;
 }
 function waitLine(child, pattern) {
@@ -44,6 +48,8 @@ function waitLine(child, pattern) {
       const match = pattern.exec(seen);
       if (match) {
         clearTimeout(timer);
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
         resolve(match);
       }
     };
@@ -52,16 +58,11 @@ function waitLine(child, pattern) {
     child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${seen.slice(-500)}`)));
   });
 }
-async function freePort() {
-  const s = http.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-function cpuSeconds(pid) {
+function cpuSeconds(pid, part = 'both') {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 10 ms
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  return (part === 'user' ? user : part === 'system' ? system : user + system) / 100; // clock ticks of 10 ms
 }
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -120,23 +121,28 @@ async function initialize(url) {
   await post(url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { 'mcp-protocol-version': '2025-11-25' });
 }
 
+/**
+ * The gateway listens on a port the OS picks (PORT=0) and the URL comes from its own
+ * "mcpgateway listening" line. (Picking a free port first and passing it on raced with the other
+ * test runs on this shared machine: when one of them took the port first, the gateway could not
+ * bind and exited while the bench went on talking to the other process — until that process
+ * went away: the ECONNREFUSED seen once after the throughput cells.) MCP routes log at warn
+ * whatever LOG_LEVEL says, so info costs nothing on the measured path.
+ */
 async function startGateway(dbPath) {
-  const port = await freePort();
-  const child = start(['dist/cli/main.js', 'serve'], {
+  const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = start([...nodeArgs, 'dist/cli/main.js', 'serve'], {
     HOST: '127.0.0.1',
-    PORT: String(port),
+    PORT: '0',
     DATABASE_URL: `sqlite:${dbPath}`,
     AUTH_REQUIRED: 'false',
     AUTH_ENCRYPTION_SECRET: 'bench-secret-0123456789abcdef-0123456789',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
-    if (ok) return { child, base };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('gateway did not become ready');
+  const [, base] = await waitLine(child, /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"mcpgateway listening"/);
+  const ready = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+  if (!ready) throw new Error(`the gateway at ${base} is not ready`);
+  return { child, base };
 }
 async function admin(base, path, body) {
   const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -147,8 +153,7 @@ async function admin(base, path, body) {
 async function main() {
   const proto = { 'mcp-protocol-version': '2025-11-25' };
   // Upstream MCP server (SDK v2, stateless JSON) and a plain HTTP API for the REST tool.
-  const upstreamPort = await freePort();
-  await waitLine(start(['bench/echo-upstream.mjs', String(upstreamPort)]), /ready (\d+)/);
+  const [, upstreamPort] = await waitLine(start(['bench/echo-upstream.mjs', '0']), /ready (\d+)/);
   const upstream = `http://127.0.0.1:${upstreamPort}/mcp`;
   const api = http.createServer((req, res) => {
     const chunks = [];
@@ -167,6 +172,7 @@ async function main() {
   await admin(base, '/gateways/upstream/refresh', {});
   await admin(base, '/tools', { name: 'rest_echo', url: apiUrl, request_type: 'POST' });
   const mcp = `${base}/mcp`;
+  emit('gateway_rss_idle', rssMb(gateway.pid), 'MB');
   await initialize(upstream);
   await initialize(mcp);
 
@@ -178,10 +184,13 @@ async function main() {
   // c=32: throughput.
   const direct32 = await cell(upstream, 'echo', 32, proto);
   const cpu2 = cpuSeconds(gateway.pid);
+  const sys2 = cpuSeconds(gateway.pid, 'system');
   const gw32 = await cell(mcp, 'upstream__echo', 32, proto);
   const cpu3 = cpuSeconds(gateway.pid);
+  const sys3 = cpuSeconds(gateway.pid, 'system');
   const cpuPerCall = ((cpu1 - cpu0 + (cpu3 - cpu2)) * 1000) / ((gw1.calls + gw32.calls) * (1 + WARMUP / DURATION));
   emit('mcp_gateway_cpu_per_call', cpuPerCall, 'ms');
+  emit('mcp_gateway_cpu_per_call_c32_system_share', (sys3 - sys2) / Math.max(0.01, cpu3 - cpu2), 'ratio');
   emit('mcp_c1_p50', gw1.p50, 'ms', direct1.p50);
   emit('mcp_c1_added_p50', gw1.p50 - direct1.p50, 'ms');
   emit('mcp_c1_p99', gw1.p99, 'ms', direct1.p99);
@@ -189,7 +198,9 @@ async function main() {
   emit('mcp_c32_rps', gw32.rps, 'rps', direct32.rps);
   emit('mcp_errors', gw1.errors + gw32.errors + direct1.errors + direct32.errors, 'count');
 
+  const parts = (process.env.PARTS ?? 'relay,rest,list').split(',');
   // REST tool: the API called directly vs the tool through the gateway.
+  if (parts.includes('rest')) {
   const restDirect = await (async () => {
     await load(apiUrl, 'x', 1, WARMUP, {});
     return load(apiUrl, 'x', 1, DURATION, {});
@@ -197,8 +208,27 @@ async function main() {
   const restGw = await cell(mcp, 'rest_echo', 1, proto);
   emit('rest_c1_p50', restGw.p50, 'ms', restDirect.p50);
   emit('rest_c1_added_p50', restGw.p50 - restDirect.p50, 'ms');
+  }
   emit('gateway_rss_after_load', rssMb(gateway.pid), 'MB');
+  if (process.env.HEAP_SNAPSHOT) {
+    // GATEWAY_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: the gateway writes a snapshot to the repo root.
+    gateway.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, Number(process.env.HEAP_SNAPSHOT) * 1000));
+    emit('gateway_rss_after_snapshot_gc', rssMb(gateway.pid), 'MB');
+  }
+  if (process.env.MEMORY_DETAIL) {
+    const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+    for (const name of ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes']) {
+      const m = new RegExp(`^mcpgateway_${name} (\\S+)`, 'm').exec(metrics);
+      if (m) emit(`gateway_${name.replace('nodejs_', '').replace('_bytes', '')}`, Number(m[1]) / 1024 / 1024, 'MB');
+    }
+    for (const m of metrics.matchAll(/^mcpgateway_nodejs_heap_space_size_used_bytes\{space="(\w+)"\} (\S+)/gm)) emit(`gateway_heap_${m[1]}_used`, Number(m[2]) / 1024 / 1024, 'MB');
+  }
   gateway.kill('SIGTERM');
+  if (!parts.includes('list')) {
+    api.close();
+    return;
+  }
 
   // 10,000 tools: written straight into a fresh database, then served by a new gateway.
   const bigDb = join(dir, 'big.db');

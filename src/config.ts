@@ -19,6 +19,11 @@ export interface Config {
   /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES, default 256 MiB). */
   importBodyLimitBytes: number;
   logLevel: string;
+  /**
+   * Extra host names accepted in `Host`/`Origin` when bound to loopback (ALLOWED_HOSTS, comma
+   * separated); localhost, 127.0.0.1 and [::1] always are. `*` turns the check off.
+   */
+  allowedHosts: string[];
   mcp: McpSettings;
 }
 
@@ -93,6 +98,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     bodyLimitBytes,
     importBodyLimitBytes,
     logLevel,
+    allowedHosts: (value(undefined, 'ALLOWED_HOSTS') ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
     mcp: {
       pageSize: parseInteger(value(undefined, 'MCP_PAGE_SIZE') ?? '1000', 'MCP_PAGE_SIZE', 1, 100_000),
       toolTimeoutMs: parseInteger(value(undefined, 'TOOL_TIMEOUT_MS') ?? '60000', 'TOOL_TIMEOUT_MS', 1, 3_600_000),

@@ -29,6 +29,7 @@ export const ERRORS = {
   // Authentication
   AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
   AUTH_INVALID: { status: 401, title: 'Invalid credentials' },
+  HOST_NOT_ALLOWED: { status: 403, title: 'Host or Origin not allowed' },
 
   // Objects
   GW_NOT_FOUND: { status: 404, title: 'Gateway not found' },

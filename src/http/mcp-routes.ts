@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
-import type { Dispatcher } from '../mcp/dispatcher.js';
-import { errorResponse, INVALID_REQUEST, notification, PARSE_ERROR } from '../mcp/jsonrpc.js';
+import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
+import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, notification, PARSE_ERROR, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
+import { lazyChildLoggerFactory } from '../logging.js';
+import type { RelayAnswer } from '../upstream/mcp-connection.js';
 
 /**
  * MCP over HTTP: Streamable HTTP (`POST/GET/DELETE /mcp`) in stateless mode, and the legacy
@@ -59,6 +61,69 @@ class Streams {
   }
 }
 
+/**
+ * Requests the gateway makes of its clients on behalf of an upstream (sampling, elicitation)
+ * while a call runs, and the calls in flight that `notifications/cancelled` may end. Both are in
+ * this process: the client's answer or cancellation must reach the instance that holds the call
+ * (sticky routing when several instances serve one endpoint).
+ */
+class ClientTraffic {
+  private readonly pending = new Map<string, { subject: string; settle: (answer: RelayAnswer) => void }>();
+  private readonly inflight = new Map<string, AbortController>();
+
+  /** Send `method` to the client through `write` and wait for its answer (or for `signal`). */
+  request(subject: string, write: (frame: string) => void, method: string, params: unknown, signal: AbortSignal): Promise<RelayAnswer> {
+    const id = `gw-${randomUUID()}`;
+    return new Promise<RelayAnswer>((resolve) => {
+      const onAbort = () => settle({ error: { code: REQUEST_TIMEOUT, message: 'the call ended before the client answered' } });
+      const settle = (answer: RelayAnswer) => {
+        if (!this.pending.delete(id)) return;
+        signal.removeEventListener('abort', onAbort);
+        resolve(answer);
+      };
+      this.pending.set(id, { subject, settle });
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      write(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  }
+
+  /** A JSON-RPC response from a client: settle the request it answers. True when it was ours. */
+  answer(subject: string, message: unknown): boolean {
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) return false;
+    const m = message as { id?: unknown; method?: unknown; result?: unknown; error?: unknown };
+    if (m.method !== undefined || typeof m.id !== 'string') return false;
+    const entry = this.pending.get(m.id);
+    if (!entry || entry.subject !== subject) return false;
+    if ('error' in m) {
+      const e = (m.error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
+      entry.settle({ error: { code: typeof e.code === 'number' ? e.code : INTERNAL_ERROR, message: String(e.message ?? 'error').slice(0, 1000), data: e.data } });
+    } else entry.settle({ result: m.result ?? {} });
+    return true;
+  }
+
+  /** Register a call in flight under the caller and its request id; returns the key to release. */
+  track(subject: string, id: unknown, controller: AbortController): string | undefined {
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    const key = `${subject}\u0000${typeof id}\u0000${id}`;
+    this.inflight.set(key, controller);
+    return key;
+  }
+
+  release(key: string, controller: AbortController): void {
+    if (this.inflight.get(key) === controller) this.inflight.delete(key);
+  }
+
+  /** notifications/cancelled from a client: abort its call with that request id. */
+  cancel(subject: string, message: unknown): boolean {
+    const m = message as { method?: unknown; params?: { requestId?: unknown } } | null;
+    if (!m || typeof m !== 'object' || m.method !== 'notifications/cancelled') return false;
+    const id = m.params?.requestId;
+    if (typeof id === 'string' || typeof id === 'number') this.inflight.get(`${subject}\u0000${typeof id}\u0000${id}`)?.abort();
+    return true;
+  }
+}
+
 interface LegacySession {
   res: ServerResponse;
   server: string | undefined;
@@ -68,22 +133,24 @@ interface LegacySession {
 /** Register the MCP endpoints in their own scope: they read raw JSON-RPC, not problem+json. */
 export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps): Promise<void> {
   const streams = new Streams(deps.catalog);
+  const traffic = new ClientTraffic();
   app.addHook('preClose', async () => streams.close());
 
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.bodyLimitBytes }, (_req, body, done) => done(null, body));
 
-    const quiet = { logLevel: 'warn' as const };
+    // MCP traffic logs failures only (warn and above), through a child logger made on demand.
+    const quiet = { logLevel: 'warn' as const, childLoggerFactory: lazyChildLoggerFactory as never };
     for (const prefix of ['', '/servers/:server']) {
-      scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, request, reply));
+      scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, traffic, request, reply));
       scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, request, reply));
       scope.delete(`${prefix}/mcp`, quiet, (_request, reply) => {
         reply.code(405).header('allow', 'GET, POST').type('application/json');
         return reply.send(errorResponse(null, INVALID_REQUEST, 'this endpoint is stateless: there is no session to end'));
       });
       scope.get(`${prefix}/sse`, quiet, (request, reply) => openLegacySession(deps, streams, request, reply, prefix));
-      scope.post(`${prefix}/message`, quiet, (request, reply) => legacyMessage(deps, streams, request, reply));
+      scope.post(`${prefix}/message`, quiet, (request, reply) => legacyMessage(deps, streams, traffic, request, reply));
     }
   });
 }
@@ -98,51 +165,68 @@ async function serverKnown(deps: McpRouteDeps, request: FastifyRequest, reply: F
   return false;
 }
 
-async function post(deps: McpRouteDeps, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function post(deps: McpRouteDeps, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const server = (request.params as ServerParams).server;
-  if (!(await serverKnown(deps, request, reply))) return reply;
+  if (server !== undefined && !(await serverKnown(deps, request, reply))) return reply;
   let message: unknown;
   try {
     message = JSON.parse(typeof request.body === 'string' ? request.body : '');
   } catch {
     return reply.code(400).type('application/json').send(errorResponse(null, PARSE_ERROR, 'the body is not valid JSON'));
   }
+  const subject = request.principal?.subject ?? 'anonymous';
+  // Answers to requests the gateway relayed, and cancellations: nothing to dispatch.
+  if (!Array.isArray(message) && (traffic.answer(subject, message) || traffic.cancel(subject, message))) return reply.code(202).send();
+
   const abort = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) abort.abort();
+  const raw = reply.raw;
+  raw.on('close', () => {
+    if (!raw.writableFinished) abort.abort();
   });
-  const wantsStream = String(request.headers.accept ?? '').includes('text/event-stream');
   let streaming = false;
-  const notify = wantsStream
-    ? (method: string, params: unknown) => {
-        if (!streaming) {
-          streaming = true;
-          reply.hijack();
-          reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-        }
-        reply.raw.write(sseFrame(notification(method, params)));
-      }
-    : undefined;
-  const context = { server, signal: abort.signal, notify };
+  const write = (frame: string) => {
+    if (!streaming) {
+      streaming = true;
+      reply.hijack();
+      raw.writeHead(200, SSE_HEADERS);
+    }
+    raw.write(`event: message\ndata: ${frame}\n\n`);
+  };
+  const accept = request.headers.accept;
+  const context: DispatchContext = { server, signal: abort.signal };
+  if (accept !== undefined && accept.includes('text/event-stream')) {
+    context.notify = (method, params) => write(notification(method, params));
+    context.request = (method, params, signal) => traffic.request(subject, write, method, params, signal);
+  }
 
   let body: string | undefined;
   if (Array.isArray(message)) {
     if (message.length === 0) body = errorResponse(null, INVALID_REQUEST, 'an empty batch is not a request');
     else {
-      const answers = (await Promise.all(message.map((m) => deps.dispatcher.handle(m, context)))).filter((a) => a !== undefined);
+      const answers = (
+        await Promise.all(message.map((m) => (traffic.answer(subject, m) || traffic.cancel(subject, m) ? undefined : deps.dispatcher.handle(m, context))))
+      ).filter((a) => a !== undefined);
       body = answers.length > 0 ? `[${answers.join(',')}]` : undefined;
     }
   } else {
-    body = await deps.dispatcher.handle(message, context);
+    context.abort = () => abort.abort();
+    const key = traffic.track(subject, (message as { id?: unknown } | null)?.id, abort);
+    try {
+      body = await deps.dispatcher.handle(message, context);
+    } finally {
+      if (key !== undefined) traffic.release(key, abort);
+    }
   }
   if (streaming) {
-    if (body !== undefined) reply.raw.write(sseFrame(body));
-    reply.raw.end();
+    if (body !== undefined) raw.write(sseFrame(body));
+    raw.end();
     return reply;
   }
   if (body === undefined) return reply.code(202).send();
   return reply.code(200).type('application/json').send(body);
 }
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
 
 /** GET /mcp: a server-to-client stream carrying list_changed notifications. */
 async function openNotificationStream(deps: McpRouteDeps, streams: Streams, request: FastifyRequest, reply: FastifyReply) {
@@ -178,7 +262,7 @@ async function openLegacySession(deps: McpRouteDeps, streams: Streams, request: 
 }
 
 /** POST /message?sessionId=…: accept at once, answer on the session's stream. */
-async function legacyMessage(deps: McpRouteDeps, streams: Streams, request: FastifyRequest, reply: FastifyReply) {
+async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply) {
   const query = request.query as Record<string, string | undefined>;
   const session = streams.sessions.get(query.sessionId ?? query.session_id ?? '');
   if (!session) return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'no such session: open GET /sse first'));
@@ -189,6 +273,8 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, request: Fast
     return reply.code(400).type('application/json').send(errorResponse(null, PARSE_ERROR, 'the body is not valid JSON'));
   }
   reply.code(202).send('Accepted');
+  const subject = request.principal?.subject ?? 'anonymous';
+  if (traffic.answer(subject, message)) return reply;
   const m = message as { id?: string | number; method?: unknown; params?: { requestId?: string | number } } | null;
   if (m && m.method === 'notifications/cancelled' && m.params?.requestId !== undefined) {
     session.inflight.get(m.params.requestId)?.abort();
@@ -197,10 +283,12 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, request: Fast
   const controller = new AbortController();
   const id = m && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : undefined;
   if (id !== undefined) session.inflight.set(id, controller);
-  const context = {
+  const write = (frame: string) => session.res.write(sseFrame(frame, 'message'));
+  const context: DispatchContext = {
     server: session.server,
     signal: controller.signal,
-    notify: (method: string, params: unknown) => session.res.write(sseFrame(notification(method, params), 'message')),
+    notify: (method, params) => write(notification(method, params)),
+    request: (method, params, signal) => traffic.request(subject, write, method, params, signal),
   };
   try {
     const answer = await deps.dispatcher.handle(message, context);

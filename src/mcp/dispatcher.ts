@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import type { RestExecutor } from '../upstream/rest-executor.js';
 import { VERSION } from '../version.js';
 import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
@@ -35,7 +36,7 @@ const SERVER_INFO = { name: 'mcpgateway', version: VERSION };
 const CAPABILITIES = {
   tools: { listChanged: true },
   prompts: { listChanged: true },
-  resources: { listChanged: true },
+  resources: { listChanged: true, subscribe: true },
   completions: {},
   logging: {},
 };
@@ -51,6 +52,12 @@ export interface UpstreamCallOptions {
   signal: AbortSignal;
   timeoutMs: number;
   onprogress?: (progress: Progress) => void;
+  /** The caller's progress token (the fast path passes it upstream unchanged). */
+  progressToken?: string | number;
+  /** Where the fast path relays what the upstream sends during a call. */
+  relay?: RelayHooks;
+  /** Aborts `signal`; present when the signal belongs to this call alone. */
+  abort?: () => void;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -59,6 +66,8 @@ export interface Upstreams {
   getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown>;
   readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown>;
   complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown>;
+  /** Pass resources/subscribe or unsubscribe on when the upstream supports it. */
+  subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void>;
   /** The gateway owning a URI matched by one of its resource templates, if any. */
   templateOwner(view: View, uri: string): string | undefined;
   /** Per-gateway timeout override. */
@@ -74,8 +83,12 @@ export interface DispatchContext {
   /** A virtual server's id or name; undefined for `/mcp`. */
   server?: string;
   signal: AbortSignal;
+  /** Aborts `signal`; set only when the signal serves this one request (not a batch). */
+  abort?: () => void;
   /** Send a notification related to this request (progress); absent when the transport cannot. */
   notify?: (method: string, params: unknown) => void;
+  /** Send a request to the client (sampling, elicitation) and wait for its answer; absent when the transport cannot. */
+  request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
 }
 
 export interface DispatcherDeps {
@@ -155,6 +168,9 @@ export class Dispatcher {
         return this.readResource(params, context);
       case 'completion/complete':
         return this.complete(params, context);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.subscription(method, params, context);
       default:
         throw new RpcError(METHOD_NOT_FOUND, `method "${method.slice(0, 100)}" is not supported`);
     }
@@ -200,14 +216,18 @@ export class Dispatcher {
       let result: unknown;
       if (tool.gateway !== null) {
         const timeoutMs = (tool.fields.timeout_ms as number | null) ?? this.deps.upstreams.timeoutFor(tool.gateway) ?? this.deps.toolTimeoutMs;
+        const token = progressTokenOf(params);
         result = await this.deps.upstreams.callTool(tool.gateway, tool.originalName, args as Record<string, unknown>, {
           signal: context.signal,
           timeoutMs,
-          onprogress: progressRelay(params, context),
+          onprogress: token !== undefined && context.notify ? progressRelay(token, context.notify) : undefined,
+          progressToken: token,
+          relay: context.notify ? context : undefined,
+          abort: context.abort,
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(tool.name);
-        result = await this.deps.rest.call(tool.fields as never, server as never, args as Record<string, unknown>, context.signal);
+        result = await this.deps.rest.call(tool.fields as never, server as never, args as Record<string, unknown>, context.signal, { abort: context.abort });
       }
       outcome = (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
       return result;
@@ -247,6 +267,22 @@ export class Dispatcher {
     const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
     if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
     return this.deps.upstreams.readResource(gateway, uri, this.upstreamOptions(gateway, context));
+  }
+
+  /**
+   * resources/subscribe and unsubscribe: accepted for any resource this endpoint serves, and
+   * passed on to the owning upstream when it supports subscriptions.
+   */
+  private async subscription(method: string, params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    const uri = params.uri;
+    if (typeof uri !== 'string') throw new RpcError(INVALID_PARAMS, `${method} needs params.uri (a string)`);
+    const view = await this.view(context);
+    const resource = view.resourcesByUri.get(uri);
+    if (resource?.local) return {};
+    const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
+    if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
+    await this.deps.upstreams.subscription(gateway, method, uri, this.upstreamOptions(gateway, context));
+    return {};
   }
 
   private async complete(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
@@ -295,12 +331,15 @@ function isModern(params: Record<string, unknown>): boolean {
   return typeof version === 'string' && version >= '2026-07-28';
 }
 
-/** Relay upstream progress to the caller under the caller's own progress token. */
-function progressRelay(params: Record<string, unknown>, context: DispatchContext): ((p: Progress) => void) | undefined {
+function progressTokenOf(params: Record<string, unknown>): string | number | undefined {
   const meta = params._meta as Record<string, unknown> | undefined;
-  const token = meta && typeof meta === 'object' ? meta.progressToken : undefined;
-  if ((typeof token !== 'string' && typeof token !== 'number') || !context.notify) return undefined;
-  const notify = context.notify;
+  if (meta === undefined || meta === null || typeof meta !== 'object') return undefined;
+  const token = meta.progressToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+/** SDK path: relay upstream progress to the caller under the caller's own progress token. */
+function progressRelay(token: string | number, notify: (method: string, params: unknown) => void): (p: Progress) => void {
   return (p) => notify('notifications/progress', { progressToken: token, progress: p.progress, total: p.total, message: p.message });
 }
 

@@ -1,23 +1,31 @@
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
-import { Liquid, type Template } from 'liquidjs';
+import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
+import type { Liquid, Template } from 'liquidjs';
 import { GatewayError } from '../errors.js';
+
+/** LiquidJS and the schema validator load on the first render: a gateway without prompts never pays for them. */
+let engines: Promise<{ liquid: Liquid; validators: AjvJsonSchemaValidator }> | undefined;
+function loadEngines() {
+  engines ??= Promise.all([import('liquidjs'), import('@modelcontextprotocol/server/validators/ajv')]).then(([{ Liquid }, { AjvJsonSchemaValidator }]) => ({
+    liquid: new Liquid({
+      ownPropertyOnly: true,
+      strictFilters: true,
+      relativeReference: false,
+      root: [],
+      fs: noFiles,
+      parseLimit: 1_000_000,
+      renderLimit: 1_000,
+      memoryLimit: 50_000_000,
+    }),
+    validators: new AjvJsonSchemaValidator(),
+  }));
+  return engines;
+}
 
 /**
  * Prompt templates in LiquidJS: a template can read its arguments and use filters, but cannot run
  * code, read files (`include`/`render`/`layout` have no file system) or loop without bound.
  */
 export class PromptRenderer {
-  private readonly liquid = new Liquid({
-    ownPropertyOnly: true,
-    strictFilters: true,
-    relativeReference: false,
-    root: [],
-    fs: noFiles,
-    parseLimit: 1_000_000,
-    renderLimit: 1_000,
-    memoryLimit: 50_000_000,
-  });
-  private readonly validators = new AjvJsonSchemaValidator();
   private readonly compiled = new Map<string, { template: Template[]; validate: (input: unknown) => string | undefined }>();
 
   /** Forget compiled templates (after prompts change). */
@@ -30,29 +38,30 @@ export class PromptRenderer {
     prompt: { key: string; name: string; template: string; input_schema: Record<string, unknown> },
     args: Record<string, unknown>,
   ): Promise<string> {
-    const entry = this.compile(prompt);
+    const { liquid, validators } = await loadEngines();
+    const entry = this.compile(prompt, liquid, validators);
     const coerced = coerce(prompt.input_schema, args);
     const problem = entry.validate(coerced);
     if (problem) throw new GatewayError('PROMPT_ARGS_INVALID', `arguments for prompt "${prompt.name}" are invalid: ${problem}`);
     try {
-      return String(await this.liquid.render(entry.template, coerced));
+      return String(await liquid.render(entry.template, coerced));
     } catch (error) {
       throw new GatewayError('PROMPT_RENDER_FAILED', `prompt "${prompt.name}" could not be rendered: ${firstLine(error)}`);
     }
   }
 
-  private compile(prompt: { key: string; name: string; template: string; input_schema: Record<string, unknown> }) {
+  private compile(prompt: { key: string; name: string; template: string; input_schema: Record<string, unknown> }, liquid: Liquid, validators: AjvJsonSchemaValidator) {
     let entry = this.compiled.get(prompt.key);
     if (entry) return entry;
     let template: Template[];
     try {
-      template = this.liquid.parse(prompt.template);
+      template = liquid.parse(prompt.template);
     } catch (error) {
       throw new GatewayError('PROMPT_RENDER_FAILED', `prompt "${prompt.name}" has an invalid template: ${firstLine(error)}`);
     }
     let validator: ((input: unknown) => { valid: boolean; errorMessage?: string | undefined }) | undefined;
     try {
-      validator = this.validators.getValidator(prompt.input_schema as never);
+      validator = validators.getValidator(prompt.input_schema as never);
     } catch {
       validator = undefined;
     }

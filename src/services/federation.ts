@@ -10,6 +10,7 @@ import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
 import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
 
 /** What a discovery found and how names were assigned. */
 export interface DiscoveryReport {
@@ -55,6 +56,8 @@ export class Federation implements Upstreams {
   private readonly links = new Map<string, Link>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** oauth2 access tokens of upstream gateways, cached until they expire. */
+  private readonly tokens = new OAuth2Tokens();
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
 
@@ -124,8 +127,10 @@ export class Federation implements Upstreams {
     return this.find(idOrName)?.connection?.pid ?? null;
   }
 
-  timeoutFor(_gateway: string): number | undefined {
-    return undefined;
+  /** The gateway's own timeout_ms, if it has one. */
+  timeoutFor(gateway: string): number | undefined {
+    const value = this.find(gateway)?.fields.timeout_ms;
+    return typeof value === 'number' ? value : undefined;
   }
 
   async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
@@ -158,6 +163,12 @@ export class Federation implements Upstreams {
   async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
     const { _meta: _ignored, ...rest } = params;
     return this.ready(gateway).request('completion/complete', rest, options);
+  }
+
+  async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
+    const connection = this.ready(gateway);
+    if (!connection.supportsSubscriptions) return;
+    await connection.request(method, { uri }, options);
   }
 
   templateOwner(view: View, uri: string): string | undefined {
@@ -276,12 +287,18 @@ export class Federation implements Upstreams {
   private target(fields: Record<string, unknown>): UpstreamTarget {
     let headers: Record<string, string> = {};
     const authType = String(fields.auth_type ?? 'none');
-    if (authType === 'oauth2') throw new Error(`gateway "${String(fields.name)}" uses oauth2, which federation does not support yet`);
-    if (authType !== 'none' && typeof fields.auth_value === 'string') {
+    let oauth: Pick<UpstreamTarget, 'bearer' | 'refused'> = {};
+    if (authType === 'oauth2') {
+      if (fields.transport === 'stdio') throw new Error(`gateway "${String(fields.name)}": oauth2 applies to HTTP transports, not stdio`);
+      const config = typeof fields.auth_value === 'string' ? (this.cipher.decrypt(fields.auth_value) as unknown as OAuth2Config) : undefined;
+      if (!config || typeof config.token_url !== 'string') throw new Error(`gateway "${String(fields.name)}" uses oauth2 without a token_url, client_id and client_secret`);
+      oauth = { bearer: () => this.tokens.token(config), refused: () => this.tokens.invalidate(config) };
+    } else if (authType !== 'none' && typeof fields.auth_value === 'string') {
       const payload = this.cipher.decrypt(fields.auth_value);
       headers = Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
     }
     return {
+      ...oauth,
       name: String(fields.name),
       transport: fields.transport as UpstreamTarget['transport'],
       url: (fields.url as string | null) ?? null,
@@ -368,11 +385,11 @@ export class Federation implements Upstreams {
     if (this.closed) return;
     try {
       await this.store.transaction(async (repo) => {
-        const current = await repo.get('gateways', link.id);
+        const current = await repo.get('gateways', link.id, { lock: true });
         if (!current) return;
         const fields = { ...current.fields, ...health };
         if (canonicalJson(fields) === canonicalJson(current.fields)) return;
-        await repo.update('gateways', { ...current, fields });
+        await repo.update('gateways', { ...current, fields }, current);
       });
     } catch (error) {
       this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'cannot record gateway health');
@@ -388,8 +405,17 @@ export class Federation implements Upstreams {
   }
 
   private async discoverNow(link: Link): Promise<DiscoveryReport> {
-    const connection = await this.ensureConnected(link);
-    const lists = await connection.discover(this.options.connectTimeoutMs);
+    let lists: UpstreamLists;
+    try {
+      lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
+    } catch (error) {
+      if (!((error as RpcError).data as { sessionExpired?: boolean } | undefined)?.sessionExpired) throw error;
+      // The upstream restarted and forgot the session: connect afresh and try once more.
+      const stale = link.connection;
+      link.connection = undefined;
+      await stale?.close();
+      lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
+    }
     if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
     const collisions = await this.storeTools(link, lists);
     const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
@@ -456,14 +482,14 @@ export class Federation implements Upstreams {
         if (!existing) {
           await repo.insert('tools', { id: randomUUID().replaceAll('-', ''), created_at: now, updated_at: now, fields });
         } else if (canonicalJson(fields) !== canonicalJson(existing.fields)) {
-          await repo.update('tools', { ...existing, fields, updated_at: now > existing.updated_at ? now : existing.updated_at });
+          await repo.update('tools', { ...existing, fields, updated_at: now > existing.updated_at ? now : existing.updated_at }, existing);
         }
       }
       for (const tool of mine) if (!seen.has(String(tool.fields.original_name))) await repo.delete('tools', tool.id);
-      const current = await repo.get('gateways', link.id);
+      const current = await repo.get('gateways', link.id, { lock: true });
       if (current) {
-        const fields = { ...current.fields, capabilities: lists.capabilities };
-        if (canonicalJson(fields) !== canonicalJson(current.fields)) await repo.update('gateways', { ...current, fields });
+        const fields = { ...current.fields, capabilities: lists.capabilities, collisions };
+        if (canonicalJson(fields) !== canonicalJson(current.fields)) await repo.update('gateways', { ...current, fields }, current);
       }
       return collisions;
     });

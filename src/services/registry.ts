@@ -51,7 +51,7 @@ export interface ReadOnlyToolSource {
 
 // Fields that federation or health checks keep on stored objects, preserved across edits.
 const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
-  gateways: { capabilities: null, reachable: null, last_seen: null, last_error: null },
+  gateways: { capabilities: null, reachable: null, last_seen: null, last_error: null, collisions: [] },
   tools: { gateway: null, original_name: null, source_file: null },
 };
 

@@ -2,7 +2,6 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
 import type { Kind } from '../domain/entities.js';
 import { GatewayError } from '../errors.js';
 import { migrations, type Dialect } from './migrations.js';
@@ -187,7 +186,7 @@ export class Store extends Repository {
 
   /** Open a store from a DATABASE_URL and bring its schema up to date. */
   static async open(databaseUrl: string): Promise<Store> {
-    const { db, dialect, description, schema } = connect(databaseUrl);
+    const { db, dialect, description, schema } = await connect(databaseUrl);
     const store = new Store(db, dialect, description, schema);
     try {
       await store.migrate();
@@ -230,7 +229,7 @@ export class Store extends Repository {
   }
 }
 
-function connect(databaseUrl: string): { db: Db; dialect: Dialect; description: string; schema?: string } {
+async function connect(databaseUrl: string): Promise<{ db: Db; dialect: Dialect; description: string; schema?: string }> {
   if (databaseUrl.startsWith('sqlite:')) {
     let path = databaseUrl.slice('sqlite:'.length);
     if (path.startsWith('//')) path = path.slice(2);
@@ -264,6 +263,7 @@ function connect(databaseUrl: string): { db: Db; dialect: Dialect; description: 
     if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
       throw new GatewayError('CONFIG_INVALID', 'DATABASE_URL ?schema= must be a plain SQL identifier');
     }
+    const { default: pg } = await import('pg'); // loaded only for PostgreSQL
     const pool = new pg.Pool({
       connectionString: url.toString(),
       max: 10,

@@ -1,5 +1,5 @@
 import { Client, ProtocolError, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
@@ -14,6 +14,10 @@ export interface UpstreamTarget {
   env: Record<string, string>;
   /** Decrypted auth headers; never logged. */
   headers: Record<string, string>;
+  /** oauth2 gateways: the current access token (cached: usually synchronous), sent as Bearer. */
+  bearer?: () => string | Promise<string>;
+  /** oauth2 gateways: the upstream refused the token (401); fetch a new one next time. */
+  refused?: () => void;
 }
 
 export interface UpstreamLists {
@@ -27,8 +31,38 @@ export interface UpstreamLists {
 export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs: number;
+  /** SDK path: progress callback (the SDK picks its own token upstream). */
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Fast path: the caller's progress token, passed upstream as is (the reply stream is the call's own). */
+  progressToken?: string | number;
+  /** Fast path: where notifications and requests the upstream sends during the call go. */
+  relay?: RelayHooks;
+  /** Aborts `signal` (the caller owns it for this call alone): lets the fast path reuse it for its timeout. */
+  abort?: () => void;
 }
+
+/** The client's answer to a request the upstream made of it. */
+export type RelayAnswer = { result: unknown } | { error: { code: number; message: string; data?: unknown } };
+
+/** How messages an upstream sends during a call reach the calling client. */
+export interface RelayHooks {
+  /** A notification (progress, log message) related to the call. */
+  notify?: (method: string, params: unknown) => void;
+  /** A request of the client (sampling, elicitation, roots); resolves with the client's answer. */
+  request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
+}
+
+interface FastPath {
+  agent: Agent;
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+const LINE = /\r?\n/;
+const EVENT_END = /\r?\n\r?\n/g;
+const MAX_STREAM_BUFFER = 64 * 1024 * 1024;
+const METHOD_NOT_FOUND_CODE = -32601;
 
 /** Accept whatever the upstream returned; the gateway checks the shape it needs itself (cheaper than zod). */
 const PASSTHROUGH = {
@@ -36,6 +70,12 @@ const PASSTHROUGH = {
 };
 
 const MAX_LIST_PAGES = 200;
+
+/**
+ * What the gateway tells upstreams its clients can do: sampling and elicitation requests made
+ * during a tools/call are relayed to the calling client (fast path), which answers or refuses.
+ */
+const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
 
 /**
  * One kept-alive connection to an upstream MCP server through the SDK client: connect, list,
@@ -48,7 +88,8 @@ export class UpstreamConnection {
   private stderrTail = '';
   private closing = false;
   /** Streamable HTTP fast path for tools/call: one POST on a kept-alive undici pool. */
-  private fast: { agent: Agent; origin: string; path: string; headers: Record<string, string> } | undefined;
+  private fast: FastPath | undefined;
+  private stdio: StdioClientTransport | undefined;
   private fastId = 0;
 
   constructor(
@@ -60,14 +101,20 @@ export class UpstreamConnection {
     return this.client !== undefined;
   }
 
+  /** Whether the upstream declared resources.subscribe. */
+  get supportsSubscriptions(): boolean {
+    const resources = this.client?.getServerCapabilities()?.resources as { subscribe?: unknown } | undefined;
+    return resources?.subscribe === true;
+  }
+
   /** The stdio child's pid, for tests and diagnostics. */
   get pid(): number | null {
-    return this.transport instanceof StdioClientTransport ? this.transport.pid : null;
+    return this.stdio ? this.stdio.pid : null;
   }
 
   async connect(timeoutMs: number): Promise<void> {
-    const transport = this.makeTransport();
-    const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: {} });
+    const transport = await this.makeTransport();
+    const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
@@ -99,41 +146,85 @@ export class UpstreamConnection {
   }
 
   /**
-   * tools/call without progress on a Streamable HTTP upstream: the request goes out as one POST
-   * on a pooled connection and the reply is parsed once, skipping the SDK client's per-request
-   * machinery (the hot path; see docs/decisions/0001). Anything unusual falls back to errors
-   * the caller understands; calls that want progress take the SDK path.
+   * tools/call on a Streamable HTTP upstream: one POST on a kept-alive undici pool, skipping the
+   * SDK client's per-request machinery (the hot path; see docs/decisions/0004). A JSON reply is
+   * parsed once. An SSE reply is read as it arrives: notifications (progress under the caller's
+   * own token, log messages) go to `relay.notify`, requests the upstream makes of the client
+   * (sampling, elicitation, roots) go to `relay.request` and the answer is POSTed back. Returns
+   * undefined when this connection has no fast path (stdio, SSE): the caller uses `request`.
    */
   async fastCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown | undefined> {
     const fast = this.fast;
-    if (!fast || options.onprogress || !this.client) return undefined;
+    if (!fast || !this.client) return undefined;
     const id = `gw-${++this.fastId}`;
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    let text: string;
-    let type: string;
+    // One abort signal for undici: the caller's own when it lets us end it (no extra controller
+    // or listener per call), else a controller of our own that follows the caller's.
+    const caller = options.signal;
+    let timedOut = false;
+    let signal: AbortSignal;
+    let end: () => void;
+    let onAbort: (() => void) | undefined;
+    if (caller && options.abort) {
+      signal = caller;
+      end = options.abort;
+    } else {
+      const controller = new AbortController();
+      signal = controller.signal;
+      end = () => controller.abort();
+      if (caller) {
+        onAbort = end;
+        if (caller.aborted) end();
+        else caller.addEventListener('abort', onAbort, { once: true });
+      }
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
+      end();
+    }, options.timeoutMs);
+    const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
+    let headers = fast.headers;
+    let reply: { result?: unknown; error?: unknown } | undefined;
     try {
+      if (this.target.bearer) {
+        const token = this.target.bearer();
+        headers = { ...fast.headers, authorization: `Bearer ${typeof token === 'string' ? token : await token}` };
+      }
       const res = await fast.agent.request({
         origin: fast.origin,
         path: fast.path,
         method: 'POST',
-        headers: fast.headers,
-        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
         signal,
       });
-      text = await res.body.text();
-      type = String(res.headers['content-type'] ?? '');
+      if (res.statusCode === 401) this.target.refused?.();
       if (res.statusCode === 404 && fast.headers['mcp-session-id']) {
-        this.fast = undefined; // the session is gone: let the SDK path notice and reconnect
-        throw new Error('the upstream session expired');
+        await res.body.dump().catch(() => undefined);
+        this.fast = undefined; // the session is gone: drop the connection so it is re-initialized
+        void this.client?.close();
+        throw new Error('the upstream forgot the session (it restarted?); reconnecting');
       }
-      if (res.statusCode >= 400) throw new Error(`HTTP ${res.statusCode}`);
+      if (res.statusCode >= 400) {
+        await res.body.dump().catch(() => undefined);
+        throw new Error(`HTTP ${res.statusCode}`);
+      }
+      const type = res.headers['content-type'];
+      if (typeof type === 'string' && type.includes('text/event-stream')) {
+        reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, signal);
+      } else {
+        reply = parseJsonReply(await res.body.text(), id);
+      }
     } catch (error) {
-      if (timeout.aborted) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
-      if (options.signal?.aborted) throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
+      if (timedOut) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (caller?.aborted && !timedOut) {
+        this.cancelUpstream({ ...fast, headers }, id);
+        throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
+      }
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
+    } finally {
+      clearTimeout(timer);
+      if (caller && onAbort) caller.removeEventListener('abort', onAbort);
     }
-    const reply = parseReply(text, type, id);
     if (!reply) throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
     if (reply.error) {
       const e = reply.error as { code?: unknown; message?: unknown };
@@ -144,6 +235,79 @@ export class UpstreamConnection {
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
     }
     return result;
+  }
+
+  /** Read an SSE reply event by event until our response; relay what comes before it. */
+  private async readStream(body: AsyncIterable<Buffer | string>, id: string, fast: FastPath, relay: RelayHooks | undefined, signal: AbortSignal): Promise<{ result?: unknown; error?: unknown } | undefined> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let reply: { result?: unknown; error?: unknown } | undefined;
+    const handle = (event: string) => {
+      let data = '';
+      for (const line of event.split(LINE)) {
+        if (line.startsWith('data:')) data += (data ? '\n' : '') + (line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
+      }
+      if (!data.trim()) return; // priming events and comments
+      let message: { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
+      try {
+        message = JSON.parse(data) as typeof message;
+      } catch {
+        return; // not JSON: ignored; a missing response is reported as malformed
+      }
+      if (message === null || typeof message !== 'object') return;
+      if (typeof message.method === 'string') {
+        if (message.id === undefined) relay?.notify?.(message.method, message.params);
+        else this.answerUpstream(fast, message.id, message.method, message.params, relay, signal);
+      } else if (message.id === id && ('result' in message || 'error' in message)) {
+        reply = message;
+      }
+    };
+    for await (const chunk of body) {
+      buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+      if (buffer.length > MAX_STREAM_BUFFER) throw new Error('an SSE event over 64 MiB');
+      let match: RegExpExecArray | null;
+      EVENT_END.lastIndex = 0;
+      while ((match = EVENT_END.exec(buffer)) !== null) {
+        handle(buffer.slice(0, match.index));
+        buffer = buffer.slice(match.index + match[0].length);
+        EVENT_END.lastIndex = 0;
+      }
+    }
+    if (buffer.trim()) handle(buffer);
+    return reply;
+  }
+
+  /** Pass a request the upstream made of the client on, and POST the client's answer back. */
+  private answerUpstream(fast: FastPath, requestId: unknown, method: string, params: unknown, relay: RelayHooks | undefined, signal: AbortSignal): void {
+    const answer: Promise<RelayAnswer> = relay?.request
+      ? relay.request(method, params, signal)
+      : Promise.resolve({ error: { code: METHOD_NOT_FOUND_CODE, message: `the client cannot take the upstream's ${method.slice(0, 100)} request: it did not accept text/event-stream` } });
+    void answer
+      .then((a) =>
+        fast.agent.request({
+          origin: fast.origin,
+          path: fast.path,
+          method: 'POST',
+          headers: fast.headers,
+          body: JSON.stringify('result' in a ? { jsonrpc: '2.0', id: requestId, result: a.result } : { jsonrpc: '2.0', id: requestId, error: a.error }),
+        }),
+      )
+      .then((res) => res.body.dump())
+      .catch(() => undefined); // the upstream's own timeout ends its wait
+  }
+
+  /** Tell the upstream a call was cancelled (fire and forget). */
+  private cancelUpstream(fast: FastPath, id: string): void {
+    void fast.agent
+      .request({
+        origin: fast.origin,
+        path: fast.path,
+        method: 'POST',
+        headers: fast.headers,
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'the client cancelled the call' } }),
+      })
+      .then((res) => res.body.dump())
+      .catch(() => undefined);
   }
 
   /** Everything the upstream offers, page by page. */
@@ -187,8 +351,18 @@ export class UpstreamConnection {
       }
       return result;
     } catch (error) {
+      if (this.sessionExpired(error)) {
+        // The upstream forgot our session (it restarted): drop the connection so it is re-initialized.
+        void client.close();
+        throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" lost its session with the upstream (it restarted?); reconnecting`, { sessionExpired: true });
+      }
       throw this.translate(error, method, options.timeoutMs);
     }
+  }
+
+  private sessionExpired(error: unknown): boolean {
+    const status = (error as { data?: { status?: unknown } } | null)?.data?.status;
+    return status === 404 && this.transport instanceof StreamableHTTPClientTransport && this.transport.sessionId !== undefined;
   }
 
   async close(): Promise<void> {
@@ -207,9 +381,10 @@ export class UpstreamConnection {
     return this.client;
   }
 
-  private makeTransport(): Transport {
+  private async makeTransport(): Promise<Transport> {
     const t = this.target;
     if (t.transport === 'stdio') {
+      const { getDefaultEnvironment, StdioClientTransport } = await import('@modelcontextprotocol/client/stdio'); // only for stdio gateways
       const transport = new StdioClientTransport({
         command: t.command!,
         args: t.args,
@@ -219,14 +394,28 @@ export class UpstreamConnection {
       transport.stderr?.on('data', (chunk: Buffer) => {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
       });
+      this.stdio = transport;
       return transport;
     }
     const url = new URL(t.url!);
     const requestInit = { headers: t.headers };
+    const bearer = t.bearer;
+    // oauth2: every request of the SDK transport carries the current token.
+    const authorizedFetch = bearer
+      ? async (input: string | URL, init?: RequestInit) => {
+          const headers = new Headers(init?.headers);
+          const token = bearer();
+          headers.set('authorization', `Bearer ${typeof token === 'string' ? token : await token}`);
+          const res = await fetch(input, { ...init, headers });
+          if (res.status === 401) t.refused?.();
+          return res;
+        }
+      : undefined;
     if (t.transport === 'sse') {
-      return new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } }) } } as never);
+      const eventFetch = (input: string | URL, init?: RequestInit) => (authorizedFetch ?? fetch)(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } });
+      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch, eventSourceInit: { fetch: eventFetch } } as never);
     }
-    return new StreamableHTTPClientTransport(url, { requestInit });
+    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch });
   }
 
   private translate(error: unknown, method: string, timeoutMs: number): RpcError {
@@ -250,26 +439,13 @@ export class UpstreamConnection {
   }
 }
 
-/** The JSON-RPC response with our id in a JSON or SSE reply body. */
-function parseReply(text: string, type: string, id: string): { result?: unknown; error?: unknown } | undefined {
-  const candidates: string[] = [];
-  if (type.includes('text/event-stream')) {
-    for (const event of text.split(/\r?\n\r?\n/)) {
-      const data = event
-        .split(/\r?\n/)
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (data) candidates.push(data);
-    }
-  } else candidates.push(text);
-  for (const data of candidates) {
-    try {
-      const message = JSON.parse(data) as { id?: unknown; result?: unknown; error?: unknown };
-      if (message && message.id === id && ('result' in message || 'error' in message)) return message;
-    } catch {
-      return undefined;
-    }
+/** The JSON-RPC response with our id in a JSON reply body. */
+function parseJsonReply(text: string, id: string): { result?: unknown; error?: unknown } | undefined {
+  try {
+    const message = JSON.parse(text) as { id?: unknown; result?: unknown; error?: unknown };
+    if (message && message.id === id && ('result' in message || 'error' in message)) return message;
+  } catch {
+    return undefined;
   }
   return undefined;
 }

