@@ -1,5 +1,6 @@
 import type { CredentialRef } from '../domain/entities.js';
 import { GATEWAY_VARIABLES } from '../domain/env-refs.js';
+import { OAuth2Tokens } from './oauth2.js';
 
 /**
  * Credentials referenced as `env:VAR` (capability files, `auth_ref`): read from the environment
@@ -14,24 +15,10 @@ export interface ResolvedCredentials {
   secrets: string[];
 }
 
-/** POST a form to a token endpoint: status and body text. */
-export type TokenRequest = (url: URL, form: string, headers: Record<string, string>, signal: AbortSignal) => Promise<{ status: number; text: string }>;
-
-interface CachedToken {
-  token: string;
-  expiresAt: number;
-}
-
-/** Refresh a token this long before it expires. */
-const EARLY_REFRESH_MS = 30_000;
-const TOKEN_TIMEOUT_MS = 10_000;
-
 export class CredentialResolver {
-  private readonly tokens = new Map<string, CachedToken>();
-
   constructor(
-    private readonly post: TokenRequest,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly tokens: OAuth2Tokens = new OAuth2Tokens(),
   ) {}
 
   /** Resolve a reference; a missing variable or a refused token request throws a plain message. */
@@ -52,7 +39,11 @@ export class CredentialResolver {
       else if (ref.in === 'query') out.query[ref.name] = key;
       else out.cookies[ref.name] = key;
     } else {
-      const token = await this.clientCredentialsToken(ref, out, signal);
+      const id = this.read(ref.client_id, out);
+      const secret = this.read(ref.client_secret, out);
+      // Shared with oauth2 gateways: one fetch per client, cached until shortly before expiry.
+      const scope = ref.scopes.join(' ');
+      const token = await untilAborted(this.tokens.token({ token_url: ref.token_url, client_id: id, client_secret: secret, ...(scope ? { scope } : {}) }), signal);
       out.secrets.push(token);
       out.headers.authorization = `Bearer ${token}`;
     }
@@ -68,37 +59,17 @@ export class CredentialResolver {
     out.secrets.push(value);
     return value;
   }
+}
 
-  private async clientCredentialsToken(ref: Extract<CredentialRef, { type: 'oauth2' }>, out: ResolvedCredentials, signal?: AbortSignal): Promise<string> {
-    const id = this.read(ref.client_id, out);
-    const secret = this.read(ref.client_secret, out);
-    const key = `${ref.token_url}\u0000${id}\u0000${ref.scopes.join(' ')}`;
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.token;
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    if (ref.scopes.length > 0) form.set('scope', ref.scopes.join(' '));
-    // RFC 6749 §2.3.1: client credentials in HTTP Basic, each form-urlencoded first.
-    const basic = Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
-    out.secrets.push(basic);
-    const timeout = AbortSignal.timeout(TOKEN_TIMEOUT_MS);
-    const response = await this.post(
-      new URL(ref.token_url),
-      form.toString(),
-      { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      signal ? AbortSignal.any([signal, timeout]) : timeout,
-    );
-    let body: { access_token?: unknown; expires_in?: unknown; error?: unknown } = {};
-    try {
-      body = JSON.parse(response.text) as typeof body;
-    } catch {
-      // reported below
-    }
-    if (response.status >= 400 || typeof body.access_token !== 'string' || !body.access_token) {
-      const reason = typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
-      throw new Error(`the token endpoint ${ref.token_url} refused the client credentials (${reason})`);
-    }
-    const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : 300_000;
-    this.tokens.set(key, { token: body.access_token, expiresAt: Date.now() + Math.max(0, lifetime - EARLY_REFRESH_MS) });
-    return body.access_token;
-  }
+/** Wait for a value, but stop waiting (not the work, which others may share) when the call is cancelled. */
+function untilAborted<T>(value: T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return Promise.resolve(value);
+  if (signal.aborted) return Promise.reject(new Error('the call was cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('the call was cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(value)
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -67,11 +67,7 @@ export class RestExecutor {
     private readonly cipher: AuthCipher,
     private readonly options: RestOptions,
   ) {
-    this.credentials = new CredentialResolver(async (url, form, headers, signal) => {
-      const response = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers, body: form, signal });
-      const raw = await readCapped(response.body, 1024 * 1024);
-      return { status: response.statusCode, text: raw?.toString('utf8') ?? '' };
-    }, options.env);
+    this.credentials = new CredentialResolver(options.env);
   }
 
   /**
