@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KIND_DEFS, KINDS } from '../domain/entities.js';
+import { exportDocumentSchema } from '../domain/export-document.js';
 import { ERRORS } from '../errors.js';
 
 /** A kind's schemas as JSON Schema, derived from the zod entities (never written by hand). */
@@ -106,6 +107,55 @@ export function buildOpenApi(version: string): object {
       delete: { tags: [kind], summary: `Delete a ${def.singular}`, responses: { 204: { description: 'Deleted' }, 404: problemResponse(def.notFound) } },
     };
   }
+  const { $schema: _draft, ...exportDoc } = z.toJSONSchema(exportDocumentSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  schemas.ExportDocument = exportDoc;
+  const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
+  const exportFilters = [
+    { name: 'types', in: 'query', description: 'comma list of kinds (default: all five)', schema: { type: 'string' } },
+    { name: 'tags', in: 'query', description: 'comma list: objects carrying any of them', schema: { type: 'string' } },
+    { name: 'filter', in: 'query', description: 'key=value label; repeat to require all', schema: { type: 'string' } },
+    { name: 'include_inactive', in: 'query', schema: { type: 'boolean' } },
+  ];
+  paths['/export'] = {
+    get: {
+      tags: ['configuration'],
+      summary: 'The export document (SPEC §5): credentials stay encrypted, keys sorted, objects ordered by name',
+      parameters: exportFilters,
+      responses: { 200: json({ $ref: '#/components/schemas/ExportDocument' }, 'The export document'), 400: problemResponse('Bad query') },
+    },
+  };
+  paths['/import'] = {
+    post: {
+      tags: ['configuration'],
+      summary: 'Replay an export document (or a ContextForge export) in one transaction',
+      parameters: [
+        { name: 'dry_run', in: 'query', description: 'plan only; write nothing', schema: { type: 'boolean' } },
+        { name: 'conflict', in: 'query', schema: { type: 'string', enum: ['update', 'skip', 'fail', 'rename'], default: 'update' } },
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/ExportDocument' } } } },
+      responses: {
+        200: json({ type: 'object', description: 'per kind and per object: created, updated, unchanged, skipped, renamed' }, 'The import report'),
+        409: problemResponse('IMPORT_CONFLICT'),
+        422: problemResponse('IMPORT_INVALID, IMPORT_VERSION_UNSUPPORTED or IMPORT_SECRET_MISMATCH; nothing was written'),
+      },
+    },
+  };
+  paths['/gateways/{id}/refresh'] = {
+    parameters: [{ name: 'id', in: 'path', required: true, description: 'id or name', schema: { type: 'string' } }],
+    post: {
+      tags: ['gateways'],
+      summary: "Rediscover an upstream's tools, prompts and resources now",
+      responses: {
+        200: json({ type: 'object', properties: { gateway: { type: 'string' }, tools: { type: 'integer' }, prompts: { type: 'integer' }, resources: { type: 'integer' }, resource_templates: { type: 'integer' }, collisions: { type: 'array' } } }, 'What was found'),
+        404: problemResponse('GW_NOT_FOUND'),
+        502: problemResponse('GW_UNREACHABLE or GW_DISCOVERY_FAILED'),
+      },
+    },
+  };
+  paths['/metrics'] = {
+    get: { tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+  };
+  paths['/openapi.json'] = { get: { tags: ['operations'], summary: 'This document', responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') } } };
   paths['/health'] = { get: { tags: ['operations'], summary: 'Liveness', security: [], responses: { 200: { description: 'The process is up' } } } };
   paths['/ready'] = {
     get: {
