@@ -12,6 +12,9 @@ import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
 
+/** Gateways connected and discovered at the same time; the rest wait their turn. */
+const MAX_CONCURRENT_SYNCS = 8;
+
 /** What a discovery found and how names were assigned. */
 export interface DiscoveryReport {
   gateway: string;
@@ -58,6 +61,8 @@ export class Federation implements Upstreams {
   private closed = false;
   /** oauth2 access tokens of upstream gateways, cached until they expire. */
   private readonly tokens = new OAuth2Tokens();
+  private syncing = 0;
+  private readonly syncQueue: (() => void)[] = [];
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
 
@@ -183,6 +188,7 @@ export class Federation implements Upstreams {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const release of this.syncQueue.splice(0)) release(); // queued syncs see `closed` and stop
     await Promise.all([...this.links.values()].map((link) => this.drop(link, false, false)));
   }
 
@@ -231,11 +237,23 @@ export class Federation implements Upstreams {
   }
 
   /** Connect and discover one active gateway. */
+  /**
+   * Connect and discover one gateway. At most MAX_CONCURRENT_SYNCS run at once, so starting with
+   * (or bulk-importing) thousands of gateways queues them instead of opening every upstream at once.
+   */
   private async sync(stored: StoredObject): Promise<void> {
     if (stored.fields.is_active === false) return;
-    const link = this.linkFor(stored);
-    await this.ensureConnected(link);
-    await this.discover(link);
+    if (this.syncing >= MAX_CONCURRENT_SYNCS) await new Promise<void>((resolve) => this.syncQueue.push(resolve));
+    this.syncing++;
+    try {
+      if (this.closed) return;
+      const link = this.linkFor(stored);
+      await this.ensureConnected(link);
+      await this.discover(link);
+    } finally {
+      this.syncing--;
+      this.syncQueue.shift()?.();
+    }
   }
 
   private ensureConnected(link: Link): Promise<UpstreamConnection> {
