@@ -94,13 +94,27 @@ async function startupToReady() {
       let t = performance.now();
       await new Promise((resolve) => spawn(process.execPath, ['-e', ''], { stdio: 'ignore' }).on('exit', resolve));
       baseline.push(performance.now() - t);
-      const port = 46000 + i;
       t = performance.now();
-      const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', String(port), '--database-url', `sqlite:${join(dir, `s${i}.db`)}`], {
-        stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'silent' },
+      // Port 0: the OS picks a free port and the gateway logs its URL (a fixed port can be taken
+      // by another process between runs on a shared machine).
+      const child = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--port', '0', '--database-url', `sqlite:${join(dir, `s${i}.db`)}`], {
+        stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LOG_LEVEL: 'info' },
+      });
+      const url = await new Promise((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error('gateway did not log its URL within 10 s')), 10_000);
+        child.stdout.on('data', (chunk) => {
+          out += chunk;
+          const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)","database"/.exec(out);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+        child.on('exit', (code) => reject(new Error(`gateway exited with ${code} before listening`)));
       });
       for (;;) {
-        const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status === 200, () => false);
+        const ok = await fetch(`${url}/ready`).then((r) => r.status === 200, () => false);
         if (ok) break;
         if (performance.now() - t > 10_000) throw new Error('gateway did not become ready in 10 s');
         await new Promise((r) => setTimeout(r, 5));
