@@ -225,11 +225,16 @@ describe('postman', () => {
     const collection = JSON.parse(readFileSync(join(FIXTURES, 'postman-v21.json'), 'utf8')) as { auth: { bearer: { value: string }[] }; item: { item?: { request: { header?: { key: string; value: string }[] } }[] }[] };
     collection.auth.bearer[0]!.value = 'sk_live_literal_secret_123';
     collection.item[0]!.item![0]!.request.header!.push({ key: 'X-Api-Key', value: 'literal-header-secret-456' });
+    collection.item[0]!.item![0]!.request.header!.push({ key: 'Authorization', value: 'Bearer literal-auth-789' });
+    collection.item[0]!.item![0]!.request.header!.push({ key: 'X-Author', value: 'ada' });
     writeFileSync(join(dir, 'c.json'), JSON.stringify(collection));
     const plan = await preview('postman', join(dir, 'c.json'));
     const text = JSON.stringify(plan.drafts);
     expect(text).not.toContain('sk_live_literal_secret_123');
     expect(text).not.toContain('literal-header-secret-456');
+    expect(text).not.toContain('literal-auth-789');
+    // A header that only looks like one is kept.
+    expect(capOf(byName(plan, 'list_orders')).providers.primary.config.headers).toMatchObject({ 'X-Author': 'ada' });
     expect(plan.warnings.some((w) => /literal bearer credential is not copied/.test(w))).toBe(true);
   });
 });

@@ -10,7 +10,8 @@ type Collection = InstanceType<typeof Collection>;
 const V20 = 'https://schema.getpostman.com/json/collection/v2.0.0/collection.json';
 const V21 = 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json';
 const PAGINATION = new Set(['page', 'per_page', 'perpage', 'page_size', 'pagesize', 'limit', 'offset', 'cursor', 'after', 'before', 'first', 'last', 'top', 'skip']);
-const SECRETISH = /(token|secret|password|passwd|api[_-]?key|apikey|credential|auth)/i;
+// Names that hold credentials: never copied into a draft, carried as env: references instead.
+const SECRETISH = /(token|secret|password|passwd|api[_-]?key|apikey|credential|^(proxy-)?authorization$|^auth$|^cookie$)/i;
 const VAR = /\{\{\s*([^{}\s]+)\s*\}\}/g;
 
 interface RawCollection {
