@@ -6,7 +6,10 @@ export interface Config {
   host: string;
   port: number;
   databaseUrl: string;
+  /** Redis for cross-instance change events (REDIS_URL); unset: changes stay in this process. */
   redisUrl: string | undefined;
+  /** Prefix of the Redis channel, `<prefix>:events` (REDIS_CHANNEL_PREFIX, default mcpgateway). */
+  redisChannelPrefix: string;
   encryptionSecret: string | undefined;
   basicUser: string | undefined;
   basicPassword: string | undefined;
@@ -76,12 +79,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       throw new GatewayError('CONFIG_INVALID', `ENV_REF_ALLOWLIST entry "${entry}" must be a variable name, a prefix ending in *, or * alone`);
     }
   }
+  const redisUrl = value(undefined, 'REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    // The URL may carry a password: never echo it.
+    throw new GatewayError('CONFIG_INVALID', 'REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  const redisChannelPrefix = value(undefined, 'REDIS_CHANNEL_PREFIX') ?? 'mcpgateway';
+  if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(redisChannelPrefix)) {
+    throw new GatewayError('CONFIG_INVALID', 'REDIS_CHANNEL_PREFIX must be 1 to 100 letters, digits, _ . : or -');
+  }
   if (basicUser?.includes(':')) throw new GatewayError('CONFIG_INVALID', 'BASIC_AUTH_USER must not contain ":"');
   return {
     host: value(flags.host, 'HOST') ?? '127.0.0.1',
     port,
     databaseUrl: value(flags.databaseUrl, 'DATABASE_URL') ?? 'sqlite:./mcpgateway.db',
-    redisUrl: value(undefined, 'REDIS_URL'),
+    redisUrl,
+    redisChannelPrefix,
     encryptionSecret: value(undefined, 'AUTH_ENCRYPTION_SECRET'),
     basicUser,
     basicPassword,

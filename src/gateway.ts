@@ -10,8 +10,9 @@ import { Catalog } from './mcp/catalog.js';
 import { Dispatcher } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
+import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
 import { Federation } from './services/federation.js';
-import { Registry } from './services/registry.js';
+import { Registry, type ChangeEvent } from './services/registry.js';
 import { RestExecutor } from './upstream/rest-executor.js';
 import { Store } from './store/store.js';
 
@@ -25,6 +26,8 @@ export interface Gateway {
   federation: Federation;
   catalog: Catalog;
   dispatcher: Dispatcher;
+  /** Cross-instance change events: over Redis when REDIS_URL is set, else local only. */
+  events: ClusterEvents;
   logger: Logger;
   config: Config;
   /** The address it listens on, once started. */
@@ -49,6 +52,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   const store = await Store.open(config.databaseUrl);
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
+  let events: ClusterEvents = new LocalEvents();
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
@@ -61,7 +65,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       cipher,
       logger,
       { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
-      (kind) => changed.invalidate(kind),
+      (kind) => {
+        changed.invalidate(kind);
+        // Discovery wrote tools to the shared database and changed what this instance serves.
+        events.publish({ source: 'federation', kind });
+      },
     );
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
     changed.invalidate = (kind) => catalog.invalidate(kind);
@@ -70,13 +78,34 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
     const prompts = new PromptRenderer();
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
-    registry.onChange((event) => {
+    // A change, made here or (over REDIS_URL) by another instance sharing the database.
+    const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {
       catalog.invalidate(event.kind);
       if (event.kind === 'prompts') prompts.reset();
       if (event.kind === 'gateways') {
         void federation.gatewayChanged(event.op, event.id).catch((error: unknown) => logger.warn({ gateway: event.name, err: (error as Error).message }, 'gateway update failed'));
       }
+    };
+    registry.onChange((event) => {
+      applyChange(event);
+      events.publish({ source: 'registry', kind: event.kind, op: event.op, id: event.id, name: event.name });
     });
+    if (config.redisUrl !== undefined) {
+      const redis = new RedisEvents(config.redisUrl, `${config.redisChannelPrefix}:events`, logger, {
+        remote(event) {
+          if (event.source === 'registry') applyChange(event);
+          else if (event.source === 'federation') catalog.invalidate(event.kind);
+          else this.resync();
+        },
+        resync() {
+          for (const kind of ['tools', 'prompts', 'resources', 'servers', 'gateways']) catalog.invalidate(kind);
+          prompts.reset();
+          void federation.resync().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'gateway resync failed'));
+        },
+      });
+      events = redis;
+      redis.start();
+    }
     await capabilities.start();
     registry.attachReadOnlyTools(capabilities);
     const app = buildApp({
@@ -88,6 +117,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
+      events: () => events.state(),
     });
     await federation.start();
     let url = '';
@@ -105,10 +135,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       federation,
       catalog,
       dispatcher,
+      events,
       logger,
       config,
       url,
       async close() {
+        await events.close();
         await app.close();
         await federation.close();
         await rest.close();
@@ -117,6 +149,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     };
   } catch (error) {
+    await events.close().catch(() => undefined);
     await capabilities.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

@@ -32,6 +32,8 @@ export interface AppDeps {
   hostCheck?: { loopback: boolean; allowed: string[] };
   /** MCP serving and federation; absent in callers that only need the Admin API. */
   mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
+  /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
+  events?: () => string;
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -65,7 +67,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok', version: VERSION }));
   app.get('/ready', async (_request, reply) => {
-    if (await deps.store.ping()) return { status: 'ready', database: deps.store.dialect };
+    if (await deps.store.ping()) return { status: 'ready', database: deps.store.dialect, events: deps.events?.() ?? 'local' };
     return sendProblem(reply, new GatewayError('NOT_READY', 'the database does not answer'));
   });
   const openapi = buildOpenApi(VERSION);

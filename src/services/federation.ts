@@ -105,6 +105,18 @@ export class Federation implements Upstreams {
     else this.changed('tools');
   }
 
+  /**
+   * Bring the connections in line with the stored gateways after changes this instance may not
+   * have heard of (another instance's edits while the event channel was down).
+   */
+  async resync(): Promise<void> {
+    if (this.closed) return;
+    const stored = await this.store.list('gateways', { includeInactive: true });
+    const ids = new Set(stored.map((g) => g.id));
+    for (const link of [...this.links.values()]) if (!ids.has(link.id)) await this.gatewayChanged('delete', link.id);
+    for (const gateway of stored) await this.gatewayChanged('update', gateway.id);
+  }
+
   /** POST /gateways/{id}/refresh: connect if needed and rediscover now. */
   async refresh(idOrName: string): Promise<DiscoveryReport> {
     const stored = await this.store.get('gateways', idOrName);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { redisStatus } from './redis.js';
 import { postgresStatus } from './stores.js';
 
 /**
@@ -15,6 +16,12 @@ export default async function setup(): Promise<void> {
   const status = await postgresStatus();
   if (!status.available) {
     const line = `PostgreSQL at ${status.url} is not reachable (${status.reason}): PostgreSQL tests are SKIPPED`;
+    if (process.env.CI === 'true') throw new Error(`${line}, and CI=true requires them`);
+    console.warn(`\n*** ${line} ***\n`);
+  }
+  const redis = await redisStatus();
+  if (!redis.available) {
+    const line = `Redis at ${redis.url} is not reachable (${redis.reason}): Redis tests are SKIPPED`;
     if (process.env.CI === 'true') throw new Error(`${line}, and CI=true requires them`);
     console.warn(`\n*** ${line} ***\n`);
   }
