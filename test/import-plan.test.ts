@@ -72,6 +72,18 @@ describe('golden plans', () => {
   });
 });
 
+describe('docs', () => {
+  it('quote the manifest name the Postman example really gets (README and docs/import-planner.md)', () => {
+    const plan = JSON.parse(readFileSync(join(GOLDEN, 'postman-v21.json'), 'utf8')) as ImportPlan;
+    const name = `import-plan-${plan.plan_digest_sha256.slice(0, 12)}.manifest.json`;
+    for (const doc of ['README.md', 'docs/import-planner.md']) {
+      const quoted = [...readFileSync(join(process.cwd(), doc), 'utf8').matchAll(/import-plan-[0-9a-f]{12}\.manifest\.json/g)].map((m) => m[0]);
+      expect(quoted.length, doc).toBeGreaterThan(0);
+      expect(new Set(quoted), doc).toEqual(new Set([name]));
+    }
+  });
+});
+
 describe('determinism and digests', () => {
   it('gives byte-identical plans for the same input', async () => {
     const a = JSON.stringify(await preview('postman', join(FIXTURES, 'postman-v21.json')));

@@ -1,4 +1,4 @@
-import { broadScope, cleanText, hostOf, toolName, uniqueNames } from '../common.js';
+import { broadScope, cleanText, envName, hostOf, toolName, uniqueNames } from '../common.js';
 import { sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { Effect, JsonObject, Operation, SourceInfo } from '../planner/types.js';
@@ -229,6 +229,3 @@ function requireString(value: unknown, path: string): string {
   return value;
 }
 
-function envName(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
-}

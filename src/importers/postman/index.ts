@@ -1,5 +1,5 @@
 import postman, { type Item, type ItemGroup, type RequestAuth } from 'postman-collection';
-import { broadScope, cleanText, soundsDestructive, toolName, uniqueNames } from '../common.js';
+import { broadScope, cleanText, envName, soundsDestructive, toolName, uniqueNames } from '../common.js';
 import { isSourceError, sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { JsonObject, Operation } from '../planner/types.js';
@@ -320,6 +320,3 @@ function descriptionOf(value: unknown): string {
   return String(value);
 }
 
-function envName(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
-}
