@@ -3,6 +3,7 @@ import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
+import { deadline } from './deadline.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -157,30 +158,9 @@ export class UpstreamConnection {
     const fast = this.fast;
     if (!fast || !this.client) return undefined;
     const id = `gw-${++this.fastId}`;
-    // One abort signal for undici: the caller's own when it lets us end it (no extra controller
-    // or listener per call), else a controller of our own that follows the caller's.
     const caller = options.signal;
-    let timedOut = false;
-    let signal: AbortSignal;
-    let end: () => void;
-    let onAbort: (() => void) | undefined;
-    if (caller && options.abort) {
-      signal = caller;
-      end = options.abort;
-    } else {
-      const controller = new AbortController();
-      signal = controller.signal;
-      end = () => controller.abort();
-      if (caller) {
-        onAbort = end;
-        if (caller.aborted) end();
-        else caller.addEventListener('abort', onAbort, { once: true });
-      }
-    }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      end();
-    }, options.timeoutMs);
+    const limit = deadline(options.timeoutMs, caller, options.abort);
+    const signal = limit.signal;
     const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
     let headers = fast.headers;
     let reply: { result?: unknown; error?: unknown } | undefined;
@@ -215,15 +195,14 @@ export class UpstreamConnection {
         reply = parseJsonReply(await res.body.text(), id);
       }
     } catch (error) {
-      if (timedOut) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
-      if (caller?.aborted && !timedOut) {
+      if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (caller?.aborted && !limit.timedOut()) {
         this.cancelUpstream({ ...fast, headers }, id);
         throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
       }
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
     } finally {
-      clearTimeout(timer);
-      if (caller && onAbort) caller.removeEventListener('abort', onAbort);
+      limit.dispose();
     }
     if (!reply) throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
     if (reply.error) {

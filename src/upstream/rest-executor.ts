@@ -2,6 +2,7 @@ import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
 import { CredentialResolver } from './credential-refs.js';
+import { deadline } from './deadline.js';
 
 /** What a REST tool call needs from the tool and from the server it belongs to. */
 export interface RestTool {
@@ -91,29 +92,7 @@ export class RestExecutor {
     }
     observe?.(request);
     const timeoutMs = tool.timeout_ms ?? this.options.defaultTimeoutMs;
-    // A plain timer, cleared when the call ends: AbortSignal.timeout would keep every call's
-    // signal (and what it references) alive for the whole timeout, 60 s by default.
-    let timedOut = false;
-    let combined: AbortSignal;
-    let end: () => void;
-    let onAbort: (() => void) | undefined;
-    if (signal && abort) {
-      combined = signal;
-      end = abort;
-    } else {
-      const controller = new AbortController();
-      combined = controller.signal;
-      end = () => controller.abort();
-      if (signal) {
-        onAbort = end;
-        if (signal.aborted) end();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      }
-    }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      end();
-    }, timeoutMs);
+    const limit = deadline(timeoutMs, signal, abort);
     try {
       const response = await this.agent.request({
         origin: request.url.origin,
@@ -121,7 +100,7 @@ export class RestExecutor {
         method: request.method as 'GET',
         headers: request.headers,
         body: request.body,
-        signal: combined,
+        signal: limit.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -132,12 +111,11 @@ export class RestExecutor {
       const contentType = String(response.headers['content-type'] ?? '');
       return this.toResult(tool, response.statusCode, contentType, raw);
     } catch (error) {
-      if (timedOut) return toolError(`${tool.name} did not answer within ${timeoutMs} ms`);
+      if (limit.timedOut()) return toolError(`${tool.name} did not answer within ${timeoutMs} ms`);
       if (signal?.aborted) return toolError(`the call to ${tool.name} was cancelled`);
       return toolError(`cannot reach the API of ${tool.name}: ${describeNetworkError(error)}`);
     } finally {
-      clearTimeout(timer);
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+      limit.dispose();
     }
   }
 
@@ -264,25 +242,20 @@ export class RestExecutor {
 function encodeBody(value: unknown, contentType: string | null): { body: string | FormData; contentType?: string } {
   const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   const field = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  // Both form encodings take the fields the same way: absent ones left out, arrays repeated.
+  const fill = <F extends { append(key: string, value: string): void }>(form: F): F => {
+    for (const [key, v] of Object.entries(asFields(value))) {
+      if (v === undefined || v === null) continue;
+      if (Array.isArray(v)) for (const item of v) form.append(key, field(item));
+      else form.append(key, field(v));
+    }
+    return form;
+  };
   if (type === 'application/x-www-form-urlencoded') {
-    const form = new URLSearchParams();
-    for (const [key, v] of Object.entries(asFields(value))) {
-      if (v === undefined || v === null) continue;
-      if (Array.isArray(v)) for (const item of v) form.append(key, field(item));
-      else form.append(key, field(v));
-    }
-    return { body: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+    return { body: fill(new URLSearchParams()).toString(), contentType: 'application/x-www-form-urlencoded' };
   }
-  if (type === 'multipart/form-data') {
-    const form = new FormData();
-    for (const [key, v] of Object.entries(asFields(value))) {
-      if (v === undefined || v === null) continue;
-      if (Array.isArray(v)) for (const item of v) form.append(key, field(item));
-      else form.append(key, field(v));
-    }
-    // undici sets the content type with its boundary.
-    return { body: form };
-  }
+  // undici sets the multipart content type with its boundary.
+  if (type === 'multipart/form-data') return { body: fill(new FormData()) };
   if (type === 'application/json' || /[/+]json$/.test(type)) return { body: JSON.stringify(value), contentType: contentType ?? 'application/json' };
   return { body: typeof value === 'string' ? value : JSON.stringify(value), contentType: contentType ?? undefined };
 }
