@@ -6,6 +6,7 @@ import { buildExport, countsHeader } from '../services/export.js';
 import { readDocument } from '../services/import-document.js';
 import { CONFLICT_MODES, type ConflictMode } from '../services/import-plan.js';
 import { importDocument } from '../services/import.js';
+import { isContextForgeRequest, readContextForgeRequest } from '../services/import-request.js';
 import type { Registry } from '../services/registry.js';
 import { listOptions, parseFlag } from './admin-routes.js';
 
@@ -37,6 +38,11 @@ export function registerExportImportRoutes(app: FastifyInstance, registry: Regis
     const conflict = single(query.conflict, 'conflict') ?? 'update';
     if (!(CONFLICT_MODES as readonly string[]).includes(conflict)) {
       throw new GatewayError('BAD_QUERY', `conflict must be one of ${CONFLICT_MODES.join(', ')}, not "${conflict}"`);
+    }
+    if (isContextForgeRequest(request.body)) {
+      // ContextForge's body: {import_data, conflict_strategy, dry_run, rekey_secret, selected_entities}.
+      const req = readContextForgeRequest(request.body, registry.cipher, { dryRun, conflict: conflict as ConflictMode });
+      return importDocument(registry, req.read, { dryRun: req.dryRun, conflict: req.conflict, dependencies: req.dependencies });
     }
     return importDocument(registry, readDocument(request.body), { dryRun, conflict: conflict as ConflictMode });
   });

@@ -35,6 +35,8 @@ export interface ReplayItem {
   key: string;
   outcome: Outcome | 'failed';
   newKey?: string;
+  /** For a planned update (or conflict, skip): the fields that differ. */
+  changes?: string[];
   /** Why it failed. */
   error?: string;
 }
@@ -60,7 +62,11 @@ export async function replay(read: ReadDocument, api: AdminApi, options: ReplayO
   if (plan.errors.length > 0) throw invalid(plan.errors);
   const warnings = check.warnings;
   if (options.dryRun) {
-    return { plan, warnings, items: plan.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.action, ...(i.newKey ? { newKey: i.newKey } : {}) })) };
+    return {
+      plan,
+      warnings,
+      items: plan.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.action, ...(i.newKey ? { newKey: i.newKey } : {}), ...(i.changes ? { changes: i.changes } : {}) })),
+    };
   }
   assertPlan(plan);
 
