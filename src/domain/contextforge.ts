@@ -16,6 +16,9 @@ import { NAME_PATTERN } from './text.js';
 /** ContextForge's `settings.masked_auth_value`: what its API (and export) writes instead of a secret. */
 export const CONTEXTFORGE_MASK = '*****';
 
+/** `metadata.generator` of a ContextForge-format file this gateway wrote: its names are already what clients call (no slugging on the way back). */
+export const GENERATOR = 'mcpgateway';
+
 /** An object whose credentials the file does not carry: they must be entered again. */
 export interface Reenter {
   kind: Kind;
@@ -124,6 +127,8 @@ export function fromContextForge(file: Record<string, unknown> & { entities: Rec
     const value = entities[kind];
     return Array.isArray(value) ? (value as Entity[]) : [];
   };
+  const ours = isObject(file.metadata) && file.metadata.generator === GENERATOR;
+  const servedName = (value: unknown) => (typeof value !== 'string' || ours ? value : contextForgeSlug(value));
   // Every name a server's tool_ids may use for a tool (its id, original name, custom name, slug) → its name here.
   const toolRefs = new Map<string, string>();
 
@@ -135,7 +140,7 @@ export function fromContextForge(file: Record<string, unknown> & { entities: Rec
       c.notes.push({ path, message: `tool "${String(fileName)}" is an MCP tool: it comes back when its gateway is registered, so it is not imported` });
       return;
     }
-    const served = typeof (t.custom_name ?? fileName) === 'string' ? contextForgeSlug(String(t.custom_name ?? fileName)) : fileName;
+    const served = servedName(t.custom_name ?? fileName);
     const name = c.validName('tool', served, `${path}.name`);
     if (typeof fileName === 'string' && name !== fileName && served === name) {
       c.notes.push({ path: `${path}.name`, message: `tool "${fileName}" is named "${String(name)}" here: the name ContextForge served it under (its slug), so its clients keep calling it by that name` });
@@ -182,7 +187,7 @@ export function fromContextForge(file: Record<string, unknown> & { entities: Rec
     const p = snake(raw);
     const fileName = p.original_name ?? p.name;
     const source = p.custom_name ?? fileName;
-    const served = typeof source === 'string' ? contextForgeSlug(source) : source;
+    const served = servedName(source);
     const name = c.validName('prompt', served, `${path}.name`);
     if (typeof fileName === 'string' && name !== fileName && served === name) {
       c.notes.push({ path: `${path}.name`, message: `prompt "${fileName}" is named "${String(name)}" here: the name ContextForge served it under (its slug), so its clients keep calling it by that name` });
