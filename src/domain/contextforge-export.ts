@@ -21,6 +21,8 @@ export interface ContextForgeExport {
 
 // ContextForge's tag rule (mcpgateway/validation/tags.py): lower-cased, 2-100 of a-z 0-9 - : .
 const CF_TAG = /^[a-z0-9]([a-z0-9\-:.]*[a-z0-9])?$/;
+// settings.validation_name_pattern: gateway, server, prompt and resource names.
+const CF_NAME = /^[a-zA-Z0-9_.\- ]+$/;
 const CF_AUTH: Record<string, string> = { basic: 'basic', bearer: 'bearer', headers: 'authheaders' };
 
 export function toContextForge(doc: Partial<ExportDocument>, cipher: AuthCipher, exportedBy = 'mcpgateway'): ContextForgeExport {
@@ -161,8 +163,14 @@ export function toContextForge(doc: Partial<ExportDocument>, cipher: AuthCipher,
   const resources: Obj[] = [];
   for (const r of doc.resources ?? []) {
     unusedFields('resources', r, { blob: 'binary content: ContextForge\'s import reads text content only', title: 'ContextForge\'s import does not read a resource title' });
+    let name = String(r.name ?? r.uri);
+    if (!CF_NAME.test(name)) {
+      const fixed = name.replace(/[^a-zA-Z0-9_.\- ]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 255) || 'resource';
+      report.push({ path: at('resources', r, 'name'), message: `written as "${fixed}": ContextForge names are letters, digits, "_", ".", "-" and spaces` });
+      name = fixed;
+    }
     resources.push({
-      name: r.name ?? r.uri,
+      name,
       uri: r.uri,
       description: r.description || null,
       mime_type: r.mime_type ?? null,

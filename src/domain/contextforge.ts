@@ -228,7 +228,7 @@ export function fromContextForge(file: Record<string, unknown> & { entities: Rec
       for (const field of candidates) {
         if (!Array.isArray(s[field])) continue;
         fieldMap[ours] = field;
-        return (s[field] as unknown[]).map((n) => (typeof n === 'string' ? (map?.get(n) ?? n) : n));
+        return [...new Set((s[field] as unknown[]).map((n) => (typeof n === 'string' ? (map?.get(n) ?? n) : n)))];
       }
       return undefined;
     };
