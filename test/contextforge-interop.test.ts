@@ -198,6 +198,32 @@ for (const store of STORES) {
       await expectFileImported(otherTarget, real('full-export.json'), other);
     });
 
+    it('--dry-run previews per object: create, update with the changed fields, unchanged, conflict; missing references; -f json for machines', async () => {
+      const file = join(INTEROP, 'docs-example.json');
+      const fresh = await runCli(['import', file, '--dry-run', '-f', 'json'], env(target), dir);
+      expect(fresh.code).toBe(0);
+      const plan = JSON.parse(fresh.stdout) as Obj;
+      expect(plan.items).toEqual([
+        { kind: 'gateways', key: 'production-east', outcome: 'create' },
+        { kind: 'tools', key: 'weather-api', outcome: 'create' },
+        { kind: 'servers', key: 'ai-tools-server', outcome: 'create' },
+      ]);
+      expect(plan.missing_refs).toEqual([{ server: 'ai-tools-server', kind: 'tools', name: 'translate_text', path: '$.entities.servers[0].tool_ids[1]' }]);
+      expect(await listAll(target, 'tools')).toEqual([]);
+      expect((await runCli(['import', file], env(target), dir)).code).toBe(0);
+      const tool = await get(target, 'tools', 'weather-api');
+      await target.api(`/tools/${String(tool.id)}`, { method: 'PATCH', body: { description: 'changed here', tags: ['x'] } });
+      const again = await runCli(['import', file, '--dry-run'], env(target), dir);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/^update +tool +weather-api \(description, tags\)$/m);
+      expect(again.stdout).toMatch(/^unchanged +gateway +production-east$/m);
+      expect(again.stdout).toMatch(/^missing +tool +translate_text \(server ai-tools-server, \$\.entities\.servers\[0\]\.tool_ids\[1\]\)/m);
+      const conflict = await runCli(['import', file, '--dry-run', '--conflict', 'fail', '-f', 'json'], env(target), dir);
+      expect(conflict.code).toBe(1);
+      expect((JSON.parse(conflict.stdout) as { items: Obj[] }).items).toContainEqual({ kind: 'tools', key: 'weather-api', outcome: 'conflict', changes: ['description', 'tags'] });
+      expect((await get(target, 'tools', 'weather-api')).description).toBe('changed here');
+    });
+
     it('POST /import takes ContextForge\'s {import_data, conflict_strategy, dry_run, rekey_secret, selected_entities} body', async () => {
       const body = { import_data: real('docs-example.json'), conflict_strategy: 'update', dry_run: true, rekey_secret: CF_SECRET, selected_entities: { servers: ['ai-tools-server'] } };
       const preview = await otherTarget.api('/import', { method: 'POST', body });

@@ -187,7 +187,7 @@ function checkReferences(read: ReadDocument, items: PlanItem[], target: TargetSt
   }
   const prefixes = read.doc.gateways.map((g) => String(g.name_prefix ?? g.name).toLowerCase());
   for (const item of items) {
-    if (item.kind !== 'servers' || item.action === 'skip' || item.action === 'unchanged') continue;
+    if (item.kind !== 'servers' || item.action === 'skip') continue;
     for (const refKind of ['tools', 'prompts', 'resources'] as const) {
       ((item.desired[refKind] as string[] | undefined) ?? []).forEach((ref, j) => {
         if (known[refKind].has(ref)) return;
