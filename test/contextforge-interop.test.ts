@@ -173,6 +173,8 @@ for (const store of STORES) {
       expect(result.code).toBe(0);
       expect(result.stderr).toContain('dependency: tool "basic-tool" comes along: server "full-server" needs it');
       expect(result.stderr).toContain('dependency: tool "create-issue" comes along: server "full-server" needs it');
+      // Findings about what was not selected are not printed.
+      expect(result.stderr).not.toContain('old_tool');
       expect((await listAll(target, 'tools')).map((t) => t.name).sort()).toEqual(['basic-tool', 'create-issue']);
       expect((await listAll(target, 'servers')).map((s) => s.name)).toEqual(['full-server']);
       expect((await listAll(target, 'prompts')).map((p) => p.name)).toEqual(['summarize']);
@@ -190,6 +192,9 @@ for (const store of STORES) {
       const refused = await runCli(['import', file], env(otherTarget), dir);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("does not decrypt with this gateway's AUTH_ENCRYPTION_SECRET");
+      // Named by where they are in the file as written, not in the converted document.
+      expect(refused.stderr).toContain('gateway "stream-gw" ($.entities.gateways[1])');
+      expect(refused.stderr).toContain('$.entities.gateways[1].auth_value');
       const noOld = await runCli(['import', file, '--rekey'], { ...env(otherTarget), AUTH_ENCRYPTION_SECRET: OTHER_SECRET }, dir);
       expect(noOld.code).toBe(3);
       const result = await runCli(['import', file, '--rekey'], { ...env(otherTarget), OLD_AUTH_ENCRYPTION_SECRET: CF_SECRET, AUTH_ENCRYPTION_SECRET: OTHER_SECRET }, dir);

@@ -8,7 +8,7 @@ import { readDocument, type ReadDocument } from '../services/import-document.js'
 import { CONFLICT_MODES, type ConflictMode, type MissingRef } from '../services/import-plan.js';
 import { parseInclude, selectDocument, type Dependency, type Selection } from '../services/import-select.js';
 import { rekeyValues } from './rekey.js';
-import { replay, type ReplayItem } from '../services/import-replay.js';
+import { relocate, replay, type ReplayItem } from '../services/import-replay.js';
 import type { ImportReport } from '../services/import.js';
 import { AdminClient, targetFromEnv } from './admin-client.js';
 import { EXIT } from './exit.js';
@@ -101,7 +101,12 @@ async function runImport(file: string, o: RunOptions): Promise<void> {
 
   if (o.bulk) {
     const query = `conflict=${o.conflict}${o.dryRun ? '&dry_run=true' : ''}`;
-    const report = await client.json<ImportReport>('POST', `/import?${query}`, { body: JSON.stringify(read.doc), timeoutMs: 600_000 });
+    let report: ImportReport;
+    try {
+      report = await client.json<ImportReport>('POST', `/import?${query}`, { body: JSON.stringify(read.doc), timeoutMs: 600_000 });
+    } catch (error) {
+      throw relocate(error, read);
+    }
     const items = report.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.outcome, ...(i.new_key ? { newKey: i.new_key } : {}), ...(i.changes ? { changes: i.changes } : {}) }));
     const missing = report.missing_refs;
     report.warnings = report.warnings.map((w) => ({ ...w, path: read.origin(w.path) }));

@@ -53,7 +53,12 @@ export interface ReplayResult {
  * bounded concurrency. Unchanged objects get no request at all, so a second run writes nothing.
  */
 export async function replay(read: ReadDocument, api: AdminApi, options: ReplayOptions): Promise<ReplayResult> {
-  const check = await api.dryRun(read.doc, options.conflict);
+  let check: ImportReport;
+  try {
+    check = await api.dryRun(read.doc, options.conflict);
+  } catch (error) {
+    throw relocate(error, read);
+  }
   const target = {} as TargetState;
   for (const kind of KINDS) {
     target[kind] = new Map((await api.list(kind)).map((item) => [String(item[KIND_DEFS[kind].keyField]), item]));
@@ -85,6 +90,16 @@ export async function replay(read: ReadDocument, api: AdminApi, options: ReplayO
     options.onKindDone?.(kind, done);
   }
   return { plan, items, warnings };
+}
+
+/**
+ * The target checked the converted document: point its findings (`$.tools[0].auth_value`) at
+ * the file as written (`$.entities.tools[1].auth_value`).
+ */
+export function relocate(error: unknown, read: ReadDocument): unknown {
+  if (!(error instanceof GatewayError) || read.format === 'native') return error;
+  const inFile = (text: string) => text.replace(/\$\.(?:gateways|servers|tools|prompts|resources)\[\d+\](?:\.\w+)?/g, (path) => read.origin(path));
+  return new GatewayError(error.code, inFile(error.message), error.errors?.map((e) => ({ path: inFile(e.path), message: inFile(e.message) })));
 }
 
 function needsWrite(item: PlanItem): boolean {

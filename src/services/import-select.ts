@@ -109,7 +109,10 @@ export function selectDocument(read: ReadDocument, selection: Selection): { read
     read.origin(path.replace(/^\$\.(\w+)\[(\d+)\]/, (whole, kind: Kind, index: string) => (indexMap[kind] ? `$.${kind}[${indexMap[kind][Number(index)]}]` : whole)));
   const keptKeys = new Set(KINDS.flatMap((kind) => doc[kind].map((o) => `${kind}:${keyOf(kind, o)}`)));
   const reenter = read.reenter.filter((r) => keptKeys.has(`${r.kind}:${r.key}`));
-  const keptPaths = KINDS.flatMap((kind) => paths[kind]);
-  const warnings = read.warnings.filter((w) => keptPaths.some((p) => w.path === p || w.path.startsWith(`${p}.`)));
-  return { read: { ...read, doc, paths, aliases, origin, reenter, warnings }, dependencies, unmatched };
+  // Findings about objects left out are left out too; findings about the file as a whole stay.
+  const leftOut = KINDS.flatMap((kind) => read.paths[kind].filter((_, i) => !keep[kind].has(i)));
+  const about = (path: string) => leftOut.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}:`));
+  const warnings = read.warnings.filter((w) => !about(w.path));
+  const notes = read.notes.filter((n) => !about(n));
+  return { read: { ...read, doc, paths, aliases, origin, reenter, warnings, notes }, dependencies, unmatched };
 }
