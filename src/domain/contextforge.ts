@@ -162,6 +162,9 @@ export function fromContextForge(file: Record<string, unknown> & { entities: Rec
       timeout_ms: typeof t.timeout === 'number' && t.timeout > 0 ? Math.round(t.timeout * 1000) : undefined,
       ...auth(c, t, { kind: 'tools', key: String(name), path }),
     };
+    if (typeof t.jsonpath_filter === 'string' && t.jsonpath_filter !== '' && !/^\$?(\.[A-Za-z_][\w-]*|\[\d+\]|\.)*$/.test(t.jsonpath_filter)) {
+      c.warnings.push({ path: `${path}.jsonpath_filter`, message: `jq filter "${t.jsonpath_filter}" is kept as response_path, which selects plain paths only (.a.b, .items[0]); calls will fail until it is one` });
+    }
     c.leftOver('tools', i, t, [...COMMON, ...AUTH, 'custom_name', 'display_name', 'url', 'integration_type', 'request_type', 'headers', 'input_schema', 'output_schema', 'annotations', 'jsonpath_filter', 'timeout']);
     out.tools.push(defined(tool));
     origins.tools.push(path);
