@@ -315,6 +315,18 @@ describe('query-parameter credentials (hand-written: the shared files have no qu
     expect(rekey.code).toBe(0);
     const rekeyed = JSON.parse(readFileSync(join(dir, 'cf2.json'), 'utf8')) as { entities: { gateways: Obj[] } };
     expect(other.decrypt(String((rekeyed.entities.gateways[0]!.auth_query_params as Obj).api_key))).toEqual({ api_key: 'qp-secret-123' });
+    expect(rekey.stderr).toContain('re-encrypted 1 encrypted value');
+
+    // The Admin API takes the plaintext as write-only auth_query_params, for gateways only.
+    const created = await gw.api('/gateways', { method: 'POST', body: { name: 'qp-admin', url: 'https://qp.example.com/mcp', auth_query_params: { token: 't-1' } } });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as Obj;
+    expect(body).toMatchObject({ auth_type: 'query_param' });
+    expect(JSON.stringify(body)).not.toContain('t-1');
+    expect(cf.decrypt(String(body.auth_value))).toEqual({ token: 't-1' });
+    const tool = await gw.api('/tools', { method: 'POST', body: { name: 'qp-tool', url: 'https://x.example.com', auth_query_params: { token: 't-1' } } });
+    expect(tool.status).toBe(422);
+    expect(((await tool.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('$.auth_query_params');
   }, 60_000);
 });
 
