@@ -376,6 +376,14 @@ describe('our ContextForge-format export', () => {
     expect(doc.entities.gateways!.map((g) => g.name)).not.toContain('local-files');
     expect((doc.metadata.not_carried as unknown[]).length).toBeGreaterThan(0);
     expect(text).not.toContain('tok-123');
+    // The same over HTTP, with the count of findings in a header; an unknown format is a 400.
+    const http = await source.api('/export?format=contextforge&include_inactive=true');
+    expect(http.status).toBe(200);
+    expect(Number(http.headers.get('x-export-not-carried'))).toBe((doc.metadata.not_carried as unknown[]).length);
+    expect(((await http.json()) as { entities: Obj }).entities).toEqual(doc.entities);
+    const unknown = await source.api('/export?format=xml');
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as Obj).code).toBe('BAD_QUERY');
 
     // Back into us: what ContextForge carries comes back unchanged.
     const back = await runCli(['import', 'cf.json'], { MCPGATEWAY_URL: target.url }, dir);
