@@ -12,6 +12,7 @@ export const REDACTED_PATHS = [
   '*.auth_password',
   '*.auth_token',
   '*.auth_headers',
+  '*.auth_query_params',
   '*.auth_oauth2',
   '*.auth_value',
   '*.client_secret',

@@ -2,9 +2,13 @@ import type { Command } from 'commander';
 import { KIND_DEFS } from '../domain/entities.js';
 import { IMPORT_ORDER } from '../domain/export-document.js';
 import { GatewayError, type FieldError } from '../errors.js';
-import { readDocument } from '../services/import-document.js';
-import { CONFLICT_MODES, type ConflictMode } from '../services/import-plan.js';
-import { replay, type ReplayItem } from '../services/import-replay.js';
+import { AuthCipher } from '../crypto/auth-value.js';
+import { isObject } from '../domain/merge-patch.js';
+import { readDocument, type ReadDocument } from '../services/import-document.js';
+import { CONFLICT_MODES, type ConflictMode, type MissingRef } from '../services/import-plan.js';
+import { parseInclude, selectDocument, type Dependency, type Selection } from '../services/import-select.js';
+import { rekeyValues } from './rekey.js';
+import { relocate, replay, type ReplayItem } from '../services/import-replay.js';
 import type { ImportReport } from '../services/import.js';
 import { AdminClient, targetFromEnv } from './admin-client.js';
 import { EXIT } from './exit.js';
@@ -17,6 +21,20 @@ interface ImportFlags {
   concurrency: string;
   bulk?: boolean;
   maxBytes?: string;
+  include?: string;
+  rekey?: boolean;
+  format: string;
+}
+
+interface RunOptions {
+  conflict: ConflictMode;
+  concurrency: number;
+  limit: number;
+  dryRun: boolean;
+  bulk: boolean;
+  selection?: Selection;
+  rekey: boolean;
+  json: boolean;
 }
 
 const MAX_CONCURRENCY = 64;
@@ -32,12 +50,26 @@ export function importCommand(program: Command): Command {
     .option('--concurrency <n>', `requests in flight at once, 1-${MAX_CONCURRENCY}`, '8')
     .option('--bulk', 'send the whole file to POST /import: one transaction on the gateway')
     .option('--max-bytes <n>', 'refuse files larger than this (MCPGATEWAY_IMPORT_MAX_BYTES, default 256 MiB)')
+    .option('--include <selection>', 'import only these objects and what they need, as "tools:a,b;servers:x" (a kind alone: all of it)')
+    .option('--rekey', 're-encrypt the file\'s credentials from OLD_AUTH_ENCRYPTION_SECRET to AUTH_ENCRYPTION_SECRET (the target\'s) while importing')
+    .option('-f, --format <format>', 'report for people (table) or machines (json)', 'table')
     .action(async (file: string, flags: ImportFlags) => {
       const conflict = parseConflict(flags.conflict);
       const concurrency = parseConcurrency(flags.concurrency);
       const limit = maxFileBytes(flags.maxBytes);
+      if (flags.format !== 'table' && flags.format !== 'json') throw new GatewayError('CLI_USAGE', `--format must be table or json, not "${flags.format}"`);
+      const selection = flags.include !== undefined ? parseInclude(flags.include) : undefined;
       try {
-        await runImport(file, { conflict, concurrency, limit, dryRun: flags.dryRun ?? false, bulk: flags.bulk ?? false });
+        await runImport(file, {
+          conflict,
+          concurrency,
+          limit,
+          dryRun: flags.dryRun ?? false,
+          bulk: flags.bulk ?? false,
+          ...(selection ? { selection } : {}),
+          rekey: flags.rekey ?? false,
+          json: flags.format === 'json',
+        });
       } catch (error) {
         if (!(error instanceof GatewayError) || !error.errors?.length) throw error;
         printFindings(error.message, error.errors);
@@ -47,39 +79,98 @@ export function importCommand(program: Command): Command {
   return command;
 }
 
-async function runImport(file: string, o: { conflict: ConflictMode; concurrency: number; limit: number; dryRun: boolean; bulk: boolean }): Promise<void> {
-  const read = readDocument(readJsonFile(file, o.limit));
-  for (const note of read.notes) process.stderr.write(`note: ${note}\n`);
+async function runImport(file: string, o: RunOptions): Promise<void> {
+  const raw = readJsonFile(file, o.limit);
+  let rekeyed = 0;
+  if (o.rekey) rekeyed = rekeyInMemory(raw);
+  let read = readDocument(raw);
+  let dependencies: Dependency[] = [];
+  if (o.selection) {
+    const selected = selectDocument(read, o.selection);
+    if (selected.unmatched.length > 0) throw new GatewayError('CLI_USAGE', `--include names what is not in ${file}: ${selected.unmatched.join(', ')}`);
+    read = selected.read;
+    dependencies = selected.dependencies;
+  }
   const client = new AdminClient(targetFromEnv());
+  if (!o.json) {
+    if (o.rekey) process.stderr.write(`re-encrypted ${rekeyed} encrypted value${rekeyed === 1 ? '' : 's'} for the target (OLD_AUTH_ENCRYPTION_SECRET -> AUTH_ENCRYPTION_SECRET)\n`);
+    for (const note of read.notes) process.stderr.write(`note: ${note}\n`);
+    printWarnings(read.warnings);
+    for (const d of dependencies) process.stderr.write(`dependency: ${KIND_DEFS[d.kind].singular} "${d.key}" comes along: ${d.needed_by} needs it\n`);
+  }
 
   if (o.bulk) {
     const query = `conflict=${o.conflict}${o.dryRun ? '&dry_run=true' : ''}`;
-    const report = await client.json<ImportReport>('POST', `/import?${query}`, { body: JSON.stringify(read.doc), timeoutMs: 600_000 });
-    printWarnings(report.warnings);
-    if (o.dryRun) printPlan(report.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.outcome, ...(i.new_key ? { newKey: i.new_key } : {}) })));
-    printSummary(report.items);
-    finish(report.items, o.dryRun);
+    let report: ImportReport;
+    try {
+      report = await client.json<ImportReport>('POST', `/import?${query}`, { body: JSON.stringify(read.doc), timeoutMs: 600_000 });
+    } catch (error) {
+      throw relocate(error, read);
+    }
+    const items = report.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.outcome, ...(i.new_key ? { newKey: i.new_key } : {}), ...(i.changes ? { changes: i.changes } : {}) }));
+    const missing = report.missing_refs;
+    report.warnings = report.warnings.map((w) => ({ ...w, path: read.origin(w.path) }));
+    output(o, read, items, [...read.warnings, ...report.warnings], missing.map((m) => ({ ...m, path: read.origin(m.path) })), dependencies);
+    finish(items, o.dryRun);
     return;
   }
 
-  const progress = createProgress();
+  const progress = o.json ? undefined : createProgress();
   let result;
   try {
     result = await replay(read, client, {
       conflict: o.conflict,
       dryRun: o.dryRun,
       concurrency: o.concurrency,
-      onPlan: (writes) => progress.plan(writes),
-      onObject: (item) => progress.object(item),
-      onKindDone: (kind, items) => progress.kindDone(kind, items),
+      onPlan: (writes) => progress?.plan(writes),
+      onObject: (item) => progress?.object(item),
+      onKindDone: (kind, items) => progress?.kindDone(kind, items),
     });
   } finally {
-    progress.stop();
+    progress?.stop();
   }
-  printWarnings(result.warnings);
-  if (o.dryRun) printPlan(result.items);
-  printSummary(result.items);
+  // The plan's own findings carry paths in the file; the target's dry run saw the converted document.
+  const warnings = [...read.warnings, ...result.plan.warnings];
+  output(o, read, result.items, warnings, result.plan.missing, dependencies);
   finish(result.items, o.dryRun);
+}
+
+/** What the command prints: a table and lines for people, or one JSON report (`-f json`). */
+function output(o: RunOptions, read: ReadDocument, items: ReplayItem[], warnings: FieldError[], missing: MissingRef[], dependencies: Dependency[]): void {
+  if (o.json) {
+    const report = {
+      dry_run: o.dryRun,
+      conflict: o.conflict,
+      format: read.format,
+      items: items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.outcome, ...(i.newKey ? { new_key: i.newKey } : {}), ...(i.changes ? { changes: i.changes } : {}), ...(i.error ? { error: i.error } : {}) })),
+      missing_refs: missing,
+      dependencies,
+      credentials_to_reenter: read.reenter,
+      warnings,
+      notes: read.notes,
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  printWarnings(warnings.filter((w) => !read.warnings.includes(w)));
+  if (o.dryRun) printPlan(items);
+  for (const m of missing) process.stdout.write(`missing    ${KIND_DEFS[m.kind].singular.padEnd(9)} ${m.name} (server ${m.server}, ${m.path}): kept in missing_refs\n`);
+  for (const d of dependencies) process.stdout.write(`dependency ${KIND_DEFS[d.kind].singular.padEnd(9)} ${d.key} (${d.needed_by} needs it)\n`);
+  printSummary(items);
+  if (read.reenter.length > 0) {
+    process.stdout.write(`credentials to re-enter (${read.reenter.length}): the file does not hold them\n`);
+    for (const r of read.reenter) process.stdout.write(`  ${KIND_DEFS[r.kind].singular} "${r.key}" (${r.path}): auth_type ${r.auth_type}\n`);
+  }
+}
+
+/** `--rekey`: both secrets from the environment only, never from arguments. */
+function rekeyInMemory(raw: unknown): number {
+  const oldSecret = process.env.OLD_AUTH_ENCRYPTION_SECRET;
+  const newSecret = process.env.AUTH_ENCRYPTION_SECRET;
+  if (!oldSecret) throw new GatewayError('CONFIG_INVALID', '--rekey needs OLD_AUTH_ENCRYPTION_SECRET: the secret the file was encrypted with');
+  if (!newSecret) throw new GatewayError('CONFIG_INVALID', '--rekey needs AUTH_ENCRYPTION_SECRET: the target gateway\'s secret');
+  if (!isObject(raw)) return 0;
+  return rekeyValues(raw, new AuthCipher(oldSecret), new AuthCipher(newSecret), 'OLD_AUTH_ENCRYPTION_SECRET').count;
 }
 
 /** Exit 0 only when every object landed (or, for a dry run, could land). */
@@ -94,7 +185,9 @@ function finish(items: ReplayItem[], dryRun: boolean): void {
 }
 
 function printPlan(items: ReplayItem[]): void {
-  const lines = items.map((i) => `${i.outcome.padEnd(10)} ${KIND_DEFS[i.kind].singular.padEnd(9)} ${i.key}${i.newKey ? ` -> ${i.newKey}` : ''}`);
+  const lines = items.map(
+    (i) => `${i.outcome.padEnd(10)} ${KIND_DEFS[i.kind].singular.padEnd(9)} ${i.key}${i.newKey ? ` -> ${i.newKey}` : ''}${i.changes?.length ? ` (${i.changes.join(', ')})` : ''}`,
+  );
   process.stdout.write(`${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`);
 }
 

@@ -10,7 +10,7 @@ import { identifierProblem, NAME_PATTERN, NAME_RULE, textProblem } from './text.
 export const KINDS = ['gateways', 'servers', 'tools', 'prompts', 'resources'] as const;
 export type Kind = (typeof KINDS)[number];
 
-export const AUTH_TYPES = ['none', 'basic', 'bearer', 'headers', 'oauth2'] as const;
+export const AUTH_TYPES = ['none', 'basic', 'bearer', 'headers', 'oauth2', 'query_param'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 // ---- building blocks -------------------------------------------------------------------------
@@ -137,8 +137,9 @@ const commonWrite = {
   is_active: z.boolean().default(true),
 };
 
+/** query_param (credentials sent as URL query parameters, as ContextForge has them) is for gateways only. */
 const authStored = {
-  auth_type: z.enum(AUTH_TYPES).default('none'),
+  auth_type: z.enum(AUTH_TYPES.filter((t) => t !== 'query_param') as ['none', 'basic', 'bearer', 'headers', 'oauth2']).default('none'),
   auth_value: z.string().max(65_536).nullable().default(null).describe('AES-256-GCM encrypted credentials (SPEC §6)'),
 };
 
@@ -148,6 +149,10 @@ export const authWriteOnly = {
   auth_password: z.string().max(4096).regex(/^[^\r\n\u0000]*$/, 'must not contain line breaks').optional(),
   auth_token: z.string().min(1).max(8192).regex(/^[^\r\n\u0000\s]*$/, 'must not contain white space').optional(),
   auth_headers: headerMap.optional(),
+  auth_query_params: z
+    .record(z.string().min(1).max(256).regex(/^[^\s&=#]+$/, 'must be a query parameter name (no spaces, "&", "=" or "#")'), z.string().min(1).max(8192))
+    .optional()
+    .describe('gateways: credentials sent as URL query parameters (auth_type query_param), name → value'),
   auth_oauth2: z
     .strictObject({
       token_url: httpUrl,
@@ -182,6 +187,7 @@ const gatewayFields = {
     .describe('null: the gateway name; "": names pass through unprefixed'),
   timeout_ms: z.int().min(1).max(600_000).nullable().default(null).describe("per-call timeout for this gateway's tools, prompts and resources; null: TOOL_TIMEOUT_MS"),
   ...authStored,
+  auth_type: z.enum(AUTH_TYPES).default('none'),
 };
 const collision = z.object({ original_name: z.string(), wanted: z.string(), name: z.string() });
 const gatewayReadOnly = {

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { isKind, KINDS, type Kind } from '../domain/entities.js';
+import { toContextForge } from '../domain/contextforge-export.js';
 import { serializeDocument } from '../domain/export-document.js';
 import { GatewayError } from '../errors.js';
 import { buildExport, countsHeader } from '../services/export.js';
 import { readDocument } from '../services/import-document.js';
 import { CONFLICT_MODES, type ConflictMode } from '../services/import-plan.js';
 import { importDocument } from '../services/import.js';
+import { isContextForgeRequest, readContextForgeRequest } from '../services/import-request.js';
 import type { Registry } from '../services/registry.js';
 import { listOptions, parseFlag } from './admin-routes.js';
 
@@ -19,11 +21,23 @@ export function registerExportImportRoutes(app: FastifyInstance, registry: Regis
   app.get('/export', async (request, reply) => {
     const query = request.query as Query;
     const { limit: _limit, cursor: _cursor, ...list } = listOptions({ ...query, limit: undefined, cursor: undefined });
+    const format = single(query.format, 'format') ?? 'native';
+    if (format !== 'native' && format !== 'contextforge') throw new GatewayError('BAD_QUERY', `format must be native or contextforge, not "${format}"`);
     const doc = await buildExport(registry, {
       ...list,
       ...(query.types !== undefined ? { types: parseTypes(query.types) } : {}),
       sourceGateway: `${request.protocol}://${request.host}`,
     });
+    if (format === 'contextforge') {
+      // ContextForge's layout; what it cannot carry is listed in metadata.not_carried.
+      const { document, report } = toContextForge(doc, registry.cipher);
+      return reply
+        .type('application/json; charset=utf-8')
+        .header('X-Export-Counts', countsHeader(doc))
+        .header('X-Export-Not-Carried', String(report.length))
+        .header('Content-Disposition', `attachment; filename="contextforge-export-${doc.exported_at!.slice(0, 10)}.json"`)
+        .send(`${JSON.stringify(document, null, 2)}\n`);
+    }
     return reply
       .type('application/json; charset=utf-8')
       .header('X-Export-Counts', countsHeader(doc))
@@ -37,6 +51,11 @@ export function registerExportImportRoutes(app: FastifyInstance, registry: Regis
     const conflict = single(query.conflict, 'conflict') ?? 'update';
     if (!(CONFLICT_MODES as readonly string[]).includes(conflict)) {
       throw new GatewayError('BAD_QUERY', `conflict must be one of ${CONFLICT_MODES.join(', ')}, not "${conflict}"`);
+    }
+    if (isContextForgeRequest(request.body)) {
+      // ContextForge's body: {import_data, conflict_strategy, dry_run, rekey_secret, selected_entities}.
+      const req = readContextForgeRequest(request.body, registry.cipher, { dryRun, conflict: conflict as ConflictMode });
+      return importDocument(registry, req.read, { dryRun: req.dryRun, conflict: req.conflict, dependencies: req.dependencies });
     }
     return importDocument(registry, readDocument(request.body), { dryRun, conflict: conflict as ConflictMode });
   });

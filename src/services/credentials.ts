@@ -10,6 +10,7 @@ export interface CredentialInput {
   auth_password?: string;
   auth_token?: string;
   auth_headers?: Record<string, string>;
+  auth_query_params?: Record<string, string>;
   auth_oauth2?: { token_url: string; client_id: string; client_secret: string; scope?: string };
 }
 
@@ -50,7 +51,7 @@ export function resolveCredentials(
 
   const authType: AuthType = family ?? declared ?? 'none';
   if (authType === 'none') {
-    if (input.auth_value) throw validationError([{ path: '$.auth_type', message: 'is required with auth_value (basic, bearer, headers or oauth2)' }]);
+    if (input.auth_value) throw validationError([{ path: '$.auth_type', message: 'is required with auth_value (basic, bearer, headers, oauth2 or query_param)' }]);
     return { auth_type: 'none', auth_value: null };
   }
 
@@ -88,6 +89,7 @@ function plaintextFamilies(input: CredentialInput): PlainFamily[] {
   if (input.auth_username !== undefined || input.auth_password !== undefined) found.push('basic');
   if (input.auth_token !== undefined) found.push('bearer');
   if (input.auth_headers !== undefined) found.push('headers');
+  if (input.auth_query_params !== undefined) found.push('query_param');
   if (input.auth_oauth2 !== undefined) found.push('oauth2');
   return found;
 }
@@ -108,6 +110,11 @@ function payloadFor(family: PlainFamily, input: CredentialInput): AuthPayload {
       if (Object.keys(headers).length === 0) throw validationError([{ path: '$.auth_headers', message: 'must name at least one header' }]);
       return { ...headers };
     }
+    case 'query_param': {
+      const params = input.auth_query_params ?? {};
+      if (Object.keys(params).length === 0) throw validationError([{ path: '$.auth_query_params', message: 'must name at least one query parameter' }]);
+      return { ...params };
+    }
     case 'oauth2':
       return { ...input.auth_oauth2 };
   }
@@ -118,6 +125,7 @@ function requiredFields(type: PlainFamily): string {
     basic: 'auth_username and auth_password',
     bearer: 'auth_token',
     headers: 'auth_headers',
+    query_param: 'auth_query_params',
     oauth2: 'auth_oauth2',
   }[type];
 }
@@ -132,7 +140,7 @@ function checkPayloadShape(type: PlainFamily, payload: AuthPayload): void {
   }
   const values = Object.values(payload);
   if (values.length === 0 || values.some((v) => typeof v !== 'string')) {
-    throw problem('decrypts, but not to a map of header names to strings');
+    throw problem(type === 'query_param' ? 'decrypts, but not to a map of query parameter names to strings' : 'decrypts, but not to a map of header names to strings');
   }
   const authorization = Object.entries(payload).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
   if (type === 'basic' && !(typeof authorization === 'string' && /^Basic /i.test(authorization))) {

@@ -327,11 +327,19 @@ export class Federation implements Upstreams {
       const payload = this.cipher.decrypt(fields.auth_value);
       headers = Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
     }
+    let url = (fields.url as string | null) ?? null;
+    // query_param (issue 12): the decrypted map is sent as URL query parameters, not headers.
+    if (authType === 'query_param' && url) {
+      const withParams = new URL(url);
+      for (const [key, value] of Object.entries(headers)) withParams.searchParams.set(key, value);
+      url = withParams.toString();
+      headers = {};
+    }
     return {
       ...oauth,
       name: String(fields.name),
       transport: fields.transport as UpstreamTarget['transport'],
-      url: (fields.url as string | null) ?? null,
+      url,
       command: (fields.command as string | null) ?? null,
       args: (fields.args as string[] | undefined) ?? [],
       env: (fields.env as Record<string, string> | undefined) ?? {},

@@ -1,4 +1,4 @@
-import { fromContextForge, isContextForge } from '../domain/contextforge.js';
+import { fromContextForge, isContextForge, type Reenter } from '../domain/contextforge.js';
 import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
 import { EXPORT_VERSION, exportDocumentSchema, keyOf, type ExportDocument } from '../domain/export-document.js';
 import { isObject } from '../domain/merge-patch.js';
@@ -10,10 +10,18 @@ import { zodErrors } from '../domain/fields.js';
 export interface ReadDocument {
   doc: ExportDocument;
   format: 'native' | 'contextforge';
-  /** What a ContextForge file carried that has no place here. */
+  /** What a ContextForge file carried differently or not at all, as `PATH: message`. */
   notes: string[];
+  /** What was dropped as untrustworthy (masked values, credentials the file lacks), by path in the file. */
+  warnings: FieldError[];
+  /** Objects whose credentials must be entered again after the import. */
+  reenter: Reenter[];
   /** Where each object sits in the file, as a JSON path (`$.servers[3]`), for messages. */
   paths: Record<Kind, string[]>;
+  /** Turn a path in the converted document (`$.tools[0].response_path`) into the path in the file as written. */
+  origin: (path: string) => string;
+  /** Every name the file knows each object by (its key here first). */
+  aliases: Record<Kind, string[][]>;
 }
 
 /** At most this many findings are listed; the count says how many there were. */
@@ -41,22 +49,33 @@ export function parseJsonText(text: string, source: string): unknown {
  * Validate a parsed file as an export document (or a ContextForge export): version, schema,
  * duplicate keys, unsafe text. Throws with every finding named by JSON path.
  */
-export function readDocument(value: unknown): ReadDocument {
-  if (!isObject(value)) throw invalid([{ path: '$', message: 'must be a JSON object (an export document)' }]);
+export function readDocument(value: unknown, base = '$'): ReadDocument {
+  if (!isObject(value)) throw invalid([{ path: base, message: 'must be a JSON object (an export document)' }]);
   let input: Record<string, unknown> = value;
   let format: ReadDocument['format'] = 'native';
   let notes: string[] = [];
-  let origin = (path: string) => path;
+  let warnings: FieldError[] = [];
+  let reenter: Reenter[] = [];
+  let fileAliases: Record<Kind, string[][]> | undefined;
+  let origin = (path: string) => (base === '$' ? path : base + path.slice(1));
   if (isContextForge(value)) {
-    const conversion = fromContextForge(value);
+    const conversion = fromContextForge(value, `${base}.entities`);
     input = conversion.document;
     format = 'contextforge';
-    notes = conversion.notes;
-    origin = (path) => path.replace(/^\$\.(\w+)\[(\d+)\]/, (whole, kind: Kind, index: string) => conversion.origins[kind]?.[Number(index)] ?? whole);
+    notes = conversion.notes.map((n) => `${n.path}: ${n.message}`);
+    warnings = conversion.warnings;
+    reenter = conversion.reenter;
+    fileAliases = conversion.aliases;
+    origin = (path) =>
+      path.replace(/^\$\.(\w+)\[(\d+)\](?:\.(\w+))?/, (whole, kind: Kind, index: string, field: string | undefined) => {
+        const at = conversion.origins[kind]?.[Number(index)];
+        if (at === undefined) return whole;
+        return field === undefined ? at : `${at}.${conversion.fields[kind]?.[Number(index)]?.[field] ?? field}`;
+      });
   } else {
-    checkVersion(value.version);
+    checkVersion(value.version, base);
   }
-  const unsafe = findUnsafeString(value);
+  const unsafe = findUnsafeString(value, base);
   if (unsafe) throw invalid([unsafe]);
 
   const parsed = exportDocumentSchema.safeParse(input);
@@ -83,16 +102,20 @@ export function readDocument(value: unknown): ReadDocument {
   }
   if (errors.length > 0) throw invalid(errors);
   const paths = Object.fromEntries(KINDS.map((kind) => [kind, doc[kind].map((_, index) => origin(`$.${kind}[${index}]`))])) as Record<Kind, string[]>;
-  return { doc, format, notes, paths };
+  const aliases = Object.fromEntries(
+    KINDS.map((kind) => [kind, doc[kind].map((object, index) => [...new Set([keyOf(kind, object), ...(fileAliases?.[kind]?.[index] ?? [])])])]),
+  ) as Record<Kind, string[][]>;
+  return { doc, format, notes, warnings, reenter, paths, origin, aliases };
 }
 
-function checkVersion(version: unknown): void {
+function checkVersion(version: unknown, base: string): void {
   if (version === EXPORT_VERSION) return;
+  const at = `${base}.version`;
   const detail =
     version === undefined
-      ? `$.version is missing; this gateway reads export documents of version "${EXPORT_VERSION}"`
-      : `$.version ${JSON.stringify(version)} is not a version this gateway reads (it reads "${EXPORT_VERSION}")`;
-  throw new GatewayError('IMPORT_VERSION_UNSUPPORTED', detail, [{ path: '$.version', message: detail.replace(/^\$\.version /, '') }]);
+      ? `${at} is missing; this gateway reads export documents of version "${EXPORT_VERSION}"`
+      : `${at} ${JSON.stringify(version)} is not a version this gateway reads (it reads "${EXPORT_VERSION}")`;
+  throw new GatewayError('IMPORT_VERSION_UNSUPPORTED', detail, [{ path: at, message: detail.slice(at.length + 1) }]);
 }
 
 /** An IMPORT_INVALID error listing (at most MAX_LISTED of) the findings. */

@@ -25,6 +25,10 @@ export interface PlanItem {
   key: string;
   /** Its JSON path in the file. */
   path: string;
+  /** Its index in the document's list of its kind. */
+  index: number;
+  /** For `update`, `skip`, `conflict` and `rename`: the fields whose values differ from the target's. */
+  changes?: string[];
   action: PlanAction;
   /** For `rename`: the key it is created under. */
   newKey?: string;
@@ -38,8 +42,18 @@ export interface Plan {
   items: PlanItem[];
   /** Findings that stop the import (references that resolve nowhere, managed tools). */
   errors: FieldError[];
-  /** Findings that do not (MCP tools their gateway will bring). */
+  /** Findings that do not (MCP tools their gateway will bring, references kept in missing_refs). */
   warnings: FieldError[];
+  /** References that resolve nowhere: the server keeps them in missing_refs. */
+  missing: MissingRef[];
+}
+
+export interface MissingRef {
+  server: string;
+  kind: 'tools' | 'prompts' | 'resources';
+  name: string;
+  /** Where the reference is in the file. */
+  path: string;
 }
 
 /** The target's current objects of each kind, by key, as GET returns them (inactive included). */
@@ -61,10 +75,12 @@ export function planImport(read: ReadDocument, target: TargetState, conflict: Co
       const path = paths[kind][index]!;
       const desired = kind === 'servers' ? withRenamedRefs(object, renames) : object;
       const current = target[kind].get(key);
-      const item: PlanItem = { kind, key, path, action: 'create', desired };
+      const item: PlanItem = { kind, key, path, index, action: 'create', desired };
       if (current) {
         item.current = current;
-        if (same(kind, desired, current)) item.action = 'unchanged';
+        const changes = changedFields(kind, desired, current);
+        if (changes.length > 0) item.changes = changes;
+        if (changes.length === 0) item.action = 'unchanged';
         else if (conflict === 'skip') item.action = 'skip';
         else if (conflict === 'fail') item.action = 'conflict';
         else if (conflict === 'rename') {
@@ -88,10 +104,11 @@ export function planImport(read: ReadDocument, target: TargetState, conflict: Co
     });
   }
   const warnings: FieldError[] = [];
-  checkReferences(read, items, target, errors, warnings);
+  const missing: MissingRef[] = [];
+  checkReferences(read, items, target, missing, warnings);
   // Report in the order the import writes.
   items.sort((a, b) => IMPORT_ORDER.indexOf(a.kind) - IMPORT_ORDER.indexOf(b.kind));
-  return { items, errors, warnings };
+  return { items, errors, warnings, missing };
 }
 
 /** Throw if the plan cannot be carried out: unresolved references, or conflicts under `fail`. */
@@ -145,13 +162,21 @@ export function checkCredentials(read: ReadDocument, cipher: AuthCipher): void {
   if (errors.length > 0) throw invalid(errors);
 }
 
+/** The fields (top-level) whose values importing `desired` over `current` would change. */
+export function changedFields(kind: Kind, desired: Record<string, unknown>, current: Record<string, unknown>): string[] {
+  const def = KIND_DEFS[kind];
+  const a = editable(def, desired);
+  const b = editable(def, current);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((field) => canonicalJson(a[field]) !== canonicalJson(b[field])).sort();
+}
+
 /** True when importing `desired` over `current` would change nothing. */
 export function same(kind: Kind, desired: Record<string, unknown>, current: Record<string, unknown>): boolean {
   const def = KIND_DEFS[kind];
   return canonicalJson(editable(def, desired)) === canonicalJson(editable(def, current));
 }
 
-function checkReferences(read: ReadDocument, items: PlanItem[], target: TargetState, errors: FieldError[], warnings: FieldError[]): void {
+function checkReferences(read: ReadDocument, items: PlanItem[], target: TargetState, missing: MissingRef[], warnings: FieldError[]): void {
   const known: Record<'tools' | 'prompts' | 'resources', Set<string>> = {
     tools: new Set(target.tools.keys()),
     prompts: new Set(target.prompts.keys()),
@@ -162,17 +187,19 @@ function checkReferences(read: ReadDocument, items: PlanItem[], target: TargetSt
   }
   const prefixes = read.doc.gateways.map((g) => String(g.name_prefix ?? g.name).toLowerCase());
   for (const item of items) {
-    if (item.kind !== 'servers' || item.action === 'skip' || item.action === 'unchanged') continue;
+    if (item.kind !== 'servers' || item.action === 'skip') continue;
     for (const refKind of ['tools', 'prompts', 'resources'] as const) {
       ((item.desired[refKind] as string[] | undefined) ?? []).forEach((ref, j) => {
         if (known[refKind].has(ref)) return;
-        const path = `${item.path}.${refKind}[${j}]`;
+        const path = read.origin(`$.servers[${item.index}].${refKind}[${j}]`);
         const singular = KIND_DEFS[refKind].singular;
         const gateway = refKind === 'tools' ? prefixes.find((p) => p === '' || ref.toLowerCase().startsWith(`${p}__`)) : undefined;
         if (gateway !== undefined) {
           warnings.push({ path, message: `tool "${ref}" is not in the file or on the target yet; it is expected from a gateway in the file once it is discovered` });
         } else {
-          errors.push({ path, message: `${singular} "${ref}" is in neither the file nor the target` });
+          // The same model as the Admin API: the server keeps the name and lists it in missing_refs.
+          missing.push({ server: item.key, kind: refKind, name: ref, path });
+          warnings.push({ path, message: `${singular} "${ref}" is in neither the file nor the target: server "${item.key}" keeps it, listed in missing_refs until it exists` });
         }
       });
     }

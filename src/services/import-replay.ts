@@ -35,6 +35,8 @@ export interface ReplayItem {
   key: string;
   outcome: Outcome | 'failed';
   newKey?: string;
+  /** For a planned update (or conflict, skip): the fields that differ. */
+  changes?: string[];
   /** Why it failed. */
   error?: string;
 }
@@ -51,7 +53,12 @@ export interface ReplayResult {
  * bounded concurrency. Unchanged objects get no request at all, so a second run writes nothing.
  */
 export async function replay(read: ReadDocument, api: AdminApi, options: ReplayOptions): Promise<ReplayResult> {
-  const check = await api.dryRun(read.doc, options.conflict);
+  let check: ImportReport;
+  try {
+    check = await api.dryRun(read.doc, options.conflict);
+  } catch (error) {
+    throw relocate(error, read);
+  }
   const target = {} as TargetState;
   for (const kind of KINDS) {
     target[kind] = new Map((await api.list(kind)).map((item) => [String(item[KIND_DEFS[kind].keyField]), item]));
@@ -60,7 +67,11 @@ export async function replay(read: ReadDocument, api: AdminApi, options: ReplayO
   if (plan.errors.length > 0) throw invalid(plan.errors);
   const warnings = check.warnings;
   if (options.dryRun) {
-    return { plan, warnings, items: plan.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.action, ...(i.newKey ? { newKey: i.newKey } : {}) })) };
+    return {
+      plan,
+      warnings,
+      items: plan.items.map((i) => ({ kind: i.kind, key: i.key, outcome: i.action, ...(i.newKey ? { newKey: i.newKey } : {}), ...(i.changes ? { changes: i.changes } : {}) })),
+    };
   }
   assertPlan(plan);
 
@@ -79,6 +90,16 @@ export async function replay(read: ReadDocument, api: AdminApi, options: ReplayO
     options.onKindDone?.(kind, done);
   }
   return { plan, items, warnings };
+}
+
+/**
+ * The target checked the converted document: point its findings (`$.tools[0].auth_value`) at
+ * the file as written (`$.entities.tools[1].auth_value`).
+ */
+export function relocate(error: unknown, read: ReadDocument): unknown {
+  if (!(error instanceof GatewayError) || read.format === 'native') return error;
+  const inFile = (text: string) => text.replace(/\$\.(?:gateways|servers|tools|prompts|resources)\[\d+\](?:\.\w+)?/g, (path) => read.origin(path));
+  return new GatewayError(error.code, inFile(error.message), error.errors?.map((e) => ({ path: inFile(e.path), message: inFile(e.message) })));
 }
 
 function needsWrite(item: PlanItem): boolean {

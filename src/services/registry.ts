@@ -231,6 +231,9 @@ export class Registry {
       // Only an auth_type the caller gave counts as declared, not the schema's default.
       const declared = { ...fields, auth_type: 'auth_type' in input ? fields.auth_type : undefined } as CredentialInput;
       const resolved = resolveCredentials(declared, this.cipher, currentAuth, label);
+      if (resolved.auth_type === 'query_param' && def.kind !== 'gateways') {
+        throw validationError([{ path: '$.auth_query_params', message: `query parameter credentials are for gateways; a ${def.singular} uses auth_headers, auth_token or auth_username/auth_password` }]);
+      }
       for (const key of WRITE_ONLY_FIELDS) delete fields[key];
       fields.auth_type = resolved.auth_type;
       fields.auth_value = resolved.auth_value;
