@@ -10,6 +10,8 @@ import { Catalog } from './mcp/catalog.js';
 import { Dispatcher } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
+import { AuditLog } from './services/audit.js';
+import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
 import { Federation } from './services/federation.js';
 import { Registry, type ChangeEvent } from './services/registry.js';
@@ -30,6 +32,9 @@ export interface Gateway {
   events: ClusterEvents;
   logger: Logger;
   config: Config;
+  /** Stored API tokens and the audit trail (issue 11). */
+  tokens: TokenService;
+  audit: AuditLog;
   /** The address it listens on, once started. */
   url: string;
   close(): Promise<void>;
@@ -73,6 +78,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     );
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
     changed.invalidate = (kind) => catalog.invalidate(kind);
+    const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
+    const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
@@ -95,11 +102,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         remote(event) {
           if (event.source === 'registry') applyChange(event);
           else if (event.source === 'federation') catalog.invalidate(event.kind);
+          else if (event.source === 'tokens') tokens.forget(event.id);
           else this.resync();
         },
         resync() {
           for (const kind of ['tools', 'prompts', 'resources', 'servers', 'gateways']) catalog.invalidate(kind);
           prompts.reset();
+          tokens.forgetAll();
           void federation.resync().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'gateway resync failed'));
         },
       });
@@ -112,7 +121,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       registry,
       logger,
-      auth: { enforced: authEnforced(config), basicUser: config.basicUser, basicPassword: config.basicPassword, jwtSecret: config.jwtSecret },
+      auth: {
+        enforced: authEnforced(config),
+        basicUser: config.basicUser,
+        basicPassword: config.basicPassword,
+        jwtSecret: config.jwtSecret,
+        tokens,
+        audit,
+        failureLimit: config.access.authFailureLimit,
+        failureWindowMs: config.access.authFailureWindowSeconds * 1000,
+        serverName: async (idOrName) => (await catalog.current()).servers.get(idOrName)?.name,
+      },
+      access: { tokens, audit },
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
@@ -136,12 +156,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       catalog,
       dispatcher,
       events,
+      tokens,
+      audit,
       logger,
       config,
       url,
       async close() {
         await events.close();
         await app.close();
+        await tokens.close();
+        await audit.close();
         await federation.close();
         await rest.close();
         await capabilities.close();

@@ -9,6 +9,7 @@ import type { Catalog } from '../mcp/catalog.js';
 import type { Dispatcher } from '../mcp/dispatcher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Federation } from '../services/federation.js';
+import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authHook, hostHook, type AuthSettings } from './auth.js';
 import { registerExportImportRoutes } from './export-import-routes.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   hostCheck?: { loopback: boolean; allowed: string[] };
   /** MCP serving and federation; absent in callers that only need the Admin API. */
   mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
+  /** Stored tokens, the audit trail and OAuth metadata (issue 11); absent in bare callers. */
+  access?: AccessRouteDeps;
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
   events?: () => string;
 }
@@ -72,6 +75,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
+  if (deps.access) registerAccessRoutes(app, deps.access);
   registerAdminRoutes(app, deps.registry);
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
   if (deps.mcp) {
