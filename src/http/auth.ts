@@ -15,8 +15,10 @@ export interface OAuthResource {
   verify(token: string): Promise<{ principal: Principal; scopes: string[]; until: number }>;
   /** The Bearer challenge for a path (resource_metadata, scope, and an error when given). */
   challenge(path: string, error?: 'invalid_token' | 'insufficient_scope'): string;
-  /** The scope a permission needs of an OAuth token. */
+  /** The scope a permission needs of an OAuth token (the least role's). */
   scopeFor(permission: Permission): string;
+  /** Whether scopes grant a role the permission allows. */
+  permits(scopes: string[], permission: Permission): boolean;
 }
 
 /** Rate limits (src/services/rate-limit.ts): seconds to wait, or 0 when the request may go on. */
@@ -89,15 +91,14 @@ export function authHook(settings: AuthSettings) {
   /** The principal may call the route (role, servers, OAuth scope, rate limits)? */
   const authorize = (request: FastifyRequest, reply: FastifyReply, done: Done, principal: Principal, rule: RouteRule, scopes?: string[]): void => {
     request.principal = principal;
-    if (!allows(principal.role, rule.permission)) {
-      return done(new GatewayError('FORBIDDEN', `the ${principal.role} role may not call ${request.method} ${routeLabel(request)}${principal.role === 'client' ? ' (a client token reaches MCP endpoints only)' : ''}`));
-    }
     if (scopes && settings.oauth) {
-      const needed = settings.oauth.scopeFor(rule.permission);
-      if (!scopes.includes(needed)) {
+      // An OAuth token's scopes say what it may do: short of them, 403 insufficient_scope (step-up).
+      if (!settings.oauth.permits(scopes, rule.permission)) {
         reply.header('WWW-Authenticate', settings.oauth.challenge(pathOf(request), 'insufficient_scope'));
-        return done(new GatewayError('INSUFFICIENT_SCOPE', `this endpoint needs the scope "${needed}"`));
+        return done(new GatewayError('INSUFFICIENT_SCOPE', `this endpoint needs the scope "${settings.oauth.scopeFor(rule.permission)}"`));
       }
+    } else if (!allows(principal.role, rule.permission)) {
+      return done(new GatewayError('FORBIDDEN', `the ${principal.role} role may not call ${request.method} ${routeLabel(request)}${principal.role === 'client' ? ' (a client token reaches MCP endpoints only)' : ''}`));
     }
     const limit = () => {
       if (!settings.limiter) return done();
