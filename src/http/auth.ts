@@ -53,8 +53,6 @@ declare module 'fastify' {
 
 /** Most distinct Authorization values whose verdict is remembered. */
 const MAX_CACHED_CREDENTIALS = 10_000;
-/** A stored token's remembered verdict is re-asked of the token service this often (it caches too). */
-const STORED_TOKEN_RECHECK_MS = 1000;
 
 type Done = (error?: Error) => void;
 
@@ -63,8 +61,8 @@ type Done = (error?: Error) => void;
  * allowed) or 429 (too many failed attempts). The permission a route needs comes from
  * permissions.ts (one table); this is the one place it is enforced. Accepted credentials are
  * remembered by their exact header value: Basic until the process ends (the password is fixed
- * at start), JWTs until their `exp`, stored tokens for a second (their service caches the
- * verdict and hears revocations), so nothing is verified twice on the hot path. The hook is
+ * at start), JWTs until their `exp`; stored tokens are not (their service caches the verdict by
+ * hash and hears revocations), so nothing is verified twice on the hot path. The hook is
  * callback-style, so an admitted request costs no promise.
  */
 export function authHook(settings: AuthSettings) {
@@ -173,9 +171,11 @@ export function authHook(settings: AuthSettings) {
     }
     if (scheme === 'bearer' && credentials) {
       if (credentials.startsWith(TOKEN_PREFIX) && settings.tokens) {
+        const cached = settings.tokens.cached(credentials);
+        if (cached) return authorize(request, reply, done, cached, rule);
+        if (cached === null) return failed(request, reply, done, undefined);
         settings.tokens.verify(credentials).then((principal) => {
           if (!principal) return failed(request, reply, done, undefined);
-          remember(header, principal, Date.now() + STORED_TOKEN_RECHECK_MS);
           authorize(request, reply, done, principal, rule);
         }, done);
         return;

@@ -168,6 +168,20 @@ export class TokenService {
     return view(row);
   }
 
+  /**
+   * The cached verdict, without waiting: the principal, null when the secret is known to be
+   * refused, undefined when nothing is cached (then call verify).
+   */
+  cached(secret: string): Principal | null | undefined {
+    const hash = hashSecret(secret);
+    const verdict = this.verdicts.get(hash);
+    const now = Date.now();
+    if (!verdict || verdict.until <= now) return undefined;
+    if (!verdict.principal || verdict.expiresAt <= now) return null;
+    this.used.set(verdict.principal.tokenId!, now);
+    return verdict.principal;
+  }
+
   /** The principal a stored-token secret stands for, or undefined (unknown, revoked, expired). */
   async verify(secret: string): Promise<Principal | undefined> {
     const hash = hashSecret(secret);
