@@ -13,7 +13,7 @@ for (const store of STORES) {
     let gw: TestGateway;
     const secrets: string[] = [ADMIN.password, AUTH_SECRET];
     let editor: { id: string; token: string };
-    let events: AuditEvent[] = [];
+    const events: AuditEvent[] = [];
 
     const as = (authorization: string) => (path: string, init: { method?: string; body?: unknown; contentType?: string } = {}) =>
       fetch(gw.url + path, {
