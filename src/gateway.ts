@@ -11,6 +11,7 @@ import { Dispatcher } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
 import { AuditLog } from './services/audit.js';
+import { LocalLimiter, RedisLimiter, type Limiter } from './services/rate-limit.js';
 import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
 import { Federation } from './services/federation.js';
@@ -80,6 +81,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
+    const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
+    let limiter: Limiter | undefined;
+    if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
+      limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
+    }
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
@@ -133,6 +139,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         serverName: async (idOrName) => (await catalog.current()).servers.get(idOrName)?.name,
       },
       access: { tokens, audit },
+      ...(limiter ? { rateLimit: { limits: { perPrincipal: ratePerPrincipal, perServer: ratePerServer, perTool: ratePerTool }, limiter } } : {}),
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
@@ -166,6 +173,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await app.close();
         await tokens.close();
         await audit.close();
+        await limiter?.close();
         await federation.close();
         await rest.close();
         await capabilities.close();

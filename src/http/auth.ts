@@ -21,11 +21,6 @@ export interface OAuthResource {
   permits(scopes: string[], permission: Permission): boolean;
 }
 
-/** Rate limits (src/services/rate-limit.ts): seconds to wait, or 0 when the request may go on. */
-export interface RequestLimiter {
-  check(principal: Principal, request: FastifyRequest): number | Promise<number>;
-}
-
 export interface AuthSettings {
   enforced: boolean;
   basicUser: string | undefined;
@@ -34,7 +29,6 @@ export interface AuthSettings {
   tokens?: TokenService;
   audit?: AuditLog;
   oauth?: OAuthResource;
-  limiter?: RequestLimiter;
   /** Failed sign-ins per source address and per user name before 429 (AUTH_FAILURE_LIMIT). */
   failureLimit?: number;
   /** The window of that count in ms (AUTH_FAILURE_WINDOW_SECONDS). */
@@ -86,7 +80,7 @@ export function authHook(settings: AuthSettings) {
     done(error);
   };
 
-  /** The principal may call the route (role, servers, OAuth scope, rate limits)? */
+  /** The principal may call the route (role, servers, OAuth scope)? */
   const authorize = (request: FastifyRequest, reply: FastifyReply, done: Done, principal: Principal, rule: RouteRule, scopes?: string[]): void => {
     request.principal = principal;
     if (scopes && settings.oauth) {
@@ -98,23 +92,17 @@ export function authHook(settings: AuthSettings) {
     } else if (!allows(principal.role, rule.permission)) {
       return done(new GatewayError('FORBIDDEN', `the ${principal.role} role may not call ${request.method} ${routeLabel(request)}${principal.role === 'client' ? ' (a client token reaches MCP endpoints only)' : ''}`));
     }
-    const limit = () => {
-      if (!settings.limiter) return done();
-      const wait = settings.limiter.check(principal, request);
-      if (typeof wait === 'number') return limited(reply, done, wait);
-      wait.then((w) => limited(reply, done, w), done);
-    };
     if (rule.permission === 'mcp' && principal.servers !== undefined && principal.role === 'client') {
       const server = (request.params as { server?: string } | undefined)?.server;
       const outside = () =>
         done(new GatewayError('FORBIDDEN', server === undefined ? 'this token is limited to virtual servers: use /servers/{name}/mcp' : 'this token does not reach that virtual server'));
       if (server === undefined) return outside();
-      if (principal.servers.includes(server)) return limit();
+      if (principal.servers.includes(server)) return done();
       if (!settings.serverName) return outside();
-      settings.serverName(server).then((name) => (name !== undefined && principal.servers!.includes(name) ? limit() : outside()), done);
+      settings.serverName(server).then((name) => (name !== undefined && principal.servers!.includes(name) ? done() : outside()), done);
       return;
     }
-    limit();
+    done();
   };
 
   const failed = (request: FastifyRequest, reply: FastifyReply, done: Done, user: string | undefined) => {
@@ -213,13 +201,6 @@ export function authHook(settings: AuthSettings) {
     }
     failed(request, reply, done, undefined);
   };
-}
-
-/** Answer 429 with Retry-After when a rate limit is spent. */
-function limited(reply: FastifyReply, done: Done, wait: number): void {
-  if (wait <= 0) return done();
-  reply.header('Retry-After', String(Math.max(1, Math.ceil(wait))));
-  done(new GatewayError('RATE_LIMITED', `rate limit exceeded; try again in ${Math.max(1, Math.ceil(wait))} s`));
 }
 
 function routeLabel(request: FastifyRequest): string {
