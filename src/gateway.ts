@@ -5,6 +5,7 @@ import { CapabilityCatalog } from './capabilities/catalog.js';
 import { authEnforced, checkSecurity, isLoopback, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
+import { OAuthResourceServer } from './http/oauth.js';
 import { createLogger } from './logging.js';
 import { Catalog } from './mcp/catalog.js';
 import { Dispatcher } from './mcp/dispatcher.js';
@@ -86,6 +87,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
       limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
     }
+    const { oauthIssuer } = config.access;
+    const oauth =
+      oauthIssuer !== undefined
+        ? new OAuthResourceServer(
+            { issuer: oauthIssuer, audience: config.access.oauthAudience, roleScopes: config.access.oauthRoleScopes, serversClaim: config.access.oauthServersClaim },
+            logger,
+          )
+        : undefined;
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
@@ -137,8 +146,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         failureLimit: config.access.authFailureLimit,
         failureWindowMs: config.access.authFailureWindowSeconds * 1000,
         serverName: async (idOrName) => (await catalog.current()).servers.get(idOrName)?.name,
+        ...(oauth ? { oauth } : {}),
       },
-      access: { tokens, audit },
+      access: { tokens, audit, oauth },
       ...(limiter ? { rateLimit: { limits: { perPrincipal: ratePerPrincipal, perServer: ratePerServer, perTool: ratePerTool }, limiter } } : {}),
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
@@ -146,10 +156,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       mcp: { dispatcher, catalog, federation, metrics },
       events: () => events.state(),
     });
+    oauth?.start();
     await federation.start();
     let url = '';
     if (options.listen !== false) {
       url = await app.listen({ host: config.host, port: config.port });
+      oauth?.listening(url);
       logger.info({ url, database: store.description }, 'mcpgateway listening');
     } else {
       await app.ready();

@@ -13,8 +13,8 @@ export type { Principal } from './permissions.js';
 export interface OAuthResource {
   /** Verify an access token: the principal and its scopes, or a throw (any reason: 401). */
   verify(token: string): Promise<{ principal: Principal; scopes: string[]; until: number }>;
-  /** The Bearer challenge for a path (resource_metadata, scope, and an error when given). */
-  challenge(path: string, error?: 'invalid_token' | 'insufficient_scope'): string;
+  /** The Bearer challenge for a path (resource_metadata, the scope the permission needs, and an error when given). */
+  challenge(path: string, base: string, permission: Permission, error?: 'invalid_token' | 'insufficient_scope'): string;
   /** The scope a permission needs of an OAuth token (the least role's). */
   scopeFor(permission: Permission): string;
   /** Whether scopes grant a role the permission allows. */
@@ -73,10 +73,11 @@ export function authHook(settings: AuthSettings) {
     accepted.set(header, scopes ? { principal, until, scopes } : { principal, until });
   };
   const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0]!;
-  const challenge = (request: FastifyRequest, error?: 'invalid_token' | 'insufficient_scope') =>
-    settings.oauth ? [CHALLENGE[0]!, settings.oauth.challenge(pathOf(request), error)] : CHALLENGE;
-  const refuse = (request: FastifyRequest, reply: FastifyReply, done: Done, error: GatewayError) => {
-    reply.header('WWW-Authenticate', challenge(request, error.code === 'AUTH_INVALID' ? 'invalid_token' : undefined));
+  const oauthChallenge = (request: FastifyRequest, permission: Permission, error?: 'invalid_token' | 'insufficient_scope') =>
+    settings.oauth!.challenge(pathOf(request), `${request.protocol}://${request.host}`, permission, error);
+  const refuse = (request: FastifyRequest, reply: FastifyReply, done: Done, error: GatewayError, permission: Permission) => {
+    const oauthError = error.code === 'AUTH_INVALID' ? 'invalid_token' : undefined;
+    reply.header('WWW-Authenticate', settings.oauth ? [CHALLENGE[0]!, oauthChallenge(request, permission, oauthError)] : CHALLENGE);
     done(error);
   };
 
@@ -86,7 +87,7 @@ export function authHook(settings: AuthSettings) {
     if (scopes && settings.oauth) {
       // An OAuth token's scopes say what it may do: short of them, 403 insufficient_scope (step-up).
       if (!settings.oauth.permits(scopes, rule.permission)) {
-        reply.header('WWW-Authenticate', settings.oauth.challenge(pathOf(request), 'insufficient_scope'));
+        reply.header('WWW-Authenticate', oauthChallenge(request, rule.permission, 'insufficient_scope'));
         return done(new GatewayError('INSUFFICIENT_SCOPE', `this endpoint needs the scope "${settings.oauth.scopeFor(rule.permission)}"`));
       }
     } else if (!allows(principal.role, rule.permission)) {
@@ -105,11 +106,11 @@ export function authHook(settings: AuthSettings) {
     done();
   };
 
-  const failed = (request: FastifyRequest, reply: FastifyReply, done: Done, user: string | undefined) => {
+  const failed = (request: FastifyRequest, reply: FastifyReply, done: Done, user: string | undefined, permission: Permission) => {
     throttle.fail(`ip ${request.ip}`);
     if (user !== undefined) throttle.fail(`user ${user}`);
     settings.audit?.refused(request.ip, user);
-    refuse(request, reply, done, new GatewayError('AUTH_INVALID', 'the credentials were not accepted'));
+    refuse(request, reply, done, new GatewayError('AUTH_INVALID', 'the credentials were not accepted'), permission);
   };
 
   return function authenticate(request: FastifyRequest, reply: FastifyReply, done: Done): void {
@@ -123,7 +124,7 @@ export function authHook(settings: AuthSettings) {
       settings.tokens!.verify(bearer).then((p) => authorize(request, reply, done, p ?? anonymous, rule), done);
       return;
     }
-    if (!header) return refuse(request, reply, done, new GatewayError('AUTH_REQUIRED', 'send credentials: Authorization: Basic … or Authorization: Bearer <token>'));
+    if (!header) return refuse(request, reply, done, new GatewayError('AUTH_REQUIRED', 'send credentials: Authorization: Basic … or Authorization: Bearer <token>'), rule.permission);
     const known = accepted.get(header);
     if (known) {
       if (known.until > Date.now()) return authorize(request, reply, done, known.principal, rule, known.scopes);
@@ -155,15 +156,15 @@ export function authHook(settings: AuthSettings) {
           return authorize(request, reply, done, principal, rule);
         }
       }
-      return failed(request, reply, done, user);
+      return failed(request, reply, done, user, rule.permission);
     }
     if (scheme === 'bearer' && credentials) {
       if (credentials.startsWith(TOKEN_PREFIX) && settings.tokens) {
         const cached = settings.tokens.cached(credentials);
         if (cached) return authorize(request, reply, done, cached, rule);
-        if (cached === null) return failed(request, reply, done, undefined);
+        if (cached === null) return failed(request, reply, done, undefined, rule.permission);
         settings.tokens.verify(credentials).then((principal) => {
-          if (!principal) return failed(request, reply, done, undefined);
+          if (!principal) return failed(request, reply, done, undefined, rule.permission);
           authorize(request, reply, done, principal, rule);
         }, done);
         return;
@@ -172,19 +173,19 @@ export function authHook(settings: AuthSettings) {
       try {
         alg = decodeProtectedHeader(credentials).alg;
       } catch {
-        return failed(request, reply, done, undefined);
+        return failed(request, reply, done, undefined, rule.permission);
       }
       // HS256 is ours (JWT_SECRET_KEY); anything else can only be the OAuth issuer's (no HS/RS confusion).
       if (alg === 'HS256' && jwtKey) {
         jwtVerify(credentials, jwtKey, { algorithms: ['HS256'], requiredClaims: ['exp'] }).then(
           ({ payload }) => {
             const principal = jwtPrincipal(payload);
-            if (!principal) return failed(request, reply, done, undefined);
+            if (!principal) return failed(request, reply, done, undefined, rule.permission);
             remember(header, principal, (payload.exp as number) * 1000);
             authorize(request, reply, done, principal, rule);
           },
           // The refusal says nothing about why.
-          () => failed(request, reply, done, undefined),
+          () => failed(request, reply, done, undefined, rule.permission),
         );
         return;
       }
@@ -194,12 +195,12 @@ export function authHook(settings: AuthSettings) {
             remember(header, principal, until, scopes);
             authorize(request, reply, done, principal, rule, scopes);
           },
-          () => failed(request, reply, done, undefined),
+          () => failed(request, reply, done, undefined, rule.permission),
         );
         return;
       }
     }
-    failed(request, reply, done, undefined);
+    failed(request, reply, done, undefined, rule.permission);
   };
 }
 
