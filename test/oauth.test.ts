@@ -1,4 +1,4 @@
-import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, ClientCredentialsProvider, StreamableHTTPClientTransport, UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/client';
 import { importJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -83,6 +83,44 @@ describe('OAuth 2.1 resource server', () => {
       expect(r.headers.authorization).toBeUndefined();
       expect(JSON.stringify(r)).not.toContain(token!);
     }
+  });
+
+  it('lets the SDK client sign a user in by authorization code with PKCE, driven through the provider\'s pages', async () => {
+    let authorizationUrl: URL | undefined;
+    let verifier = '';
+    let tokens: Awaited<ReturnType<OAuthClientProvider['tokens']>>;
+    const provider: OAuthClientProvider = {
+      get redirectUrl() {
+        return idp.publicClient.redirectUri;
+      },
+      get clientMetadata() {
+        return { client_name: 'desktop', redirect_uris: [idp.publicClient.redirectUri], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none', scope: 'mcp' };
+      },
+      clientInformation: () => ({ client_id: idp.publicClient.id, issuer: idp.issuer }),
+      tokens: () => tokens,
+      saveTokens: (t) => void (tokens = t),
+      redirectToAuthorization: (url) => void (authorizationUrl = url),
+      saveCodeVerifier: (v) => void (verifier = v),
+      codeVerifier: () => verifier,
+    };
+    const url = new URL(`${gw.url}/servers/team/mcp`);
+    const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
+    await expect(new Client({ name: 'desktop', version: '1' }).connect(first)).rejects.toThrow(UnauthorizedError);
+    expect(authorizationUrl?.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorizationUrl?.searchParams.get('resource')).toBe(gw.url);
+    const callback = await idp.signIn(authorizationUrl!, 'alice');
+    expect(callback.get('code')).toBeTruthy();
+    await first.finishAuth(callback);
+    const client = new Client({ name: 'desktop', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['hello']);
+      expect((await client.callTool({ name: 'hello', arguments: {} })).isError).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    const claims = JSON.parse(Buffer.from(tokens!.access_token.split('.')[1]!, 'base64url').toString()) as { sub: string; aud: string };
+    expect(claims).toMatchObject({ sub: 'alice', aud: gw.url });
   });
 
   it('accepts a token with the mcp scope on /mcp and on a virtual server', async () => {

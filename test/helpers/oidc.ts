@@ -14,6 +14,13 @@ export interface TestIssuer {
   privateJwk: JWK;
   publicPem: string;
   client: { id: string; secret: string };
+  /** A public client (PKCE, no secret) whose redirect URI the tests catch without serving it. */
+  publicClient: { id: string; redirectUri: string };
+  /**
+   * Play the user at the provider's own sign-in and consent pages (devInteractions): follow
+   * redirects with a cookie jar, submit each form; answers the callback's query.
+   */
+  signIn(authorizationUrl: URL, login: string): Promise<URLSearchParams>;
   /** The resource a token gets when the client names none. */
   setDefaultResource(url: string): void;
   /** A token straight from the token endpoint (client credentials). */
@@ -32,6 +39,7 @@ export async function startIssuer(): Promise<TestIssuer> {
   const { exportSPKI } = await import('jose');
   const publicPem = await exportSPKI(publicKey);
   const client = { id: 'mcp-agent', secret: 'mcp-agent-secret-0123456789abcdef' };
+  const publicClient = { id: 'desktop-app', redirectUri: 'http://127.0.0.1:9/callback' };
   let defaultResource = 'http://127.0.0.1/unset';
   const provider = new Provider(issuer, {
     clients: [
@@ -43,11 +51,21 @@ export async function startIssuer(): Promise<TestIssuer> {
         response_types: [],
         scope: SCOPES.join(' '),
       },
+      {
+        client_id: publicClient.id,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [publicClient.redirectUri],
+        scope: SCOPES.join(' '),
+      },
     ],
+    pkce: { required: () => true },
     jwks: { keys: [privateJwk] },
     scopes: SCOPES,
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -63,6 +81,37 @@ export async function startIssuer(): Promise<TestIssuer> {
     privateJwk,
     publicPem,
     client,
+    publicClient,
+    async signIn(authorizationUrl, login) {
+      const jar = new Map<string, string>();
+      const go = async (target: string, init: RequestInit = {}) => {
+        const res = await fetch(target, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+        for (const cookie of res.headers.getSetCookie()) {
+          const pair = cookie.split(';', 1)[0]!;
+          const eq = pair.indexOf('=');
+          jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+        }
+        return res;
+      };
+      let res = await go(authorizationUrl.href);
+      for (let step = 0; step < 12; step++) {
+        const location = res.headers.get('location');
+        if (location) {
+          await res.body?.cancel();
+          const next = new URL(location, issuer);
+          if (next.href.startsWith(publicClient.redirectUri)) return next.searchParams;
+          res = await go(next.href);
+          continue;
+        }
+        const html = await res.text();
+        const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+        const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+        if (!action || !prompt) throw new Error(`unexpected page (HTTP ${res.status}): ${html.replace(/\s+/g, ' ').slice(0, 400)}`);
+        const form = new URLSearchParams({ prompt, ...(prompt === 'login' ? { login, password: 'any' } : {}) });
+        res = await go(new URL(action.replaceAll('&amp;', '&'), issuer).href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      }
+      throw new Error('the sign-in did not reach the redirect URI');
+    },
     setDefaultResource: (url) => void (defaultResource = url),
     async token({ scope, resource }) {
       const body = new URLSearchParams({ grant_type: 'client_credentials', scope });
