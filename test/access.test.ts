@@ -354,3 +354,23 @@ describe('OAuth discovery paths before OAuth is configured', () => {
     },
   );
 });
+
+describe('trial mode (loopback, no credentials configured)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(STORES[0]!, { BASIC_AUTH_USER: '', BASIC_AUTH_PASSWORD: '', JWT_SECRET_KEY: '' });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('treats the anonymous caller as admin, and honours a stored token presented anyway', async () => {
+    expect((await fetch(`${gw.url}/tools`)).status).toBe(200);
+    expect((await fetch(`${gw.url}/audit`)).status).toBe(200);
+    const res = await fetch(`${gw.url}/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'trial-agent', role: 'client', servers: ['x'] }) });
+    expect(res.status).toBe(201);
+    const { token, created_by } = (await res.json()) as { token: string; created_by: string };
+    expect(created_by).toBe('anonymous');
+    expect((await fetch(`${gw.url}/tools`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+  });
+});

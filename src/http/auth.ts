@@ -33,6 +33,11 @@ export interface AuthSettings {
   failureLimit?: number;
   /** The window of that count in ms (AUTH_FAILURE_WINDOW_SECONDS). */
   failureWindowMs?: number;
+  /**
+   * Another way in, tried before the Authorization header (e.g. the admin UI's session cookie,
+   * method 'session'): a principal, or undefined to go on. Its principal is authorized like any other.
+   */
+  session?: (request: FastifyRequest) => Principal | undefined;
   /** The name of the virtual server an id or name stands for (a client's servers are names). */
   serverName?: (idOrName: string) => Promise<string | undefined>;
 }
@@ -117,6 +122,8 @@ export function authHook(settings: AuthSettings) {
     const rule = ruleFor(request.method, request.routeOptions.url, request.routeOptions.config as { permission?: Permission });
     if (rule.permission === 'public') return done();
     const header = request.headers.authorization;
+    const session = settings.session?.(request);
+    if (session) return authorize(request, reply, done, session, rule);
     if (!settings.enforced) {
       // Trial mode (no credentials configured): everyone is admin, unless a stored token says less.
       const bearer = header?.startsWith('Bearer mcpgw_') && settings.tokens ? header.slice(7).trim() : undefined;
