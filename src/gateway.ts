@@ -60,6 +60,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const store = await Store.open(config.databaseUrl);
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   let events: ClusterEvents = new LocalEvents();
+  let limiter: Limiter | undefined;
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
@@ -83,7 +84,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
     const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
-    let limiter: Limiter | undefined;
     if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
       limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
     }
@@ -194,6 +194,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     };
   } catch (error) {
     await events.close().catch(() => undefined);
+    await limiter?.close().catch(() => undefined);
     await capabilities.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
