@@ -28,6 +28,32 @@ export interface Config {
    */
   allowedHosts: string[];
   mcp: McpSettings;
+  /** Roles, tokens, audit, OAuth and rate limits (issue 11). */
+  access: AccessSettings;
+}
+
+/** Access control settings (docs/access.md). */
+export interface AccessSettings {
+  /** Days audit events are kept (AUDIT_RETENTION_DAYS, default 90). */
+  auditRetentionDays: number;
+  /** Failed sign-ins per address or user per window before 429 (AUTH_FAILURE_LIMIT, default 20). */
+  authFailureLimit: number;
+  /** That window in seconds (AUTH_FAILURE_WINDOW_SECONDS, default 60). */
+  authFailureWindowSeconds: number;
+  /** The OAuth 2.1 authorization server whose access tokens MCP clients bring (OAUTH_ISSUER). */
+  oauthIssuer: string | undefined;
+  /** The audience those tokens must name (OAUTH_AUDIENCE; default the gateway's URL). */
+  oauthAudience: string | undefined;
+  /** role → the scope that grants it (OAUTH_ROLE_SCOPES, `role=scope,…`). */
+  oauthRoleScopes: Record<'admin' | 'editor' | 'viewer' | 'client', string>;
+  /** The claim listing the virtual servers a client token may reach (OAUTH_SERVERS_CLAIM, default mcp_servers). */
+  oauthServersClaim: string;
+  /** Requests per minute per principal (RATE_LIMIT_PER_PRINCIPAL; 0: off). */
+  ratePerPrincipal: number;
+  /** tools/call per minute per principal and tool (RATE_LIMIT_PER_TOOL; 0: off). */
+  ratePerTool: number;
+  /** MCP requests per minute per principal and virtual server (RATE_LIMIT_PER_SERVER; 0: off). */
+  ratePerServer: number;
 }
 
 /** Tunables of MCP serving and federation (all optional variables). */
@@ -88,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(redisChannelPrefix)) {
     throw new GatewayError('CONFIG_INVALID', 'REDIS_CHANNEL_PREFIX must be 1 to 100 letters, digits, _ . : or -');
   }
+  const access = accessSettings(value);
   if (basicUser?.includes(':')) throw new GatewayError('CONFIG_INVALID', 'BASIC_AUTH_USER must not contain ":"');
   return {
     host: value(flags.host, 'HOST') ?? '127.0.0.1',
@@ -122,6 +149,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       healthIntervalMs: parseInteger(value(undefined, 'HEALTH_CHECK_INTERVAL_MS') ?? '30000', 'HEALTH_CHECK_INTERVAL_MS', 50, 86_400_000),
       nameSeparator: separator(value(undefined, 'FEDERATION_NAME_SEPARATOR') ?? '__'),
     },
+    access,
+  };
+}
+
+const DEFAULT_ROLE_SCOPES = { admin: 'mcpgateway:admin', editor: 'mcpgateway:editor', viewer: 'mcpgateway:viewer', client: 'mcp' };
+
+function accessSettings(value: (flag: string | undefined, name: string) => string | undefined): AccessSettings {
+  const issuer = value(undefined, 'OAUTH_ISSUER');
+  if (issuer !== undefined && !/^https?:\/\/[^\s]+$/.test(issuer)) throw new GatewayError('CONFIG_INVALID', 'OAUTH_ISSUER must be an http(s):// URL');
+  const audience = value(undefined, 'OAUTH_AUDIENCE');
+  const roleScopes = { ...DEFAULT_ROLE_SCOPES };
+  for (const entry of (value(undefined, 'OAUTH_ROLE_SCOPES') ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^(admin|editor|viewer|client)=([\x21\x23-\x5b\x5d-\x7e]+)$/.exec(entry);
+    if (!match) throw new GatewayError('CONFIG_INVALID', `OAUTH_ROLE_SCOPES entry "${entry}" must look like role=scope (roles: admin, editor, viewer, client)`);
+    roleScopes[match[1] as keyof typeof roleScopes] = match[2]!;
+  }
+  const serversClaim = value(undefined, 'OAUTH_SERVERS_CLAIM') ?? 'mcp_servers';
+  if (!/^[\w.:-]{1,100}$/.test(serversClaim)) throw new GatewayError('CONFIG_INVALID', 'OAUTH_SERVERS_CLAIM must be a claim name');
+  return {
+    auditRetentionDays: parseInteger(value(undefined, 'AUDIT_RETENTION_DAYS') ?? '90', 'AUDIT_RETENTION_DAYS', 1, 36_500),
+    authFailureLimit: parseInteger(value(undefined, 'AUTH_FAILURE_LIMIT') ?? '20', 'AUTH_FAILURE_LIMIT', 1, 1_000_000),
+    authFailureWindowSeconds: parseInteger(value(undefined, 'AUTH_FAILURE_WINDOW_SECONDS') ?? '60', 'AUTH_FAILURE_WINDOW_SECONDS', 1, 86_400),
+    oauthIssuer: issuer,
+    oauthAudience: audience,
+    oauthRoleScopes: roleScopes,
+    oauthServersClaim: serversClaim,
+    ratePerPrincipal: parseInteger(value(undefined, 'RATE_LIMIT_PER_PRINCIPAL') ?? '0', 'RATE_LIMIT_PER_PRINCIPAL', 0, 10_000_000),
+    ratePerTool: parseInteger(value(undefined, 'RATE_LIMIT_PER_TOOL') ?? '0', 'RATE_LIMIT_PER_TOOL', 0, 10_000_000),
+    ratePerServer: parseInteger(value(undefined, 'RATE_LIMIT_PER_SERVER') ?? '0', 'RATE_LIMIT_PER_SERVER', 0, 10_000_000),
   };
 }
 
@@ -152,7 +208,7 @@ export function checkSecurity(config: Config): string[] {
     else if (Buffer.byteLength(v, 'utf8') < MIN_SECRET_BYTES) problems.push(`${name} is shorter than ${MIN_SECRET_BYTES} bytes`);
   };
   secret('AUTH_ENCRYPTION_SECRET', config.encryptionSecret);
-  const credentialsConfigured = config.basicUser !== undefined || config.jwtSecret !== undefined;
+  const credentialsConfigured = config.basicUser !== undefined || config.jwtSecret !== undefined || config.access.oauthIssuer !== undefined;
   if (config.jwtSecret !== undefined) secret('JWT_SECRET_KEY', config.jwtSecret);
   if (config.basicPassword !== undefined && Buffer.byteLength(config.basicPassword) < 12) {
     problems.push('BASIC_AUTH_PASSWORD is shorter than 12 characters');
@@ -173,7 +229,7 @@ export function checkSecurity(config: Config): string[] {
 
 /** Whether requests must authenticate: with no credentials configured there is nothing to check. */
 export function authEnforced(config: Config): boolean {
-  return config.authRequired && (config.basicUser !== undefined || config.jwtSecret !== undefined);
+  return config.authRequired && (config.basicUser !== undefined || config.jwtSecret !== undefined || config.access?.oauthIssuer !== undefined);
 }
 
 function parseInteger(raw: string, name: string, min: number, max: number): number {

@@ -31,6 +31,14 @@ export const ERRORS = {
   AUTH_INVALID: { status: 401, title: 'Invalid credentials' },
   HOST_NOT_ALLOWED: { status: 403, title: 'Host or Origin not allowed' },
 
+  // Access: roles, stored tokens, OAuth, rate limits (issue 11)
+  FORBIDDEN: { status: 403, title: 'This credential may not do that' },
+  INSUFFICIENT_SCOPE: { status: 403, title: 'The access token lacks a needed scope' },
+  AUTH_THROTTLED: { status: 429, title: 'Too many failed sign-ins' },
+  RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
+  TOKEN_NOT_FOUND: { status: 404, title: 'Token not found' },
+  TOKEN_NAME_EXISTS: { status: 409, title: 'A token with this name exists' },
+
   // Objects
   GW_NOT_FOUND: { status: 404, title: 'Gateway not found' },
   SERVER_NOT_FOUND: { status: 404, title: 'Server not found' },

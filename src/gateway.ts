@@ -5,11 +5,15 @@ import { CapabilityCatalog } from './capabilities/catalog.js';
 import { authEnforced, checkSecurity, isLoopback, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
+import { OAuthResourceServer } from './http/oauth.js';
 import { createLogger } from './logging.js';
 import { Catalog } from './mcp/catalog.js';
 import { Dispatcher } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
+import { AuditLog } from './services/audit.js';
+import { LocalLimiter, RedisLimiter, type Limiter } from './services/rate-limit.js';
+import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
 import { Federation } from './services/federation.js';
 import { Registry, type ChangeEvent } from './services/registry.js';
@@ -30,6 +34,9 @@ export interface Gateway {
   events: ClusterEvents;
   logger: Logger;
   config: Config;
+  /** Stored API tokens and the audit trail (issue 11). */
+  tokens: TokenService;
+  audit: AuditLog;
   /** The address it listens on, once started. */
   url: string;
   close(): Promise<void>;
@@ -53,6 +60,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const store = await Store.open(config.databaseUrl);
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   let events: ClusterEvents = new LocalEvents();
+  let limiter: Limiter | undefined;
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
@@ -73,6 +81,20 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     );
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
     changed.invalidate = (kind) => catalog.invalidate(kind);
+    const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
+    const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
+    const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
+    if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
+      limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
+    }
+    const { oauthIssuer } = config.access;
+    const oauth =
+      oauthIssuer !== undefined
+        ? new OAuthResourceServer(
+            { issuer: oauthIssuer, audience: config.access.oauthAudience, roleScopes: config.access.oauthRoleScopes, serversClaim: config.access.oauthServersClaim },
+            logger,
+          )
+        : undefined;
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
@@ -95,11 +117,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         remote(event) {
           if (event.source === 'registry') applyChange(event);
           else if (event.source === 'federation') catalog.invalidate(event.kind);
+          else if (event.source === 'tokens') tokens.forget(event.id);
           else this.resync();
         },
         resync() {
           for (const kind of ['tools', 'prompts', 'resources', 'servers', 'gateways']) catalog.invalidate(kind);
           prompts.reset();
+          tokens.forgetAll();
           void federation.resync().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'gateway resync failed'));
         },
       });
@@ -112,17 +136,32 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       registry,
       logger,
-      auth: { enforced: authEnforced(config), basicUser: config.basicUser, basicPassword: config.basicPassword, jwtSecret: config.jwtSecret },
+      auth: {
+        enforced: authEnforced(config),
+        basicUser: config.basicUser,
+        basicPassword: config.basicPassword,
+        jwtSecret: config.jwtSecret,
+        tokens,
+        audit,
+        failureLimit: config.access.authFailureLimit,
+        failureWindowMs: config.access.authFailureWindowSeconds * 1000,
+        serverName: async (idOrName) => (await catalog.current()).servers.get(idOrName)?.name,
+        ...(oauth ? { oauth } : {}),
+      },
+      access: { tokens, audit, oauth },
+      ...(limiter ? { rateLimit: { limits: { perPrincipal: ratePerPrincipal, perServer: ratePerServer, perTool: ratePerTool }, limiter } } : {}),
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
       events: () => events.state(),
     });
+    oauth?.start();
     await federation.start();
     let url = '';
     if (options.listen !== false) {
       url = await app.listen({ host: config.host, port: config.port });
+      oauth?.listening(url);
       logger.info({ url, database: store.description }, 'mcpgateway listening');
     } else {
       await app.ready();
@@ -136,12 +175,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       catalog,
       dispatcher,
       events,
+      tokens,
+      audit,
       logger,
       config,
       url,
       async close() {
         await events.close();
         await app.close();
+        await tokens.close();
+        await audit.close();
+        await limiter?.close();
         await federation.close();
         await rest.close();
         await capabilities.close();
@@ -150,6 +194,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     };
   } catch (error) {
     await events.close().catch(() => undefined);
+    await limiter?.close().catch(() => undefined);
     await capabilities.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { auditCommand } from './audit.js';
 import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride();
   serveCommand(program);
   tokenCommand(program);
+  auditCommand(program);
   exportCommand(program);
   importPlanCommands(importCommand(program));
   stdioCommand(program);

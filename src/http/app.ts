@@ -9,8 +9,11 @@ import type { Catalog } from '../mcp/catalog.js';
 import type { Dispatcher } from '../mcp/dispatcher.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Federation } from '../services/federation.js';
+import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authHook, hostHook, type AuthSettings } from './auth.js';
+import { rateLimitHook, type RateLimits } from './rate-limit-hook.js';
+import type { Limiter } from '../services/rate-limit.js';
 import { registerExportImportRoutes } from './export-import-routes.js';
 import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
@@ -32,6 +35,10 @@ export interface AppDeps {
   hostCheck?: { loopback: boolean; allowed: string[] };
   /** MCP serving and federation; absent in callers that only need the Admin API. */
   mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
+  /** Stored tokens, the audit trail and OAuth metadata (issue 11); absent in bare callers. */
+  access?: AccessRouteDeps;
+  /** Rate limits (issue 11); absent when none is set. */
+  rateLimit?: { limits: RateLimits; limiter: Limiter };
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
   events?: () => string;
 }
@@ -59,6 +66,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
   app.addHook('onRequest', authHook(deps.auth));
+  if (deps.rateLimit) app.addHook('preHandler', rateLimitHook(deps.rateLimit.limits, deps.rateLimit.limiter, deps.mcp?.metrics.registry));
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toGatewayError(error, request), request.url.split('?', 1)[0]));
   app.setNotFoundHandler((request, reply) =>
@@ -72,6 +80,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
+  if (deps.access) registerAccessRoutes(app, deps.access);
   registerAdminRoutes(app, deps.registry);
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
   if (deps.mcp) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { KIND_DEFS, KINDS } from '../domain/entities.js';
 import { exportDocumentSchema } from '../domain/export-document.js';
 import { ERRORS } from '../errors.js';
+import { accessPaths } from './access-openapi.js';
 
 /** A kind's schemas as JSON Schema, derived from the zod entities (never written by hand). */
 export function kindJsonSchemas(kind: (typeof KINDS)[number]): { write: object; read: object } {
@@ -165,6 +166,7 @@ export function buildOpenApi(version: string): object {
       responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') },
     },
   };
+  Object.assign(paths, accessPaths());
   return {
     openapi: '3.1.0',
     info: { title: 'MCP Gateway Admin API', version },

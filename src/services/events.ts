@@ -15,6 +15,8 @@ import { KIND_DEFS } from '../domain/entities.js';
 export type BusEvent =
   | { source: 'registry'; kind: string; op: 'create' | 'update' | 'delete'; id: string; name: string }
   | { source: 'federation'; kind: 'tools' | 'prompts' | 'resources' }
+  /** A stored token was revoked: drop its cached verdict (issue 11). */
+  | { source: 'tokens'; op: 'revoke'; id: string }
   /** The sender may have lost messages it published: everyone reloads. */
   | { source: 'resync' };
 
@@ -58,6 +60,10 @@ export function parseMessage(raw: string): { from: string; event: BusEvent } | u
   if (m.v !== 1 || typeof m.from !== 'string' || m.from.length === 0 || m.from.length > 100) return undefined;
   const from = m.from;
   if (m.source === 'resync') return { from, event: { source: 'resync' } };
+  if (m.source === 'tokens') {
+    if (m.op !== 'revoke' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 100) return undefined;
+    return { from, event: { source: 'tokens', op: 'revoke', id: m.id } };
+  }
   if (m.source === 'federation') {
     if (typeof m.kind !== 'string' || !FEDERATED_KINDS.has(m.kind)) return undefined;
     return { from, event: { source: 'federation', kind: m.kind as 'tools' | 'prompts' | 'resources' } };

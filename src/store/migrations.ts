@@ -43,6 +43,43 @@ export function migrations(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    // Issue 11 (access): stored API tokens and the audit trail.
+    '0002_i11_access': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', key, (c) => c.notNull().unique())
+          .addColumn('hash', 'text', (c) => c.notNull().unique())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('servers', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .execute();
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('id', key, (c) => c.primaryKey())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor_subject', 'text')
+          .addColumn('actor_method', 'text')
+          .addColumn('actor_token_id', 'text')
+          .addColumn('source', 'text')
+          .addColumn('request_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('object_id', 'text')
+          .addColumn('object_name', 'text')
+          .addColumn('fields', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

@@ -197,6 +197,11 @@ export class Store extends Repository {
     return store;
   }
 
+  /** The Kysely handle, for the tables outside the five kinds (tokens, audit_events). */
+  get handle(): Db {
+    return this.kysely;
+  }
+
   /** Run work in one transaction; any throw rolls everything back. */
   async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     return this.kysely.transaction().execute((trx) => work(new Repository(trx, this.dialect)));
