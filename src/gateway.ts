@@ -71,7 +71,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         events.publish({ source: 'federation', kind });
       },
     );
-    const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
+    const catalog = new Catalog(store, federation, mcp.pageSize, capabilities, mcp.toolSearchThreshold);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
