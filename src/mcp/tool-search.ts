@@ -1,4 +1,4 @@
-import MiniSearch from 'minisearch';
+import MiniSearch, { type SearchOptions } from 'minisearch';
 import type { ToolEntry, View } from './catalog.js';
 import { selectorMatcher } from './curation.js';
 import { INVALID_PARAMS, RpcError } from './jsonrpc.js';
@@ -70,7 +70,7 @@ export interface ToolHit {
 
 // Words too common in tool descriptions to tell tools apart.
 const STOP_WORDS = new Set(
-  'a an and are as at be by for from get gets given has have i in into is it its me my of on or our that the their them then this to was we what when which will with you your want need please can could would should some all any'.split(' '),
+  'a an and are as at be by for from has have i in into is it its me my of on or our that the their them then this to was we what when which will with you your want need please can could would should some all any show give tell how many much who does do did so there every each now just one someone already still no longer'.split(' '),
 );
 
 /** Lower-case words, split at punctuation, underscores and camelCase humps. */
@@ -87,21 +87,34 @@ export function stem(term: string): string {
   if (term.length <= 3) return term;
   if (term.endsWith('ies') && term.length > 4) return term.slice(0, -3) + 'y';
   if (term.endsWith('sses')) return term.slice(0, -2);
-  if (term.endsWith('ing') && term.length > 5) return term.slice(0, -3);
-  if (term.endsWith('ed') && term.length > 4 && !term.endsWith('eed')) return term.slice(0, -2);
+  if (term.endsWith('ing') && term.length > 5) return undouble(term.slice(0, -3));
+  if (term.endsWith('ed') && term.length > 4 && !term.endsWith('eed')) return undouble(term.slice(0, -2));
   if (term.endsWith('es') && /(ch|sh|x|ss)es$/.test(term)) return term.slice(0, -2);
   if (term.endsWith('s') && !term.endsWith('ss') && !term.endsWith('us')) return term.slice(0, -1);
   return term;
 }
 
+/** "starr" → "star", "stopp" → "stop": what is left after -ing or -ed of a doubled consonant. */
+function undouble(term: string): string {
+  return /([bdgmnprt])\1$/.test(term) ? term.slice(0, -1) : term;
+}
+
 // Synonyms that tool names abbreviate.
-const SYNONYMS: Record<string, string> = { repo: 'repository', repos: 'repository', pr: 'pull', prs: 'pull', org: 'organization', orgs: 'organization', delete: 'remove', fetch: 'get', retrieve: 'get', show: 'get', make: 'create', add: 'create', modify: 'update', change: 'update', edit: 'update', erase: 'remove' };
+const SYNONYMS: Record<string, string> = { repo: 'repository', repos: 'repository', pr: 'pull', prs: 'pull', org: 'organization', orgs: 'organization', delete: 'remove', fetch: 'get', retrieve: 'get', make: 'create', add: 'create', modify: 'update', change: 'update', edit: 'update', erase: 'remove' };
 
 function processTerm(term: string): string | null {
   if (STOP_WORDS.has(term)) return null;
   const word = SYNONYMS[term] ?? term;
   return stem(word);
 }
+
+export const SEARCH_OPTIONS: SearchOptions = {
+  boost: { name: 3, title: 2, description: 1, params: 0.5 },
+  prefix: (t) => t.length > 4,
+  // Fuzzy matching measured slightly worse on the labelled tasks (BENCHMARKS.md).
+  fuzzy: false,
+  combineWith: 'OR',
+};
 
 interface Doc {
   id: number;
@@ -115,13 +128,12 @@ interface Doc {
 export class ToolIndex {
   private readonly search: MiniSearch<Doc>;
 
-  constructor(private readonly tools: readonly ToolEntry[]) {
-    this.search = new MiniSearch<Doc>({
-      fields: ['name', 'title', 'description', 'params'],
-      tokenize,
-      processTerm,
-      searchOptions: { boost: { name: 3, title: 2, description: 1, params: 0.5 }, prefix: (t) => t.length > 4, fuzzy: (t) => (t.length > 5 ? 0.15 : false), combineWith: 'OR' },
-    });
+  constructor(
+    private readonly tools: readonly ToolEntry[],
+    /** Ranking knobs, for measuring alternatives (bench/); the defaults are the measured best. */
+    searchOptions: SearchOptions = SEARCH_OPTIONS,
+  ) {
+    this.search = new MiniSearch<Doc>({ fields: ['name', 'title', 'description', 'params'], tokenize, processTerm, searchOptions });
     this.search.addAll(tools.map((tool, id) => document(tool, id)));
   }
 
