@@ -5,6 +5,7 @@ import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
+import { clientConfigCommand, importClientsCommand } from './import-clients.js';
 import { importPlanCommands } from './import-plan.js';
 import { serveCommand } from './serve.js';
 import { stdioCommand } from './stdio.js';
@@ -20,7 +21,10 @@ export function buildProgram(): Command {
   serveCommand(program);
   tokenCommand(program);
   exportCommand(program);
-  importPlanCommands(importCommand(program));
+  const importCmd = importCommand(program);
+  importPlanCommands(importCmd);
+  importClientsCommand(importCmd);
+  clientConfigCommand(program);
   stdioCommand(program);
   capCommand(program);
   for (const command of program.commands) {
