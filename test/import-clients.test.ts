@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClientFile, type ClientKind } from '../src/cli/client-files.js';
 import { createToken } from '../src/cli/token.js';
 import { JWT_SECRET, TEST_SECRET } from './helpers/gateway.js';
-import { connectClient } from './helpers/mcp.js';
+import { connectClient, waitFor } from './helpers/mcp.js';
 import { runCli, startGatewayProcess, type GatewayProcess } from './helpers/processes.js';
 import { startEverything, type HttpUpstream } from './helpers/upstreams.js';
 
@@ -135,6 +135,69 @@ describe('onboarding from desktop clients\' configuration files', () => {
     } finally {
       await client.close();
     }
+  });
+
+  describe('gateways add --from server.json (MCP Registry)', () => {
+    const MEMORY_VERSION = (JSON.parse(readFileSync('node_modules/@modelcontextprotocol/server-memory/package.json', 'utf8')) as { version: string }).version;
+    let file: string;
+    beforeAll(() => {
+      file = join(dir, 'server.json');
+      const serverJson = {
+        $schema: 'https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json',
+        name: 'io.github.modelcontextprotocol/server-memory',
+        description: 'Knowledge graph memory',
+        version: MEMORY_VERSION,
+        packages: [
+          {
+            registryType: 'npm',
+            identifier: '@modelcontextprotocol/server-memory',
+            version: MEMORY_VERSION,
+            transport: { type: 'stdio' },
+            environmentVariables: [{ name: 'MEMORY_FILE_PATH', description: 'where the graph is kept', isRequired: true, isSecret: false }],
+          },
+        ],
+        remotes: [{ type: 'streamable-http', url: env.EVERYTHING_URL, headers: [{ name: 'X-Api-Key', description: 'API key', isSecret: true }] }],
+      };
+      writeFileSync(file, JSON.stringify(serverJson));
+    });
+
+    it('refuses to create a package gateway while a required variable is missing, naming it', async () => {
+      const result = await runCli(['gateways', 'add', '--from', file], env);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('env MEMORY_FILE_PATH: required; from $MEMORY_FILE_PATH: not set');
+      expect(result.stderr).toContain('MEMORY_FILE_PATH');
+    });
+
+    it('creates an npm package as a stdio gateway (npx -y pkg@version) that serves its tools', async () => {
+      const result = await runCli(['gateways', 'add', '--from', file], { ...env, MEMORY_FILE_PATH: join(dir, 'registry-memory.jsonl') });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const created = /created gateway (\S+) \(stdio\)/.exec(result.stdout)![1]!;
+      const gateway = (await (await gw.api(`/gateways/${created}`)).json()) as Record<string, unknown>;
+      expect(gateway).toMatchObject({ transport: 'stdio', command: 'npx', args: ['-y', `@modelcontextprotocol/server-memory@${MEMORY_VERSION}`] });
+      await waitFor(async () => (await gw.api(`/tools/${created}__read_graph`)).status === 200, 'discovery of the npm package', 30_000);
+    }, 60_000);
+
+    it('creates a remote as a Streamable HTTP gateway with its secret header encrypted', async () => {
+      expect((await runCli(['gateways', 'add', '--from', file, '--entry', 'nope'], env)).code).toBe(2);
+      const listing = await runCli(['gateways', 'add', '--from', file, '--dry-run'], { ...env, MEMORY_FILE_PATH: 'x' });
+      expect(listing.stdout).toContain('would create gateway');
+      const remoteEntry = /^[ *] (\S+_remote_streamablehttp)/m.exec(listing.stdout)![1]!;
+      const probe = await runCli(['gateways', 'add', '--from', file, '--entry', remoteEntry, '--dry-run'], env);
+      const variable = /header X-Api-Key: required, secret; from \$(\w+)/.exec(probe.stdout)![1]!;
+      const result = await runCli(['gateways', 'add', '--from', file, '--entry', remoteEntry, '--name', 'registry-remote'], { ...env, [variable]: SECRET_TOKEN });
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(SECRET_TOKEN);
+      const gateway = (await (await gw.api('/gateways/registry-remote')).json()) as Record<string, unknown>;
+      expect(gateway).toMatchObject({ transport: 'streamablehttp', url: env.EVERYTHING_URL, auth_type: 'headers' });
+      expect(JSON.stringify(gateway)).not.toContain(SECRET_TOKEN);
+      await waitFor(async () => (await gw.api('/tools/registry-remote__echo')).status === 200, 'discovery of the remote', 30_000);
+    }, 60_000);
+
+    it('refuses a file that is not a server.json with REGISTRY_ENTRY_INVALID', async () => {
+      const result = await runCli(['gateways', 'add', '--from', join(FIXTURES, 'cursor-mcp.json')], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('expected an MCP Registry server.json');
+    });
   });
 
   it('keeps the fixtures readable as the clients write them', () => {

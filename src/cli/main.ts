@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
+import { gatewaysCommand } from './gateways.js';
 import { importCommand } from './import.js';
 import { clientConfigCommand, importClientsCommand } from './import-clients.js';
 import { importPlanCommands } from './import-plan.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   importPlanCommands(importCmd);
   importClientsCommand(importCmd);
   clientConfigCommand(program);
+  gatewaysCommand(program);
   stdioCommand(program);
   capCommand(program);
   for (const command of program.commands) {
