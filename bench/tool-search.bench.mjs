@@ -88,7 +88,7 @@ const pageBytes = (tools, listed) => {
   }
 };
 const curation = {
-  tools: ['pulls_*', 'issues_create', 'issues_get', 'issues_update', 'issues_list_for_repo', 'issues_create_comment', 'issues_list_comments', 'issues_add_labels', 'issues_remove_label', 'issues_add_assignees', 'issues_lock', 'issues_list_labels_for_repo'],
+  tools: ['pulls_*', 'issues_create', 'issues_get', 'issues_update', 'issues_list_for_repo', 'issues_create_comment', 'issues_list_comments', 'issues_add_labels', 'issues_remove_label', 'issues_add_assignees', 'issues_lock', 'issues_list_labels_for_repo', 'issues_list_milestones', 'issues_create_label'],
   tool_tags: [],
   exclude_tools: ['pulls_merge_async', 'pulls_get_merge_async_result'],
   tool_overrides: {},
