@@ -52,6 +52,7 @@ function meta(name: string, kind: MetaTool, descriptor: Record<string, unknown>)
 
 /** What tools/list shows for a server's tools under its `tool_exposure`. */
 export function listedTools(server: Record<string, unknown>, tools: ToolEntry[]): ToolEntry[] {
+  generations.set(tools, ++generation);
   const exposure = server.tool_exposure ?? 'all';
   if (exposure === 'all') return tools;
   if (exposure === 'search') return META_TOOLS;
@@ -117,7 +118,7 @@ export const SEARCH_OPTIONS: SearchOptions = {
 };
 
 interface Doc {
-  id: number;
+  id: string;
   name: string;
   title: string;
   description: string;
@@ -128,19 +129,32 @@ interface Doc {
 export class ToolIndex {
   private readonly search: MiniSearch<Doc>;
 
+  private indexed = new Map<string, { key: string; tool: ToolEntry }>();
+
   constructor(
-    private readonly tools: readonly ToolEntry[],
+    tools: readonly ToolEntry[],
     /** Ranking knobs, for measuring alternatives (bench/); the defaults are the measured best. */
     searchOptions: SearchOptions = SEARCH_OPTIONS,
   ) {
     this.search = new MiniSearch<Doc>({ fields: ['name', 'title', 'description', 'params'], tokenize, processTerm, searchOptions });
-    this.search.addAll(tools.map((tool, id) => document(tool, id)));
+    this.update(tools);
+  }
+
+  /** Follow a new tool list: only tools added, removed or changed are re-indexed. */
+  update(tools: readonly ToolEntry[]): void {
+    const next = new Map<string, { key: string; tool: ToolEntry }>();
+    for (const tool of tools) next.set(tool.name, { key: JSON.stringify(tool.descriptor), tool });
+    for (const [name, old] of this.indexed) if (next.get(name)?.key !== old.key) this.search.discard(name);
+    const added: Doc[] = [];
+    for (const [name, entry] of next) if (this.indexed.get(name)?.key !== entry.key) added.push(document(entry.tool, name));
+    this.search.addAll(added);
+    this.indexed = next;
   }
 
   /** The best `limit` tools for a query, best first. */
   find(query: string, limit = DEFAULT_LIMIT): ToolHit[] {
     return this.search.search(query).slice(0, limit).map((result) => {
-      const descriptor = this.tools[result.id as number]!.descriptor;
+      const descriptor = this.indexed.get(result.id as string)!.tool.descriptor;
       const hit: ToolHit = { name: String(descriptor.name), description: String(descriptor.description ?? ''), inputSchema: descriptor.inputSchema, score: Math.round(result.score * 1000) / 1000 };
       if (typeof descriptor.title === 'string') hit.title = descriptor.title;
       return hit;
@@ -148,7 +162,7 @@ export class ToolIndex {
   }
 }
 
-function document(tool: ToolEntry, id: number): Doc {
+function document(tool: ToolEntry, id: string): Doc {
   const d = tool.descriptor;
   const properties = ((d.inputSchema as { properties?: Record<string, { description?: unknown }> } | undefined)?.properties ?? {}) as Record<string, { description?: unknown }>;
   const params = Object.entries(properties)
@@ -157,14 +171,30 @@ function document(tool: ToolEntry, id: number): Doc {
   return { id, name: String(d.name), title: typeof d.title === 'string' ? d.title : '', description: typeof d.description === 'string' ? d.description.slice(0, 2000) : '', params };
 }
 
-// One index per view: a new snapshot (any list change) gets a new index on first use.
+// One index per view; a new snapshot of the same endpoint (any list change) updates the endpoint's
+// index in place on first use, re-indexing only the tools that changed.
 const indexes = new WeakMap<View, ToolIndex>();
+const endpoints = new Map<string, { index: ToolIndex; generation: number }>();
+// The order in which the catalog made each tool list, so an older snapshot never rolls an
+// endpoint's index back.
+const generations = new WeakMap<readonly ToolEntry[], number>();
+let generation = 0;
 
 /** The index of a view's callable tools. */
 export function indexOf(view: View): ToolIndex {
   let index = indexes.get(view);
   if (!index) {
-    index = new ToolIndex(view.tools);
+    const endpoint = view.server ? `server:${view.name}` : '/mcp';
+    const made = generations.get(view.tools) ?? 0;
+    const current = endpoints.get(endpoint);
+    if (current && current.generation > made) {
+      index = new ToolIndex(view.tools);
+    } else {
+      index = current?.index;
+      if (index) index.update(view.tools);
+      else index = new ToolIndex(view.tools);
+      endpoints.set(endpoint, { index, generation: made });
+    }
     indexes.set(view, index);
   }
   return index;
