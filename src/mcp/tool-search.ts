@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import MiniSearch, { type SearchOptions } from 'minisearch';
 import type { ToolEntry, View } from './catalog.js';
 import { selectorMatcher } from './curation.js';
@@ -143,7 +144,8 @@ export class ToolIndex {
   /** Follow a new tool list: only tools added, removed or changed are re-indexed. */
   update(tools: readonly ToolEntry[]): void {
     const next = new Map<string, { key: string; tool: ToolEntry }>();
-    for (const tool of tools) next.set(tool.name, { key: JSON.stringify(tool.descriptor), tool });
+    // A digest, not the JSON itself: the index would otherwise hold every schema twice.
+    for (const tool of tools) next.set(tool.name, { key: createHash('sha1').update(JSON.stringify(tool.descriptor)).digest('base64'), tool });
     for (const [name, old] of this.indexed) if (next.get(name)?.key !== old.key) this.search.discard(name);
     const added: Doc[] = [];
     for (const [name, entry] of next) if (this.indexed.get(name)?.key !== entry.key) added.push(document(entry.tool, name));
