@@ -68,6 +68,8 @@ export interface McpSettings {
   healthIntervalMs: number;
   /** Separator between a gateway prefix and a tool name (FEDERATION_NAME_SEPARATOR, default "__"). */
   nameSeparator: string;
+  /** Past this many tools, /mcp lists the search meta-tools instead of every tool (TOOL_SEARCH_THRESHOLD; 0, the default: never). */
+  toolSearchThreshold: number;
 }
 
 /** Flags of `mcpgateway serve`; each overrides its variable. */
@@ -148,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       maxResponseBytes: parseInteger(value(undefined, 'MAX_RESPONSE_BYTES') ?? String(10 * 1024 * 1024), 'MAX_RESPONSE_BYTES', 1, 1024 ** 3),
       healthIntervalMs: parseInteger(value(undefined, 'HEALTH_CHECK_INTERVAL_MS') ?? '30000', 'HEALTH_CHECK_INTERVAL_MS', 50, 86_400_000),
       nameSeparator: separator(value(undefined, 'FEDERATION_NAME_SEPARATOR') ?? '__'),
+      toolSearchThreshold: parseInteger(value(undefined, 'TOOL_SEARCH_THRESHOLD') ?? '0', 'TOOL_SEARCH_THRESHOLD', 0, 10_000_000),
     },
     access,
   };

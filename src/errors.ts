@@ -93,6 +93,15 @@ export const ERRORS = {
   TARGET_ERROR: { status: 0, title: 'The gateway answered with an error' },
   IMPORT_INCOMPLETE: { status: 0, title: 'Some objects were not imported' },
   REKEY_FAILED: { status: 0, title: 'The file cannot be re-encrypted' },
+
+  // Curation, tool search and client onboarding (issue 14)
+  SERVER_TOOL_LIMIT: { status: 422, title: 'The server selects more tools than its max_tools' },
+  SERVER_TOOL_NAME_CONFLICT: { status: 422, title: 'Two selected tools would be served under one name' },
+  SERVER_TOOL_NAME_INVALID: { status: 422, title: 'A tool override gives a name MCP does not allow' },
+  SERVER_TOOL_ARGUMENT_UNKNOWN: { status: 422, title: 'A tool override pins an argument the tool does not have' },
+  CLIENT_CONFIG_INVALID: { status: 0, title: 'The client configuration file cannot be read' },
+  CLIENT_CONFIG_INCOMPLETE: { status: 0, title: 'Some client entries could not become gateways' },
+  REGISTRY_ENTRY_INVALID: { status: 0, title: 'The MCP Registry server.json cannot become a gateway' },
 } as const satisfies Record<string, Definition>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -79,7 +79,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         events.publish({ source: 'federation', kind });
       },
     );
-    const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
+    const catalog = new Catalog(store, federation, mcp.pageSize, capabilities, mcp.toolSearchThreshold);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);

@@ -5,7 +5,9 @@ import { auditCommand } from './audit.js';
 import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
 import { exportCommand } from './export.js';
+import { gatewaysCommand } from './gateways.js';
 import { importCommand } from './import.js';
+import { clientConfigCommand, importClientsCommand } from './import-clients.js';
 import { importPlanCommands } from './import-plan.js';
 import { serveCommand } from './serve.js';
 import { stdioCommand } from './stdio.js';
@@ -22,7 +24,11 @@ export function buildProgram(): Command {
   tokenCommand(program);
   auditCommand(program);
   exportCommand(program);
-  importPlanCommands(importCommand(program));
+  const importCmd = importCommand(program);
+  importPlanCommands(importCmd);
+  importClientsCommand(importCmd);
+  clientConfigCommand(program);
+  gatewaysCommand(program);
   stdioCommand(program);
   capCommand(program);
   for (const command of program.commands) {

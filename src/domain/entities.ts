@@ -198,9 +198,37 @@ const gatewayReadOnly = {
   collisions: z.array(collision).describe('tools whose natural name was taken at the last discovery, and the name each got instead'),
 };
 
+// Curation (issue 14): a tool selector is a tool's name or a picomatch glob over names.
+const TOOL_GLOB = /^[A-Za-z0-9_\-*?[\]{},.!]{1,256}$/;
+const MCP_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const toolSelector = z
+  .string()
+  .refine((v) => MCP_TOOL_NAME.test(v) || (TOOL_GLOB.test(v) && /[*?[{]/.test(v)), 'must be a tool name or a glob such as github__repos_*');
+const pinnedArgument = z
+  .strictObject({
+    value: z.unknown().optional().describe('fixed: sent on every call and removed from the schema the client sees'),
+    default: z.unknown().optional().describe('used when the client leaves the argument out; shown as the schema default'),
+  })
+  .refine((p) => ('value' in p) !== ('default' in p), 'give either value or default');
+export const toolOverride = z.strictObject({
+  name: nameSchema.optional().describe('the name clients see on this server'),
+  title: text(512).nullable().optional(),
+  description: text(10_000).optional(),
+  annotations: jsonObject.optional().describe('merged over the tool\'s own annotations'),
+  arguments: z.record(z.string().min(1).max(256), pinnedArgument).optional(),
+});
+export type ToolOverride = z.output<typeof toolOverride>;
+export const TOOL_EXPOSURES = ['all', 'search', 'pinned+search'] as const;
+
 const serverFields = {
   ...commonWrite,
-  tools: z.array(nameSchema).max(10_000).transform(unique).default([]),
+  tools: z.array(toolSelector).max(10_000).transform(unique).default([]).describe('tool names or globs'),
+  tool_tags: z.array(tag).max(100).transform(unique).default([]).describe('also select every tool carrying one of these tags'),
+  exclude_tools: z.array(toolSelector).max(10_000).transform(unique).default([]).describe('names or globs removed from the selection'),
+  tool_overrides: z.record(z.string().regex(MCP_TOOL_NAME, 'must be a tool name'), toolOverride).default({}).describe('per-tool changes on this server, keyed by the tool\'s name'),
+  max_tools: z.int().min(1).max(10_000).nullable().default(null).describe('refuse a selection of more tools than this; null: no cap'),
+  tool_exposure: z.enum(TOOL_EXPOSURES).default('all').describe('all: list every tool; search: meta-tools only; pinned+search: meta-tools and pinned_tools'),
+  pinned_tools: z.array(toolSelector).max(1_000).transform(unique).default([]).describe('names or globs (as exposed) listed beside the meta-tools in pinned+search'),
   prompts: z.array(nameSchema).max(10_000).transform(unique).default([]),
   resources: z.array(uriSchema).max(10_000).transform(unique).default([]),
   url: httpUrl.nullable().default(null),
@@ -213,7 +241,11 @@ const missingRefs = z.object({
   prompts: z.array(z.string()),
   resources: z.array(z.string()),
 });
-const serverReadOnly = { missing_refs: missingRefs };
+const serverReadOnly = {
+  missing_refs: missingRefs,
+  resolved_tools: z.array(z.string()).describe('the tool names this server serves, after selection and overrides'),
+  curation_problems: z.array(z.string()).describe('selection problems found since the last save (collisions, cap), resolved by dropping tools'),
+};
 
 const toolFields = {
   ...commonWrite,

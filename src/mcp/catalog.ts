@@ -1,5 +1,7 @@
 import type { Store, StoredObject } from '../store/store.js';
+import { servedTools, type ArgumentRules } from './curation.js';
 import { RawResult } from './jsonrpc.js';
+import { listedTools, type MetaTool } from './tool-search.js';
 
 /**
  * The in-memory index the MCP endpoints serve from: every active tool, prompt, resource and
@@ -17,6 +19,10 @@ export interface ToolEntry {
   /** The gateway an MCP tool comes from. */
   gateway: string | null;
   originalName: string;
+  /** Arguments a virtual server fixes or defaults (curation.ts). */
+  arguments?: ArgumentRules;
+  /** A search-mode meta-tool (tool-search.ts), answered by the gateway itself. */
+  meta?: MetaTool;
 }
 
 export interface PromptEntry {
@@ -76,8 +82,11 @@ export class View {
     readonly resources: ResourceEntry[],
     readonly templates: TemplateEntry[],
     private readonly pageSize: number,
+    /** What tools/list shows when it differs from the callable tools (search mode). */
+    readonly listed: ToolEntry[] = tools,
   ) {
     for (const tool of tools) this.toolsByName.set(tool.name, tool);
+    for (const tool of listed) if (tool.meta) this.toolsByName.set(tool.name, tool);
     for (const prompt of prompts) this.promptsByName.set(prompt.name, prompt);
     for (const resource of resources) this.resourcesByUri.set(resource.uri, resource);
   }
@@ -87,7 +96,7 @@ export class View {
     const key = `${method}|${cursor ?? ''}|${modern ? 1 : 0}`;
     const cached = this.pages.get(key);
     if (cached) return cached;
-    const all = method === 'tools' ? this.tools : method === 'prompts' ? this.prompts : method === 'resources' ? this.resources : this.templates;
+    const all = method === 'tools' ? this.listed : method === 'prompts' ? this.prompts : method === 'resources' ? this.resources : this.templates;
     let start = 0;
     if (cursor !== undefined) {
       const offset = decodeCursor(cursor);
@@ -128,6 +137,8 @@ export class Catalog {
     private readonly federation: FederationSource,
     private readonly pageSize: number,
     private readonly fileTools?: FileToolSource,
+    /** Past this many tools, /mcp lists the search meta-tools instead (TOOL_SEARCH_THRESHOLD; 0: never). */
+    private readonly searchThreshold = 0,
   ) {}
 
   /** Mark the index stale; the next request rebuilds it. Listeners hear which kinds changed. */
@@ -214,23 +225,24 @@ export class Catalog {
     resourceEntries.sort(byKey((r) => r.uri));
     templateEntries.sort(byKey((t) => t.uriTemplate));
 
-    const all = new View('all', undefined, toolEntries, promptEntries, resourceEntries, templateEntries, this.pageSize);
+    const globalExposure = this.searchThreshold > 0 && toolEntries.length > this.searchThreshold ? { tool_exposure: 'search' } : {};
+    const all = new View('all', undefined, toolEntries, promptEntries, resourceEntries, templateEntries, this.pageSize, listedTools(globalExposure, toolEntries));
     const views = new Map<string, View>();
     const toolServer = new Map<string, Fields>();
     for (const server of servers) {
       const f = server.fields;
       const pick = <T>(names: unknown, index: Map<string, T>) =>
         ((names as string[] | undefined) ?? []).flatMap((n) => (index.has(n) ? [index.get(n)!] : []));
-      const serverTools = pick(f.tools, all.toolsByName).sort(byKey((t) => t.name));
+      const serverTools = servedTools(f, toolEntries);
       const serverPrompts = pick(f.prompts, all.promptsByName).sort(byKey((p) => p.name));
       const serverResources = pick(f.resources, all.resourcesByUri).sort(byKey((r) => r.uri));
       // A server gets the templates of every gateway whose tools it lists.
       const gatewaysUsed = new Set(serverTools.map((t) => t.gateway).filter(Boolean));
       const serverTemplates = templateEntries.filter((t) => gatewaysUsed.has(t.gateway));
-      const view = new View(String(f.name), f, serverTools, serverPrompts, serverResources, serverTemplates, this.pageSize);
+      const view = new View(String(f.name), f, serverTools, serverPrompts, serverResources, serverTemplates, this.pageSize, listedTools(f, serverTools));
       views.set(server.id, view);
       views.set(String(f.name), view);
-      for (const tool of serverTools) if (!toolServer.has(tool.name)) toolServer.set(tool.name, f);
+      for (const tool of serverTools) if (!toolServer.has(String(tool.fields.name))) toolServer.set(String(tool.fields.name), f);
     }
     return new Snapshot(all, views, toolServer);
   }

@@ -17,7 +17,9 @@ import {
   type RequestId,
   type RpcMessage,
 } from './jsonrpc.js';
+import { applyArgumentRules } from './curation.js';
 import type { PromptRenderer } from './prompt-renderer.js';
+import { callTarget, findTools } from './tool-search.js';
 
 /**
  * The MCP request handler behind every transport (Streamable HTTP, legacy SSE, the stdio bridge):
@@ -200,7 +202,7 @@ export class Dispatcher {
     return page;
   }
 
-  private async callTool(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+  private async callTool(params: Record<string, unknown>, context: DispatchContext, viaMeta = false): Promise<unknown> {
     const name = params.name;
     if (typeof name !== 'string') throw new RpcError(INVALID_PARAMS, 'tools/call needs params.name (a string)');
     const args = params.arguments ?? {};
@@ -208,7 +210,11 @@ export class Dispatcher {
     const snapshot = await this.deps.catalog.current();
     const view = viewOf(snapshot, context.server);
     const tool = view.toolsByName.get(name);
-    if (!tool) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    if (!tool || (viaMeta && tool.meta)) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    // Search mode's meta-tools (tool-search.ts); a call through one takes the direct call's path.
+    if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>);
+    if (tool.meta === 'call') return this.callTool({ ...params, ...callTarget(args as Record<string, unknown>) }, context, true);
+    const callArgs = applyArgumentRules(tool.arguments, args as Record<string, unknown>, tool.name);
     const started = performance.now();
     const gateway = tool.gateway ?? '';
     let outcome: 'ok' | 'tool_error' | 'error' = 'error';
@@ -217,7 +223,7 @@ export class Dispatcher {
       if (tool.gateway !== null) {
         const timeoutMs = (tool.fields.timeout_ms as number | null) ?? this.deps.upstreams.timeoutFor(tool.gateway) ?? this.deps.toolTimeoutMs;
         const token = progressTokenOf(params);
-        result = await this.deps.upstreams.callTool(tool.gateway, tool.originalName, args as Record<string, unknown>, {
+        result = await this.deps.upstreams.callTool(tool.gateway, tool.originalName, callArgs, {
           signal: context.signal,
           timeoutMs,
           onprogress: token !== undefined && context.notify ? progressRelay(token, context.notify) : undefined,
@@ -226,8 +232,8 @@ export class Dispatcher {
           abort: context.abort,
         });
       } else {
-        const server = view.server ?? snapshot.toolServer.get(tool.name);
-        result = await this.deps.rest.call(tool.fields as never, server as never, args as Record<string, unknown>, context.signal, { abort: context.abort });
+        const server = view.server ?? snapshot.toolServer.get(String(tool.fields.name));
+        result = await this.deps.rest.call(tool.fields as never, server as never, callArgs, context.signal, { abort: context.abort });
       }
       outcome = (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
       return result;

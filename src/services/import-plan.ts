@@ -7,6 +7,7 @@ import { resolveCredentials } from './credentials.js';
 import type { ReadDocument } from './import-document.js';
 import { invalid } from './import-document.js';
 import { editable } from '../domain/fields.js';
+import { isGlob } from '../mcp/curation.js';
 
 /**
  * The import plan (SPEC §5): for each object in a document, what importing it into a target
@@ -190,7 +191,7 @@ function checkReferences(read: ReadDocument, items: PlanItem[], target: TargetSt
     if (item.kind !== 'servers' || item.action === 'skip') continue;
     for (const refKind of ['tools', 'prompts', 'resources'] as const) {
       ((item.desired[refKind] as string[] | undefined) ?? []).forEach((ref, j) => {
-        if (known[refKind].has(ref)) return;
+        if (known[refKind].has(ref) || (refKind === 'tools' && isGlob(ref))) return; // a glob selects, it never dangles
         const path = read.origin(`$.servers[${item.index}].${refKind}[${j}]`);
         const singular = KIND_DEFS[refKind].singular;
         const gateway = refKind === 'tools' ? prefixes.find((p) => p === '' || ref.toLowerCase().startsWith(`${p}__`)) : undefined;

@@ -8,6 +8,7 @@ import { findUnsafeString } from '../domain/text.js';
 import { GatewayError, validationError } from '../errors.js';
 import { UniqueViolation, type ListQuery, type Repository, type Store, type StoredObject } from '../store/store.js';
 import { resolveCredentials, type CredentialInput } from './credentials.js';
+import { checkServerCuration, curationCandidates, namedRefs, presentCuration } from './server-curation.js';
 
 /** A change the registry made, for listeners (MCP sessions, caches, other instances). */
 export interface ChangeEvent {
@@ -141,6 +142,7 @@ export class Registry {
       throw validationError([{ path: '$.integration_type', message: 'MCP tools are discovered from gateways; register the gateway instead' }]);
     }
     const fields = this.normalize(def, input, undefined);
+    if (kind === 'servers') checkServerCuration(fields, await curationCandidates(repo, this.fileTools));
     const fromFile = kind === 'tools' ? this.fileTools?.get(String(fields.name)) : undefined;
     if (fromFile) {
       throw new GatewayError(def.exists, `a tool with name "${String(fields.name)}" exists (from the capability file ${String(fromFile.source_file)})`, [
@@ -260,6 +262,7 @@ export class Registry {
     if (canonicalJson(fields) === canonicalJson(current.fields)) {
       return { object: (await this.present(def.kind, [current], repo))[0]!, changed: false, created: false };
     }
+    if (def.kind === 'servers') checkServerCuration(fields, await curationCandidates(repo, this.fileTools));
     const updated: StoredObject = { ...current, fields, updated_at: timestamp(current.updated_at) };
     await this.write(def, () => repo.update(def.kind, updated, current), fields);
     this.emit({ kind: def.kind, op: 'update', id: current.id, name: String(fields[def.keyField]) }, repo);
@@ -309,6 +312,7 @@ export class Registry {
       return item;
     });
     if (kind === 'servers') await this.addMissingRefs(items, repo);
+    if (kind === 'servers' && items.length > 0) presentCuration(items, await curationCandidates(repo, this.fileTools));
     return items;
   }
 
@@ -317,14 +321,14 @@ export class Registry {
     const existing = new Map<string, Set<string>>();
     for (const refKind of refKinds) {
       const wanted = new Set<string>();
-      for (const server of servers) for (const ref of (server[refKind] as string[] | undefined) ?? []) wanted.add(ref);
+      for (const server of servers) for (const ref of namedRefs((server[refKind] as string[] | undefined) ?? [])) wanted.add(ref);
       existing.set(refKind, wanted.size > 0 ? await repo.existingKeys(refKind, [...wanted]) : new Set());
     }
     for (const server of servers) {
       const missing: Record<string, string[]> = {};
       for (const refKind of refKinds) {
         const have = existing.get(refKind)!;
-        missing[refKind] = ((server[refKind] as string[] | undefined) ?? []).filter((ref) => !have.has(ref));
+        missing[refKind] = namedRefs((server[refKind] as string[] | undefined) ?? []).filter((ref) => !have.has(ref));
       }
       server.missing_refs = missing;
     }
