@@ -31,6 +31,10 @@ export const ERRORS = {
   AUTH_INVALID: { status: 401, title: 'Invalid credentials' },
   HOST_NOT_ALLOWED: { status: 403, title: 'Host or Origin not allowed' },
 
+  // Admin page sessions (issue 13: src/http/ui-session.ts)
+  SESSION_EXPIRED: { status: 401, title: 'Session expired or signed out' },
+  CSRF_INVALID: { status: 403, title: 'Missing or wrong CSRF token' },
+
   // Objects
   GW_NOT_FOUND: { status: 404, title: 'Gateway not found' },
   SERVER_NOT_FOUND: { status: 404, title: 'Server not found' },

@@ -16,6 +16,8 @@ import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
+import { registerUiRoutes } from './ui-routes.js';
+import { UiSessions } from './ui-session.js';
 
 export interface AppDeps {
   store: Store;
@@ -58,7 +60,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     done();
   });
   if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
-  app.addHook('onRequest', authHook(deps.auth));
+  const uiSessions = new UiSessions();
+  app.addHook('onRequest', authHook(deps.auth, uiSessions));
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toGatewayError(error, request), request.url.split('?', 1)[0]));
   app.setNotFoundHandler((request, reply) =>
@@ -74,6 +77,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/openapi.json', async () => openapi);
   registerAdminRoutes(app, deps.registry);
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
+  registerUiRoutes(app, { sessions: uiSessions, trial: !deps.auth.enforced });
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
     void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });

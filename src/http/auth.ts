@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
 import { GatewayError } from '../errors.js';
+import { isPublicUiPath, type UiSessions } from './ui-session.js';
 
 export interface AuthSettings {
   enforced: boolean;
@@ -18,7 +19,7 @@ export const CHALLENGE = ['Basic realm="mcpgateway", charset="UTF-8"', 'Bearer r
 /** The caller an accepted request authenticated as. */
 export interface Principal {
   subject: string;
-  method: 'basic' | 'bearer' | 'none';
+  method: 'basic' | 'bearer' | 'none' | 'session';
 }
 
 declare module 'fastify' {
@@ -36,7 +37,7 @@ const MAX_CACHED_CREDENTIALS = 10_000;
  * at start), bearer tokens until their `exp`, so a JWT is verified once, not on every call. The
  * hook is callback-style, so an admitted request costs no promise.
  */
-export function authHook(settings: AuthSettings) {
+export function authHook(settings: AuthSettings, sessions?: UiSessions) {
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   const userDigest = settings.basicUser !== undefined ? digest(settings.basicUser) : undefined;
   const passwordDigest = settings.basicPassword !== undefined ? digest(settings.basicPassword) : undefined;
@@ -60,8 +61,16 @@ export function authHook(settings: AuthSettings) {
     }
     const url = request.url;
     const query = url.indexOf('?');
-    if (PUBLIC_PATHS.has(query < 0 ? url : url.slice(0, query))) return done();
+    const path = query < 0 ? url : url.slice(0, query);
+    if (PUBLIC_PATHS.has(path) || isPublicUiPath(request.method, path)) return done();
     const header = request.headers.authorization;
+    // The admin page's session cookie (src/http/ui-session.ts), only when no Authorization is sent.
+    const session = header ? undefined : sessions?.authenticate(request);
+    if (session instanceof GatewayError) return refuse(reply, done, session);
+    if (session) {
+      request.principal = session;
+      return done();
+    }
     if (!header) return refuse(reply, done, new GatewayError('AUTH_REQUIRED', 'send credentials: Authorization: Basic … or Authorization: Bearer <token>'));
     const known = accepted.get(header);
     if (known) {

@@ -1,0 +1,90 @@
+import { ApiError, call, canWrite, KINDS } from './api.js';
+import { h, render } from './dom.js';
+
+type Report = { dry_run: boolean; summary: Record<string, Record<string, number>>; items: { kind: string; key: string; outcome: string; new_key?: string }[]; warnings: { path: string; message: string }[]; notes: string[] };
+
+function reportView(report: Report) {
+  return [
+    h('h3', {}, report.dry_run ? 'Dry run: nothing was written' : 'Imported'),
+    h('div', { class: 'scroll' }, h('table', {},
+      h('thead', {}, h('tr', {}, ['Kind', 'Object', report.dry_run ? 'Would be' : 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, report.items.map((i) => h('tr', {}, h('td', {}, i.kind), h('td', {}, i.key, i.new_key ? ` → ${i.new_key}` : ''), h('td', {}, h('span', { class: i.outcome === 'conflict' ? 'bad' : '' }, i.outcome))))))),
+    report.warnings.length ? h('div', { class: 'alert' }, h('strong', {}, 'Warnings'), h('ul', {}, report.warnings.map((w) => h('li', {}, `${w.path}: ${w.message}`)))) : null,
+    report.notes.length ? h('ul', {}, report.notes.map((n) => h('li', {}, n))) : null,
+  ];
+}
+
+function problemView(err: unknown) {
+  if (!(err instanceof ApiError)) return h('div', { class: 'alert' }, String(err));
+  return h('div', { class: 'alert' }, h('strong', {}, err.problem.code ?? String(err.status)), ' ', err.message,
+    h('ul', {}, (err.problem.errors ?? []).map((e) => h('li', {}, `${e.path}: ${e.message}`))));
+}
+
+/** Download an export with the CLI's filters; upload a document, preview it (dry run), apply it. */
+export function transferPage(main: HTMLElement): void {
+  const types = Object.keys(KINDS).map((k) => h('input', { type: 'checkbox', value: k, checked: true, id: `type-${k}` }));
+  const tags = h('input', { type: 'text', id: 'export-tags', placeholder: 'a,b' });
+  const filter = h('input', { type: 'text', id: 'export-filter', placeholder: 'label=prod' });
+  const inactive = h('input', { type: 'checkbox', id: 'export-inactive' });
+  const exportOut = h('div', { role: 'status' });
+  const download = async (e: Event) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    const chosen = types.filter((t) => t.checked).map((t) => t.value);
+    if (chosen.length !== types.length) q.set('types', chosen.join(','));
+    if (tags.value.trim()) q.set('tags', tags.value.trim());
+    for (const f of filter.value.split(/\s+/).filter(Boolean)) q.append('filter', f);
+    if (inactive.checked) q.set('include_inactive', 'true');
+    try {
+      const r = await call(`/export?${q}`);
+      const text = JSON.stringify(r.body, null, 2);
+      const name = /filename="([^"]+)"/.exec(r.headers.get('content-disposition') ?? '')?.[1] ?? 'mcpgateway-export.json';
+      const link = h('a', { href: URL.createObjectURL(new Blob([text], { type: 'application/json' })), download: name }, `Download ${name}`);
+      render(exportOut, h('p', { class: 'ok' }, `Export ready (${r.headers.get('x-export-counts') ?? ''}). `, link));
+      link.click();
+    } catch (err) {
+      render(exportOut, problemView(err));
+    }
+  };
+  const file = h('input', { type: 'file', id: 'import-file', accept: '.json,application/json' });
+  const conflict = h('select', { id: 'import-conflict' }, ['update', 'skip', 'fail', 'rename'].map((c) => h('option', { value: c }, c)));
+  const importOut = h('div', { 'aria-live': 'polite' });
+  let documentText = '';
+  const send = async (dryRun: boolean) => {
+    render(importOut, h('p', {}, dryRun ? 'Checking…' : 'Importing…'));
+    try {
+      const r = await call(`/import?dry_run=${dryRun}&conflict=${conflict.value}`, { method: 'POST', body: documentText });
+      const report = r.body as Report;
+      render(importOut, reportView(report),
+        dryRun && canWrite() ? h('button', { type: 'button', class: 'primary', id: 'import-apply', onclick: () => send(false) }, 'Apply import') : null);
+      (importOut.querySelector('#import-apply') as HTMLElement | null)?.focus();
+    } catch (err) {
+      render(importOut, problemView(err));
+    }
+  };
+  const preview = async (e: Event) => {
+    e.preventDefault();
+    const f = file.files?.[0];
+    if (!f) return render(importOut, h('div', { class: 'alert' }, 'Choose a file first.'));
+    documentText = await f.text();
+    await send(true);
+  };
+  render(main,
+    h('h1', {}, 'Export and import'),
+    h('h2', {}, 'Export'),
+    h('form', { onsubmit: download, 'aria-label': 'Export' },
+      h('fieldset', {}, h('legend', {}, 'Kinds'), types.map((t) => h('label', { for: t.id }, t, ' ', t.value))),
+      h('label', { for: 'export-tags' }, 'Tags (any of)'), tags,
+      h('label', { for: 'export-filter' }, 'Filter (key=value; several separated by spaces must all match)'), filter,
+      h('label', { for: 'export-inactive' }, inactive, ' include inactive'),
+      h('div', { class: 'toolbar' }, h('button', { type: 'submit', class: 'primary' }, 'Download export'))),
+    exportOut,
+    canWrite() ? [
+      h('h2', {}, 'Import'),
+      h('form', { onsubmit: preview, 'aria-label': 'Import' },
+        h('label', { for: 'import-file' }, 'Export document (this gateway\'s or ContextForge\'s)'), file,
+        h('label', { for: 'import-conflict' }, 'When a name exists'), conflict,
+        h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, 'Preview (dry run)'))),
+      importOut,
+    ] : null);
+}
