@@ -281,6 +281,36 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     expect(await page.content()).not.toContain(SECRET_PASSWORD);
   });
 
+  it("shows a viewer no edit, delete, save or import controls", async () => {
+    // Sessions carry the role of the credentials that signed in. No credential here can be a viewer
+    // until stored tokens with roles land (the access-control work), so this page's own answer to
+    // GET /admin/session is replaced with a viewer's; every other call goes to the real gateway.
+    const p = await context.newPage();
+    await p.route('**/admin/session', (route) =>
+      route.request().method() === 'GET'
+        ? route.fulfill({ json: { signed_in: true, trial: false, subject: 'viewer-1', method: 'session', role: 'viewer', csrf_token: 'x' } })
+        : route.continue(),
+    );
+    await p.goto(`${gw.url}/admin#/k/tools`);
+    await p.waitForSelector('td a:has-text("everything__echo")');
+    expect(await p.locator('button:has-text("Delete"), a:has-text("New tool")').count()).toBe(0);
+    await p.goto(`${gw.url}/admin#/k/gateways/edit/everything`);
+    await p.waitForSelector('h1:has-text("View gateway everything")');
+    expect(await p.locator('button[type=submit]').count()).toBe(0);
+    expect(await p.isDisabled('form [name=url]')).toBe(true);
+    await p.goto(`${gw.url}/admin#/compose/demo`);
+    await p.waitForSelector('h1:has-text("Virtual server demo")');
+    expect(await p.locator('button:has-text("Save server")').count()).toBe(0);
+    await p.goto(`${gw.url}/admin#/transfer`);
+    await p.waitForSelector('h1:has-text("Export and import")');
+    expect(await p.locator('#import-file').count()).toBe(0);
+    await p.goto(`${gw.url}/admin#/`);
+    await p.waitForSelector('h1:has-text("Overview")');
+    expect(await p.locator('button:has-text("Refresh")').count()).toBe(0);
+    expect(await p.textContent('#who')).toContain('viewer-1 (viewer)');
+    await p.close();
+  });
+
   it('signs out: the old cookie stops working at once', async () => {
     const cookie = (await context.cookies()).find((c) => c.name === 'mcpgw_session')!;
     await page.goto(`${gw.url}/admin#/`);

@@ -58,7 +58,7 @@ export function confirmDialog(message: string, action = 'Delete'): Promise<boole
 }
 
 /** A button that copies text to the clipboard and says so. */
-export function copyButton(text: string, label: string): HTMLButtonElement {
+export function copyButton(text: string, label: string, visible = 'Copy'): HTMLButtonElement {
   const button: HTMLButtonElement = h('button', {
     type: 'button',
     'aria-label': label,
@@ -69,9 +69,9 @@ export function copyButton(text: string, label: string): HTMLButtonElement {
       } catch {
         button.textContent = 'Copy failed';
       }
-      setTimeout(() => (button.textContent = 'Copy'), 1500);
+      setTimeout(() => (button.textContent = visible), 1500);
     },
-  }, 'Copy');
+  }, visible);
   return button;
 }
 

@@ -38,6 +38,11 @@ async function signOut(): Promise<void> {
   signInPage();
 }
 
+/** UTF-8 text as base64 (btoa alone takes Latin-1 only). */
+function base64(text: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+}
+
 function signInPage(message?: string): void {
   drawChrome();
   const user = h('input', { type: 'text', id: 'user', autocomplete: 'username' });
@@ -46,7 +51,7 @@ function signInPage(message?: string): void {
   const error = h('div', { role: 'alert' }, message ? h('div', { class: 'alert' }, message) : null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    const authorization = token.value.trim() ? `Bearer ${token.value.trim()}` : `Basic ${btoa(unescape(encodeURIComponent(`${user.value}:${password.value}`)))}`;
+    const authorization = token.value.trim() ? `Bearer ${token.value.trim()}` : `Basic ${base64(`${user.value}:${password.value}`)}`;
     try {
       const r = await call('/admin/session', { method: 'POST', authorization });
       session.me = r.body as Me;

@@ -1,7 +1,6 @@
 import { call, canWrite, listPage } from './api.js';
 import { ago, copyButton, h, render } from './dom.js';
 
-type Obj = Record<string, unknown>;
 
 /** Calls and errors per tool from the gateway's own Prometheus text. */
 export function parseToolMetrics(text: string): { tool: string; calls: number; errors: number }[] {
@@ -73,7 +72,7 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
             h('td', {}, h('code', {}, url)),
             h('td', {}, String((s.tools as unknown[] | undefined)?.length ?? 0)),
             h('td', {}, missingList.length ? h('span', { class: 'bad' }, missingList.join(', ')) : '—'),
-            h('td', {}, copyButton(url, `Copy the endpoint URL of ${String(s.name)}`), ' ', copyButton(clientSnippet(String(s.name), url), `Copy a client configuration for ${String(s.name)}`)));
+            h('td', {}, copyButton(url, `Copy URL of ${String(s.name)}`, 'Copy URL'), ' ', copyButton(clientSnippet(String(s.name), url), `Copy config for ${String(s.name)}`, 'Copy config')));
         })))),
     h('p', { class: 'hint' }, `Every active tool: ${origin}/mcp `, copyButton(`${origin}/mcp`, 'Copy the URL of /mcp')),
     h('h2', {}, 'Calls per tool'),
