@@ -103,7 +103,7 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     const cookie = (await own.cookies()).find((c) => c.name === 'mcpgw_session')!;
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
     // The script cannot read it.
-    expect(await p.evaluate(() => document.cookie)).not.toContain('mcpgw_session');
+    expect(await p.evaluate<string>('document.cookie')).not.toContain('mcpgw_session');
     await own.close();
   });
 
@@ -334,14 +334,14 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await p.focus('body');
     for (let i = 0; i < 20; i += 1) {
       await p.keyboard.press('Tab');
-      if ((await p.evaluate(() => document.activeElement?.textContent)) === 'Prompts') break;
+      if ((await p.evaluate<string | undefined>('document.activeElement?.textContent')) === 'Prompts') break;
     }
     await p.keyboard.press('Enter');
     await p.waitForSelector('h1:has-text("Prompts")');
     await expectAccessible(p, 'prompts list');
     for (let i = 0; i < 30; i += 1) {
       await p.keyboard.press('Tab');
-      if ((await p.evaluate(() => document.activeElement?.textContent)) === 'New prompt') break;
+      if ((await p.evaluate<string | undefined>('document.activeElement?.textContent')) === 'New prompt') break;
     }
     await p.keyboard.press('Enter');
     await p.waitForSelector('h1:has-text("New prompt")');
