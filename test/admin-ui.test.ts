@@ -112,7 +112,7 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     const headers = { cookie: `mcpgw_session=${cookie.value}`, 'content-type': 'application/json' };
     const forged = await fetch(`${gw.url}/prompts`, { method: 'POST', headers, body: JSON.stringify({ name: 'forged', template: 'x' }) });
     expect(forged.status).toBe(403);
-    expect((await forged.json()).code).toBe('CSRF_INVALID');
+    expect(((await forged.json()) as { code: string }).code).toBe('CSRF_INVALID');
     const wrong = await fetch(`${gw.url}/prompts`, { method: 'POST', headers: { ...headers, 'x-csrf-token': 'guess' }, body: JSON.stringify({ name: 'forged', template: 'x' }) });
     expect(wrong.status).toBe(403);
     expect((await gw.api('/prompts/forged')).status).toBe(404);
@@ -318,7 +318,7 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await page.waitForSelector('h1:has-text("Sign in")');
     const after = await fetch(`${gw.url}/gateways`, { headers: { cookie: `mcpgw_session=${cookie.value}` } });
     expect(after.status).toBe(401);
-    expect((await after.json()).code).toBe('SESSION_EXPIRED');
+    expect(((await after.json()) as { code: string }).code).toBe('SESSION_EXPIRED');
   });
 
   it('can be used with the keyboard alone: sign in, reach a section, open a form', async () => {
