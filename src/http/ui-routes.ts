@@ -35,9 +35,15 @@ function describe(principal: Principal, trial: boolean, csrf?: string) {
  */
 export function registerUiRoutes(app: FastifyInstance, options: UiRouteOptions): void {
   const { sessions, trial } = options;
+  // The files never change while the gateway runs: read each once.
+  const cache = new Map<string, Buffer>();
   const asset = async (name: string): Promise<Buffer> => {
+    const known = cache.get(name);
+    if (known) return known;
     try {
-      return await readFile(UI_DIR + name);
+      const body = await readFile(UI_DIR + name);
+      cache.set(name, body);
+      return body;
     } catch {
       throw new GatewayError('ROUTE_NOT_FOUND', `no admin page asset "${name}" (was the page built? run npm run build)`);
     }

@@ -25,38 +25,37 @@ export function clientSnippet(name: string, url: string): string {
 const PAGE = 50;
 
 export async function overviewPage(main: HTMLElement): Promise<void> {
-  const [gateways, servers, tools, metricsText] = await Promise.all([
+  // Every tool is the largest answer by far: the page is drawn without it, and the tool counts
+  // and recent changes are filled in when it arrives.
+  // (Asked for after the small answers, so the gateway serves those first.)
+  const [gateways, servers, metricsText] = await Promise.all([
     listPage(`/gateways?limit=${PAGE}&include_inactive=true`),
     listPage(`/servers?limit=${PAGE}&include_inactive=true`),
-    listPage('/tools?limit=10000&include_inactive=true'),
     call('/metrics', { headers: { accept: 'text/plain' } }).then((r) => String(r.body)).catch(() => ''),
   ]);
-  const toolsByGateway = new Map<string, number>();
-  for (const t of tools.items) {
-    const g = typeof t.gateway === 'string' ? t.gateway : '';
-    toolsByGateway.set(g, (toolsByGateway.get(g) ?? 0) + 1);
-  }
+  const toolsLoading = listPage('/tools?limit=10000&include_inactive=true');
   const metrics = parseToolMetrics(metricsText);
-  const recent = [...gateways.items.map((o) => ['gateway', o] as const), ...servers.items.map((o) => ['server', o] as const), ...tools.items.map((o) => ['tool', o] as const)]
-    .sort((a, b) => String(b[1].updated_at).localeCompare(String(a[1].updated_at)))
-    .slice(0, 8);
+  const toolCount = (gateway: string) => h('span', { 'data-tools-of': gateway }, '…');
+  const toolsCard = h('strong', {}, '…');
+  const recentList = h('ul', { 'aria-busy': 'true' });
   const origin = location.origin;
   render(main,
     h('h1', {}, 'Overview'),
     h('div', { class: 'cards' },
       card('Gateways', gateways.items.length, gateways.next), card('Virtual servers', servers.items.length, servers.next),
-      card('Tools', tools.items.length, tools.next), card('Upstreams down', gateways.items.filter((g) => g.reachable === false).length, null)),
+      h('div', { class: 'card' }, toolsCard, 'Tools'), card('Upstreams down', gateways.items.filter((g) => g.reachable === false).length, null)),
     h('h2', {}, 'Gateways'),
     gateways.items.length === 0 ? h('p', {}, 'No gateways yet. ', canWrite() ? h('a', { href: '#/k/gateways/new' }, 'Add one') : null) :
       h('div', { class: 'scroll' }, h('table', {},
-        h('thead', {}, h('tr', {}, ['Name', 'Reachable', 'Last seen', 'Last error', 'Transport', 'Tools', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Name', 'Reachable', 'Last seen', 'Last error', 'Transport', 'Tools', 'Renamed', ''].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, gateways.items.map((g) => h('tr', {},
           h('td', {}, h('a', { href: `#/k/gateways/edit/${encodeURIComponent(String(g.name))}` }, String(g.name))),
           h('td', {}, g.reachable === true ? h('span', { class: 'ok' }, '● up') : g.reachable === false ? h('span', { class: 'bad' }, '● down') : 'unknown'),
           h('td', {}, ago(g.last_seen)),
           h('td', {}, g.last_error ? h('span', { class: 'bad' }, String(g.last_error)) : '—'),
           h('td', {}, String(g.transport ?? '')),
-          h('td', {}, String(toolsByGateway.get(String(g.name)) ?? 0)),
+          h('td', {}, toolCount(String(g.name))),
+          h('td', {}, collisions(g)),
           h('td', {}, canWrite() ? refreshButton(String(g.name), main) : null)))))),
     gateways.next ? h('p', {}, h('a', { href: '#/k/gateways' }, 'All gateways…')) : null,
     h('h2', {}, 'Virtual servers'),
@@ -81,8 +80,31 @@ export async function overviewPage(main: HTMLElement): Promise<void> {
         h('thead', {}, h('tr', {}, ['Tool', 'Calls', 'Errors'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, metrics.slice(0, 50).map((m) => h('tr', {}, h('td', {}, m.tool), h('td', {}, String(m.calls)), h('td', {}, m.errors ? h('span', { class: 'bad' }, String(m.errors)) : '0')))))),
     h('h2', {}, 'Recent changes'),
-    h('ul', {}, recent.map(([kind, o]) => h('li', {}, `${kind} `, h('strong', {}, String(o.name)), ` — updated ${ago(o.updated_at)}`))),
+    recentList,
   );
+  // Marks the bench reads (time since navigation, measured in the page).
+  performance.mark('mcpgw:overview-drawn');
+  const tools = await toolsLoading;
+  const byGateway = new Map<string, number>();
+  for (const t of tools.items) {
+    const g = typeof t.gateway === 'string' ? t.gateway : '';
+    byGateway.set(g, (byGateway.get(g) ?? 0) + 1);
+  }
+  toolsCard.textContent = tools.next ? `${tools.items.length}+` : String(tools.items.length);
+  for (const span of main.querySelectorAll<HTMLElement>('[data-tools-of]')) span.textContent = String(byGateway.get(span.dataset.toolsOf!) ?? 0);
+  const recent = [...gateways.items.map((o) => ['gateway', o] as const), ...servers.items.map((o) => ['server', o] as const), ...tools.items.map((o) => ['tool', o] as const)]
+    .sort((a, b) => String(b[1].updated_at).localeCompare(String(a[1].updated_at)))
+    .slice(0, 8);
+  render(recentList, recent.map(([kind, o]) => h('li', {}, `${kind} `, h('strong', {}, String(o.name)), ` — updated ${ago(o.updated_at)}`)));
+  recentList.removeAttribute('aria-busy');
+  performance.mark('mcpgw:overview-complete');
+}
+
+/** Federated names the gateway had to change because another upstream took them first. */
+function collisions(g: Record<string, unknown>) {
+  const list = Array.isArray(g.collisions) ? (g.collisions as { original_name?: string; name?: string }[]) : [];
+  if (list.length === 0) return '—';
+  return h('span', { class: 'bad', title: list.map((c) => `${c.original_name} → ${c.name}`).join(', ') }, `${list.length} renamed`);
 }
 
 function card(label: string, n: number, more: string | null) {
