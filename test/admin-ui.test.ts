@@ -99,6 +99,9 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     expect(setCookie).toContain('HttpOnly');
     expect(setCookie).toContain('SameSite=Strict');
     expect(setCookie).not.toContain('Secure');
+    // Behind a TLS-terminating proxy that says so, the cookie is Secure.
+    const proxied = await fetch(`${gw.url}/admin/session`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`, 'x-forwarded-proto': 'https' } });
+    expect(proxied.headers.get('set-cookie')).toMatch(/; Secure$/);
     await p.waitForSelector('h1:has-text("Overview")');
     const cookie = (await own.cookies()).find((c) => c.name === 'mcpgw_session')!;
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
@@ -240,13 +243,16 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     expect(doc.gateways.map((g) => g.name)).toEqual(['everything']);
     expect(doc.gateways[0]!.auth_value).toMatch(/^[\w-]{20,}$/);
     expect(readFileSync(file, 'utf8')).not.toContain(SECRET);
-    // Remove a server, then bring it back from the file.
+    // Remove a server and change another, then bring both back from the file.
     expect((await gw.api('/servers/demo', { method: 'DELETE' })).status).toBe(204);
+    expect((await gw.api('/prompts/greeting', { method: 'PATCH', body: { description: 'changed after the export' } })).status).toBe(200);
     await page.setInputFiles('#import-file', file);
     await page.click('button:has-text("Preview (dry run)")');
     await page.waitForSelector('text=Dry run: nothing was written');
     const demoRow = page.locator('tr', { has: page.locator('td:text-is("demo")') });
     expect(await demoRow.textContent()).toContain('create');
+    const greetingRow = page.locator('tr', { has: page.locator('td:text-is("greeting")') });
+    expect(await greetingRow.textContent()).toContain('update: description');
     expect((await gw.api('/servers/demo')).status).toBe(404);
     await screenshots(page, 'import-preview');
     await expectAccessible(page, 'import preview');
@@ -254,6 +260,7 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await page.waitForSelector('h3:has-text("Imported")');
     expect(await demoRow.textContent()).toContain('created');
     expect((await gw.api('/servers/demo')).status).toBe(200);
+    expect(((await (await gw.api('/prompts/greeting')).json()) as { description: string }).description).toBe('');
   });
 
   it('never sends a credential it was given back to the page, in any response or script', async () => {

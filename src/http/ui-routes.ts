@@ -74,14 +74,23 @@ export function registerUiRoutes(app: FastifyInstance, options: UiRouteOptions):
     if (trial || principal.method === 'none') return describe(principal, true);
     if (principal.method === 'session') throw new GatewayError('BAD_REQUEST', 'already signed in: sign in with Basic credentials or a bearer token');
     const issued = sessions.create(principal);
-    reply.header('Set-Cookie', sessionCookie(issued.id, issued.maxAgeSeconds, request.protocol === 'https'));
+    reply.header('Set-Cookie', sessionCookie(issued.id, issued.maxAgeSeconds, overTls(request)));
     return describe({ ...principal, method: 'session' }, false, issued.csrf);
   });
   app.delete('/admin/session', async (request, reply) => {
     const id = cookieValue(request.headers.cookie, SESSION_COOKIE);
     if (id !== undefined) sessions.revoke(id);
-    return reply.header('Set-Cookie', sessionCookie('', 0, request.protocol === 'https')).code(204).send();
+    return reply.header('Set-Cookie', sessionCookie('', 0, overTls(request))).code(204).send();
   });
+}
+
+/**
+ * Whether the page was reached over TLS: the gateway's own HTTPS, or a TLS-terminating proxy that
+ * says so. Trusting the header here can only make the cookie stricter (Secure), never weaker.
+ */
+function overTls(request: FastifyRequest): boolean {
+  const forwarded = request.headers['x-forwarded-proto'];
+  return request.protocol === 'https' || (typeof forwarded === 'string' && forwarded.split(',')[0]!.trim().toLowerCase() === 'https');
 }
 
 function cookieSession(request: FastifyRequest, sessions: UiSessions) {

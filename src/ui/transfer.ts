@@ -1,14 +1,49 @@
 import { ApiError, call, canWrite, KINDS } from './api.js';
 import { h, render } from './dom.js';
 
-type Report = { dry_run: boolean; summary: Record<string, Record<string, number>>; items: { kind: string; key: string; outcome: string; new_key?: string }[]; warnings: { path: string; message: string }[]; notes: string[] };
+type Report = { format?: string; dry_run: boolean; summary: Record<string, Record<string, number>>; items: { kind: string; key: string; outcome: string; new_key?: string }[]; warnings: { path: string; message: string }[]; notes: string[] };
 
-function reportView(report: Report) {
+/** JSON with object keys sorted, so two equal values print the same. */
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * For each object a dry run would update: the names of the fields whose value in the file differs
+ * from the gateway's (native export documents; credentials compare as their encrypted form).
+ */
+async function changedFields(report: Report, text: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (report.format !== 'native') return out;
+  let doc: Record<string, Record<string, unknown>[]>;
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    return out;
+  }
+  await Promise.all(report.items.filter((i) => i.outcome === 'update').slice(0, 200).map(async (item) => {
+    const key = item.kind === 'resources' ? 'uri' : 'name';
+    const wanted = (doc[item.kind] ?? []).find((o) => o[key] === item.key);
+    if (!wanted) return;
+    try {
+      const current = (await call(`/${item.kind}/${encodeURIComponent(item.key)}`)).body as Record<string, unknown>;
+      out.set(`${item.kind}\u0000${item.key}`, Object.keys(wanted).filter((f) => stable(wanted[f]) !== stable(current[f])).sort());
+    } catch {
+      // gone meanwhile: the report says what happens
+    }
+  }));
+  return out;
+}
+
+function reportView(report: Report, changed = new Map<string, string[]>()) {
   return [
     h('h3', {}, report.dry_run ? 'Dry run: nothing was written' : 'Imported'),
     h('div', { class: 'scroll' }, h('table', {},
       h('thead', {}, h('tr', {}, ['Kind', 'Object', report.dry_run ? 'Would be' : 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, report.items.map((i) => h('tr', {}, h('td', {}, i.kind), h('td', {}, i.key, i.new_key ? ` → ${i.new_key}` : ''), h('td', {}, h('span', { class: i.outcome === 'conflict' ? 'bad' : '' }, i.outcome))))))),
+      h('tbody', {}, report.items.map((i) => h('tr', {}, h('td', {}, i.kind), h('td', {}, i.key, i.new_key ? ` → ${i.new_key}` : ''), h('td', {}, h('span', { class: i.outcome === 'conflict' ? 'bad' : '' }, i.outcome),
+        changed.get(`${i.kind}\u0000${i.key}`)?.length ? h('span', { class: 'hint' }, `: ${changed.get(`${i.kind}\u0000${i.key}`)!.join(', ')}`) : null)))))),
     report.warnings.length ? h('div', { class: 'alert' }, h('strong', {}, 'Warnings'), h('ul', {}, report.warnings.map((w) => h('li', {}, `${w.path}: ${w.message}`)))) : null,
     report.notes.length ? h('ul', {}, report.notes.map((n) => h('li', {}, n))) : null,
   ];
@@ -55,7 +90,7 @@ export function transferPage(main: HTMLElement): void {
     try {
       const r = await call(`/import?dry_run=${dryRun}&conflict=${conflict.value}`, { method: 'POST', body: documentText });
       const report = r.body as Report;
-      render(importOut, reportView(report),
+      render(importOut, reportView(report, dryRun ? await changedFields(report, documentText) : undefined),
         dryRun && canWrite() ? h('button', { type: 'button', class: 'primary', id: 'import-apply', onclick: () => send(false) }, 'Apply import') : null);
       (importOut.querySelector('#import-apply') as HTMLElement | null)?.focus();
     } catch (err) {
