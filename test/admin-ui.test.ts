@@ -223,6 +223,11 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     expect(await page.textContent('section[aria-label=Result]')).toContain('hello from the browser');
     expect(await page.textContent('#call-time')).toMatch(/Time: \d+ ms/);
     await screenshots(page, 'tester');
+    // The same call through the virtual server that carries the tool.
+    await page.selectOption('#tool-endpoint', '/servers/demo/mcp');
+    await page.fill('form [name=message]', 'through demo');
+    await page.click('button:has-text("Call tool")');
+    await page.waitForSelector('section[aria-label=Result] pre:has-text("through demo")');
     await expectAccessible(page, 'tester');
     // The call shows up in the overview's metrics.
     await page.goto(`${gw.url}/admin#/`);
