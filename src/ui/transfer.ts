@@ -37,15 +37,25 @@ async function changedFields(report: Report, text: string): Promise<Map<string, 
   return out;
 }
 
-function reportView(report: Report, changed = new Map<string, string[]>()) {
+function reportView(report: Report, changed = new Map<string, string[]>(), apply?: HTMLElement) {
+  const table = (items: Report['items']) => h('div', { class: 'scroll' }, h('table', {},
+    h('thead', {}, h('tr', {}, ['Kind', 'Object', report.dry_run ? 'Would be' : 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, items.map((i) => {
+      const fields = changed.get(`${i.kind}\u0000${i.key}`);
+      return h('tr', {}, h('td', {}, i.kind), h('td', {}, i.key, i.new_key ? ` → ${i.new_key}` : ''),
+        h('td', {}, h('span', { class: i.outcome === 'conflict' ? 'bad' : '' }, i.outcome), fields?.length ? h('span', { class: 'hint' }, `: ${fields.join(', ')}`) : null));
+    }))));
+  const moving = report.items.filter((i) => i.outcome !== 'unchanged');
+  const still = report.items.filter((i) => i.outcome === 'unchanged');
+  const summary = Object.entries(report.summary).filter(([, v]) => Object.keys(v).length).map(([k, v]) => `${k}: ${Object.entries(v).map(([o, n]) => `${n} ${o}`).join(', ')}`);
   return [
     h('h3', {}, report.dry_run ? 'Dry run: nothing was written' : 'Imported'),
-    h('div', { class: 'scroll' }, h('table', {},
-      h('thead', {}, h('tr', {}, ['Kind', 'Object', report.dry_run ? 'Would be' : 'Outcome'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, report.items.map((i) => h('tr', {}, h('td', {}, i.kind), h('td', {}, i.key, i.new_key ? ` → ${i.new_key}` : ''), h('td', {}, h('span', { class: i.outcome === 'conflict' ? 'bad' : '' }, i.outcome),
-        changed.get(`${i.kind}\u0000${i.key}`)?.length ? h('span', { class: 'hint' }, `: ${changed.get(`${i.kind}\u0000${i.key}`)!.join(', ')}`) : null)))))),
+    h('p', {}, summary.join(' · ') || 'The document holds no objects.'),
     report.warnings.length ? h('div', { class: 'alert' }, h('strong', {}, 'Warnings'), h('ul', {}, report.warnings.map((w) => h('li', {}, `${w.path}: ${w.message}`)))) : null,
     report.notes.length ? h('ul', {}, report.notes.map((n) => h('li', {}, n))) : null,
+    apply ?? null,
+    moving.length ? table(moving) : h('p', {}, 'Nothing would change.'),
+    still.length ? h('details', {}, h('summary', {}, `${still.length} unchanged`), table(still)) : null,
   ];
 }
 
@@ -90,8 +100,8 @@ export function transferPage(main: HTMLElement): void {
     try {
       const r = await call(`/import?dry_run=${dryRun}&conflict=${conflict.value}`, { method: 'POST', body: documentText });
       const report = r.body as Report;
-      render(importOut, reportView(report, dryRun ? await changedFields(report, documentText) : undefined),
-        dryRun && canWrite() ? h('button', { type: 'button', class: 'primary', id: 'import-apply', onclick: () => send(false) }, 'Apply import') : null);
+      const apply = dryRun && canWrite() ? h('button', { type: 'button', class: 'primary', id: 'import-apply', onclick: () => send(false) }, 'Apply import') : undefined;
+      render(importOut, reportView(report, dryRun ? await changedFields(report, documentText) : undefined, apply));
       (importOut.querySelector('#import-apply') as HTMLElement | null)?.focus();
     } catch (err) {
       render(importOut, problemView(err));
