@@ -293,6 +293,27 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     expect(await page.content()).not.toContain(SECRET_PASSWORD);
   });
 
+  it('previews an OpenAPI import plan and shows each draft with its TrustCard', async () => {
+    await page.goto(`${gw.url}/admin#/plan`);
+    await page.waitForSelector('h1:has-text("Import planner")');
+    await page.fill('#plan-name', 'petstore');
+    await page.setInputFiles('#plan-file', `${root}node_modules/@readme/oas-examples/3.0/json/petstore.json`);
+    await page.click('button:has-text("Preview plan")');
+    await page.waitForSelector('h2:has-text("drafts from petstore (openapi)")');
+    const cards = page.locator('details.card');
+    expect(await cards.count()).toBeGreaterThan(3);
+    await cards.first().locator('summary').click();
+    expect(await cards.first().textContent()).toMatch(/(ready|needs_review|blocked)/);
+    expect(await page.textContent('section[aria-label=Plan]')).toMatch(/plan digest [0-9a-f]{64}/);
+    await screenshots(page, 'import-planner');
+    await expectAccessible(page, 'import planner');
+    // A document that is not of its kind is an error on the page, not a crash.
+    await page.selectOption('#plan-kind', 'postman');
+    await page.click('button:has-text("Preview plan")');
+    await page.waitForSelector('section[aria-label=Plan] .alert');
+    expect(await page.textContent('section[aria-label=Plan] .alert')).toContain('VALIDATION_FAILED');
+  });
+
   it("shows a viewer no edit, delete, save or import controls", async () => {
     // Sessions carry the role of the credentials that signed in. No credential here can be a viewer
     // until stored tokens with roles land (the access-control work), so this page's own answer to

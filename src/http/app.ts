@@ -16,6 +16,7 @@ import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
+import { registerUiPlanRoutes } from './ui-plan-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { UiSessions } from './ui-session.js';
 
@@ -78,6 +79,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAdminRoutes(app, deps.registry);
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
   registerUiRoutes(app, { sessions: uiSessions, trial: !deps.auth.enforced });
+  void app.register(registerUiPlanRoutes);
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
     void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });

@@ -3,6 +3,7 @@ import { composerPage } from './composer.js';
 import { h, render } from './dom.js';
 import { editKindPage, listKindPage } from './kinds.js';
 import { overviewPage } from './overview.js';
+import { planPage } from './plan.js';
 import { testerPage } from './tester.js';
 import { transferPage } from './transfer.js';
 
@@ -17,6 +18,7 @@ const SECTIONS: [string, string][] = [
   ['#/compose/new', 'Composer'],
   ['#/test', 'Tool tester'],
   ['#/transfer', 'Export / import'],
+  ['#/plan', 'Import planner'],
 ];
 
 function drawChrome(): void {
@@ -91,6 +93,7 @@ async function route(): Promise<void> {
     } else if (section === 'compose') await composerPage(main, a && a !== 'new' ? a : undefined);
     else if (section === 'test') await testerPage(main, a || undefined);
     else if (section === 'transfer') transferPage(main);
+    else if (section === 'plan') planPage(main);
     else await overviewPage(main);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
