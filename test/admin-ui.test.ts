@@ -300,7 +300,7 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await page.setInputFiles('#plan-file', `${root}node_modules/@readme/oas-examples/3.0/json/petstore.json`);
     await page.click('button:has-text("Preview plan")');
     await page.waitForSelector('h2:has-text("drafts from petstore (openapi)")');
-    const cards = page.locator('details.card');
+    const cards = page.locator('details.trust');
     expect(await cards.count()).toBeGreaterThan(3);
     await cards.first().locator('summary').click();
     expect(await cards.first().textContent()).toMatch(/(ready|needs_review|blocked)/);

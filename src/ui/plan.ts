@@ -11,7 +11,7 @@ const VERDICT_CLASS: Record<string, string> = { ready: 'ok', needs_review: '', b
 
 function trustCard(d: Draft) {
   const r = d.trust_card.activation_review;
-  return h('details', { class: 'card' },
+  return h('details', { class: 'trust' },
     h('summary', {}, h('strong', {}, d.name), ' ', h('span', { class: `badge ${VERDICT_CLASS[r.verdict] ?? ''}` }, r.verdict), ` ${d.route.method} ${d.route.operation}`,
       h('span', { class: 'hint' }, ` — highest risk ${r.highest_risk_level}, ${r.risk_count} risks, ${r.manual_review_gate_count} manual / ${r.auto_resolvable_gate_count} automatic gates`)),
     h('p', {}, d.description),
