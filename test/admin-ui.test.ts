@@ -60,6 +60,15 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 1
   }
 }
 
+/** Press Tab until the expression (evaluated in the page) holds; fail after 60 presses. */
+async function tabTo(page: Page, expression: string): Promise<void> {
+  for (let i = 0; i < 60; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate<boolean>(`Boolean(${expression})`)) return;
+  }
+  throw new Error(`Tab never reached: ${expression}`);
+}
+
 describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-everything', () => {
   let db: TestDatabase;
   let gw: GatewayProcess;
@@ -378,6 +387,19 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     }
     await p.keyboard.press('Enter');
     await p.waitForSelector('h1:has-text("New prompt")');
+    // Compose a server with the keyboard alone: name, search, tick, save.
+    await p.goto(`${gw.url}/admin#/compose/new`);
+    await p.waitForSelector('#server-name');
+    await tabTo(p, "document.activeElement?.id === 'server-name'");
+    await p.keyboard.type('keyboard-made');
+    await tabTo(p, "document.activeElement?.type === 'search'");
+    await p.keyboard.type('everything__echo');
+    await tabTo(p, "document.activeElement?.value === 'everything__echo' && document.activeElement?.type === 'checkbox'");
+    await p.keyboard.press('Space');
+    await tabTo(p, "document.activeElement?.textContent === 'Save server'");
+    await p.keyboard.press('Enter');
+    await p.waitForSelector('text=Saved. Endpoint');
+    expect(((await (await gw.api('/servers/keyboard-made')).json()) as { tools: string[] }).tools).toEqual(['everything__echo']);
     await p.close();
   });
 
