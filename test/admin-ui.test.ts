@@ -445,11 +445,11 @@ describe.skipIf(!hasBrowser)('the admin page in trial mode (loopback, no credent
   });
 });
 
-describe.skipIf(!hasBrowser || !postgresAvailable)('the composer on PostgreSQL', () => {
-  it('composes and saves a virtual server', async () => {
+describe.skipIf(!hasBrowser || !postgresAvailable)('the composer and export/import on PostgreSQL', () => {
+  it('composes and saves a virtual server, exports it, and imports it back after a dry run', async () => {
     const db = await STORES[1]!.create();
     const gw = await startGatewayProcess(db.url, TEST_SECRET);
-    const context = await browser.newContext();
+    const context = await browser.newContext({ acceptDownloads: true });
     context.setDefaultTimeout(10_000);
     try {
       await gw.api('/tools', { method: 'POST', body: { name: 'pg-one', url: 'http://127.0.0.1:9/one' } });
@@ -461,6 +461,19 @@ describe.skipIf(!hasBrowser || !postgresAvailable)('the composer on PostgreSQL',
       await page.check('input[value="pg-two"]');
       await page.click('button:has-text("Save server")');
       await page.waitForSelector('text=Saved. Endpoint');
+      expect(((await (await gw.api('/servers/pg-demo')).json()) as { tools: string[] }).tools).toEqual(['pg-two']);
+      await page.goto(`${gw.url}/admin#/transfer`);
+      await page.waitForSelector('h1:has-text("Export and import")');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download export")')]);
+      const file = await download.path();
+      expect((await gw.api('/servers/pg-demo', { method: 'DELETE' })).status).toBe(204);
+      await page.setInputFiles('#import-file', file);
+      await page.click('button:has-text("Preview (dry run)")');
+      await page.waitForSelector('text=Dry run: nothing was written');
+      expect(await page.locator('tr', { has: page.locator('td:text-is("pg-demo")') }).textContent()).toContain('create');
+      expect((await gw.api('/servers/pg-demo')).status).toBe(404);
+      await page.click('#import-apply');
+      await page.waitForSelector('h3:has-text("Imported")');
       expect(((await (await gw.api('/servers/pg-demo')).json()) as { tools: string[] }).tools).toEqual(['pg-two']);
     } finally {
       await context.close();
