@@ -38,6 +38,9 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, title: 'Rate limit exceeded' },
   TOKEN_NOT_FOUND: { status: 404, title: 'Token not found' },
   TOKEN_NAME_EXISTS: { status: 409, title: 'A token with this name exists' },
+  // Admin page sessions (issue 13: src/http/ui-session.ts)
+  SESSION_EXPIRED: { status: 401, title: 'Session expired or signed out' },
+  CSRF_INVALID: { status: 403, title: 'Missing or wrong CSRF token' },
 
   // Objects
   GW_NOT_FOUND: { status: 404, title: 'Gateway not found' },

@@ -19,6 +19,9 @@ import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
+import { registerUiPlanRoutes } from './ui-plan-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
+import { UiSessions } from './ui-session.js';
 
 export interface AppDeps {
   store: Store;
@@ -65,7 +68,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     done();
   });
   if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
-  app.addHook('onRequest', authHook(deps.auth));
+  const uiSessions = new UiSessions();
+  // The admin page's session cookie (src/http/ui-session.ts) counts only when no Authorization header is sent.
+  const auth: AuthSettings = { ...deps.auth, session: (request) => (request.headers.authorization ? undefined : uiSessions.authenticate(request)) };
+  app.addHook('onRequest', authHook(auth));
   if (deps.rateLimit) app.addHook('preHandler', rateLimitHook(deps.rateLimit.limits, deps.rateLimit.limiter, deps.mcp?.metrics.registry));
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toGatewayError(error, request), request.url.split('?', 1)[0]));
@@ -83,6 +89,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.access) registerAccessRoutes(app, deps.access);
   registerAdminRoutes(app, deps.registry);
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
+  registerUiRoutes(app, { sessions: uiSessions, trial: !deps.auth.enforced });
+  void app.register(registerUiPlanRoutes);
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
     void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });

@@ -35,9 +35,10 @@ export interface AuthSettings {
   failureWindowMs?: number;
   /**
    * Another way in, tried before the Authorization header (e.g. the admin UI's session cookie,
-   * method 'session'): a principal, or undefined to go on. Its principal is authorized like any other.
+   * method 'session'): a principal, an error to answer with (an expired session, a write without
+   * its CSRF token), or undefined to go on. Its principal is authorized like any other.
    */
-  session?: (request: FastifyRequest) => Principal | undefined;
+  session?: (request: FastifyRequest) => Principal | GatewayError | undefined;
   /** The name of the virtual server an id or name stands for (a client's servers are names). */
   serverName?: (idOrName: string) => Promise<string | undefined>;
 }
@@ -123,6 +124,7 @@ export function authHook(settings: AuthSettings) {
     if (rule.permission === 'public') return done();
     const header = request.headers.authorization;
     const session = settings.session?.(request);
+    if (session instanceof GatewayError) return refuse(request, reply, done, session, rule.permission);
     if (session) return authorize(request, reply, done, session, rule);
     if (!settings.enforced) {
       // Trial mode (no credentials configured): everyone is admin, unless a stored token says less.

@@ -153,6 +153,30 @@ export function buildOpenApi(version: string): object {
       },
     },
   };
+  // The admin page (issue 13: src/http/ui-routes.ts, ui-plan-routes.ts; docs/admin.md).
+  paths['/admin'] = { get: { tags: ['admin page'], summary: 'The admin web page (HTML; signs in by itself)', security: [], responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } } } };
+  paths['/admin/assets/{id}'] = {
+    parameters: [{ name: 'id', in: 'path', required: true, description: 'file name, such as main.js', schema: { type: 'string' } }],
+    get: { tags: ['admin page'], summary: "The page's scripts and styles", security: [], responses: { 200: { description: 'The file' }, 404: problemResponse('ROUTE_NOT_FOUND') } },
+  };
+  const me = json({ type: 'object', properties: { signed_in: { type: 'boolean' }, trial: { type: 'boolean' }, subject: { type: 'string' }, method: { type: 'string' }, role: { type: 'string' }, csrf_token: { type: 'string' } } }, 'Who is signed in, and the CSRF token for writes made with the cookie');
+  paths['/admin/session'] = {
+    get: { tags: ['admin page'], summary: "The page's session (from its cookie); signed_in false without one", security: [], responses: { 200: me } },
+    post: { tags: ['admin page'], summary: 'Exchange the Authorization header for an HttpOnly, SameSite=Strict session cookie', responses: { 200: me, 401: problemResponse('AUTH_REQUIRED or AUTH_INVALID') } },
+    delete: { tags: ['admin page'], summary: 'Sign out: the cookie stops working at once (needs X-CSRF-Token)', responses: { 204: { description: 'Signed out' }, 403: problemResponse('CSRF_INVALID') } },
+  };
+  paths['/admin/api/import-plan'] = {
+    post: {
+      tags: ['admin page'],
+      summary: 'The import planner\'s plan (drafts, TrustCards) for an uploaded API description, as `mcpgateway import preview` prints it; writes nothing',
+      parameters: [
+        { name: 'kind', in: 'query', required: true, schema: { type: 'string', enum: ['openapi', 'graphql', 'postman', 'oci-mcp-package'] } },
+        { name: 'source_name', in: 'query', schema: { type: 'string' } },
+      ],
+      requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } },
+      responses: { 200: json({ type: 'object' }, 'The plan'), 400: problemResponse('BAD_QUERY or BODY_EMPTY'), 422: problemResponse('VALIDATION_FAILED naming the planner code') },
+    },
+  };
   paths['/metrics'] = {
     get: { tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } },
   };

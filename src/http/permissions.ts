@@ -67,6 +67,14 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
   'GET /tokens/:id': { permission: 'admin' },
   'DELETE /tokens/:id': { permission: 'admin', audit: { action: 'revoke', kind: 'tokens' } },
   'GET /audit': { permission: 'admin' },
+  // The admin page (src/http/ui-routes.ts): the page and its assets load without credentials;
+  // signing in needs them; signing out works even with an expired session.
+  'GET /admin': { permission: 'public' },
+  'GET /admin/assets/:file': { permission: 'public' },
+  'GET /admin/session': { permission: 'public' },
+  'POST /admin/session': { permission: 'any' },
+  'DELETE /admin/session': { permission: 'public' },
+  'POST /admin/api/import-plan': { permission: 'editor' },
   ...Object.fromEntries(
     KINDS.flatMap((kind) => [
       [`GET /${kind}`, { permission: 'viewer' }],
