@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
+import { discoverModern, modernRequest } from './modern-http.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -40,6 +41,10 @@ export interface CallOptions {
   relay?: RelayHooks;
   /** Aborts `signal` (the caller owns it for this call alone): lets the fast path reuse it for its timeout. */
   abort?: () => void;
+  /** A 2026-07-28 caller's params (its `_meta`, inputResponses, requestState): see `modernRequest`. */
+  modern?: Record<string, unknown>;
+  /** Mcp-Param-* headers of a 2026-07-28 caller, passed on to a 2026-07-28 upstream. */
+  paramHeaders?: Record<string, string>;
 }
 
 /** The client's answer to a request the upstream made of it. */
@@ -92,6 +97,8 @@ export class UpstreamConnection {
   private fast: FastPath | undefined;
   private stdio: StdioClientTransport | undefined;
   private fastId = 0;
+  /** The 2026-07-28 revision the upstream also serves (found by server/discover), if any. */
+  private modernVersion: string | undefined;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -143,7 +150,26 @@ export class UpstreamConnection {
       if (version) headers['mcp-protocol-version'] = version;
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
       this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128 }), origin: url.origin, path: url.pathname + url.search, headers };
+      this.modernVersion = await discoverModern(this.fast, timeoutMs);
     }
+  }
+
+  /** The 2026-07-28 revision this upstream serves per request (Streamable HTTP), if any. */
+  get modern(): string | undefined {
+    return this.fast ? this.modernVersion : undefined;
+  }
+
+  /**
+   * A 2026-07-28 caller's request as a 2026-07-28 request to this upstream: one stateless POST
+   * with the caller's own params. Undefined when the upstream does not serve the revision.
+   */
+  async modernRequest(method: string, params: Record<string, unknown>, options: CallOptions): Promise<Record<string, unknown> | undefined> {
+    const fast = this.fast;
+    const version = this.modernVersion;
+    if (!fast || !version) return undefined;
+    const target = this.target.bearer ? { ...fast, headers: { ...fast.headers, authorization: `Bearer ${await this.target.bearer()}` } } : fast;
+    const call = { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, headers: options.paramHeaders };
+    return modernRequest(target, this.target.name, version, method, params, call, (body, id, signal) => this.readStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
   }
 
   /**

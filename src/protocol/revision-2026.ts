@@ -1,0 +1,145 @@
+/**
+ * MCP 2026-07-28 ("modern", stateless) on the wire: which requests claim it, the validation
+ * ladder a request passes before dispatch (per-request `_meta`, the MCP-Protocol-Version /
+ * Mcp-Method / Mcp-Name headers), the HTTP status of an error, and the `_meta` keys. Pure
+ * functions: the HTTP routes and the dispatcher call them, the upstream side reuses the keys.
+ */
+
+/** The modern revisions the gateway serves and speaks upstream. */
+export const MODERN_VERSIONS: readonly string[] = ['2026-07-28'];
+
+export const PROTOCOL_VERSION_META = 'io.modelcontextprotocol/protocolVersion';
+export const CLIENT_CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
+export const CLIENT_INFO_META = 'io.modelcontextprotocol/clientInfo';
+export const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
+export const SERVER_INFO_META = 'io.modelcontextprotocol/serverInfo';
+export const SUBSCRIPTION_ID_META = 'io.modelcontextprotocol/subscriptionId';
+
+/** The request's headers disagree with its body (-32020). */
+export const HEADER_MISMATCH = -32020;
+/** The request needs a client capability the client did not declare (-32021). */
+export const MISSING_CAPABILITY = -32021;
+/** The request names a protocol version the server does not serve (-32022). */
+export const UNSUPPORTED_VERSION = -32022;
+
+/** 2025-era methods a 2026-07-28 request may not call: method not found (HTTP 404). */
+export const REMOVED_METHODS: ReadonlySet<string> = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A protocol version as a date (ms since the epoch), or undefined when it is not a YYYY-MM-DD date. */
+export function versionDate(version: string): number | undefined {
+  const match = DATE.exec(version);
+  if (!match) return undefined;
+  const time = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  const back = new Date(time);
+  return back.getUTCMonth() === Number(match[2]) - 1 && back.getUTCDate() === Number(match[3]) ? time : undefined;
+}
+
+const FIRST_MODERN = versionDate(MODERN_VERSIONS[0]!)!;
+
+/** Whether a version names the modern era (a date on or after 2026-07-28, served or not). */
+export function isModernVersion(version: unknown): boolean {
+  if (typeof version !== 'string') return false;
+  const date = versionDate(version);
+  return date !== undefined && date >= FIRST_MODERN;
+}
+
+/** The headers the ladder reads (lower-case names, as Node delivers them). */
+export interface ModernHeaders {
+  'mcp-protocol-version'?: string | string[];
+  'mcp-method'?: string | string[];
+  'mcp-name'?: string | string[];
+}
+
+/** A rejection before dispatch: the JSON-RPC error and the HTTP status it goes out with. */
+export interface LadderRejection {
+  status: number;
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** How a request is served: as 2025 traffic, as a validated 2026 request (its `_meta`), or refused. */
+export type Classified = { era: 'legacy' } | { era: 'modern'; meta: Record<string, unknown> } | { era: 'reject'; rejection: LadderRejection };
+
+const LEGACY: Classified = { era: 'legacy' };
+
+function first(value: string | string[] | undefined): string | undefined {
+  return (Array.isArray(value) ? value[0] : value)?.trim();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const mismatch = (header: string, detail: string): Classified => ({
+  era: 'reject',
+  rejection: { status: 400, code: HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${detail}`, data: { mismatch: { header } } },
+});
+const invalidMeta = (detail: string, missing?: string[]): Classified => ({
+  era: 'reject',
+  rejection: { status: 400, code: -32602, message: `Invalid params: ${detail}`, ...(missing ? { data: { envelope: { missing } } } : {}) },
+});
+
+/** What the Mcp-Name header must equal for a method, when the method names something. */
+function nameOf(method: string, params: Record<string, unknown>): unknown {
+  if (method === 'tools/call' || method === 'prompts/get') return params.name;
+  if (method === 'resources/read') return params.uri;
+  return undefined;
+}
+
+/**
+ * Classify one JSON-RPC request (an object with a string `method` and an id). A request claims
+ * 2026-07-28 by naming a protocol version in `params._meta` or by a modern MCP-Protocol-Version
+ * header; anything else is 2025 traffic and costs one property lookup. A claim is then checked:
+ * `_meta` complete (protocol version, client capabilities), headers equal to the body, the
+ * version one the gateway serves, compared as a date.
+ */
+export function classify(method: string, params: unknown, headers: ModernHeaders): Classified {
+  const meta = isObject(params) && isObject(params._meta) ? params._meta : undefined;
+  const claimed = meta !== undefined && PROTOCOL_VERSION_META in meta;
+  const headerVersion = first(headers['mcp-protocol-version']);
+  if (!claimed) {
+    if (headerVersion === undefined || !isModernVersion(headerVersion) || method === 'initialize') return LEGACY;
+    const missing = meta === undefined ? ['_meta'] : [PROTOCOL_VERSION_META, ...(isObject(meta[CLIENT_CAPABILITIES_META]) ? [] : [CLIENT_CAPABILITIES_META])];
+    return invalidMeta(`the MCP-Protocol-Version header names ${headerVersion.slice(0, 40)} but the request has no per-request _meta (${missing.join(', ')})`, missing);
+  }
+  const version = meta[PROTOCOL_VERSION_META];
+  if (typeof version !== 'string') return invalidMeta(`_meta["${PROTOCOL_VERSION_META}"] must be a string`);
+  if (!isObject(meta[CLIENT_CAPABILITIES_META])) return invalidMeta(`_meta["${CLIENT_CAPABILITIES_META}"] must be an object`, [CLIENT_CAPABILITIES_META]);
+  if (meta[CLIENT_INFO_META] !== undefined && !isObject(meta[CLIENT_INFO_META])) return invalidMeta(`_meta["${CLIENT_INFO_META}"] must be an object`);
+  if (headerVersion !== undefined && headerVersion !== version) {
+    return mismatch('MCP-Protocol-Version', `the body names protocol version ${version.slice(0, 40)} but the MCP-Protocol-Version header names ${headerVersion.slice(0, 40)}`);
+  }
+  const methodHeader = first(headers['mcp-method']);
+  if (methodHeader !== undefined && methodHeader !== method) return mismatch('Mcp-Method', `the body names method ${method.slice(0, 100)} but the Mcp-Method header names ${methodHeader.slice(0, 100)}`);
+  const nameHeader = first(headers['mcp-name']);
+  if (nameHeader !== undefined) {
+    const name = nameOf(method, params as Record<string, unknown>);
+    if (typeof name === 'string' && name !== nameHeader) return mismatch('Mcp-Name', `the body names ${name.slice(0, 200)} but the Mcp-Name header names ${nameHeader.slice(0, 200)}`);
+  }
+  if (!MODERN_VERSIONS.includes(version)) {
+    return {
+      era: 'reject',
+      rejection: {
+        status: 400,
+        code: UNSUPPORTED_VERSION,
+        message: `Unsupported protocol version: ${version.slice(0, 40)} (this gateway serves ${MODERN_VERSIONS.join(', ')} per request, and 2025 revisions through initialize)`,
+        data: { supported: [...MODERN_VERSIONS], requested: version },
+      },
+    };
+  }
+  return { era: 'modern', meta };
+}
+
+/**
+ * The HTTP status a 2026-07-28 error response goes out with: method not found is 404, a
+ * missing client capability and the ladder's own errors are 400, and every other error a
+ * handler or an upstream produced is in-band (200).
+ */
+export function modernErrorStatus(code: number): number {
+  if (code === -32601) return 404;
+  if (code === MISSING_CAPABILITY) return 400;
+  return 200;
+}
