@@ -29,13 +29,28 @@ type Leg = 'http /mcp' | 'http virtual server' | 'stdio /mcp' | 'stdio virtual s
 const LEGS: Leg[] = ['http /mcp', 'http virtual server', 'stdio /mcp', 'stdio virtual server'];
 
 /**
- * Scored scenarios that pass against the fixture but fail through the gateway on one leg, each
- * with the reason. An entry that starts to pass fails the last test: remove it then.
+ * Scenarios that pass against the fixture but fail through the gateway on one leg, each with the
+ * reason. An entry that starts to pass fails the last test (remove it then), unless it is marked
+ * `flaky` (it fails only some of the time).
  */
-const EXCEPTIONS: Record<Revision, Partial<Record<Leg, Record<string, string>>>> = {
-  '2025-11-25': {},
+const STDIO_2025_RELAY = 'a stdio upstream pinned to 2025-11-25 cannot yet send the calling client its server-to-client requests (sampling, elicitation) and log messages: the SDK connection has no per-call route for them (issue 9, "every transport equal", the 9b half)';
+const STDIO_2025: Record<string, Exception> = {
+  'tools-call-sampling': { reason: STDIO_2025_RELAY },
+  'tools-call-elicitation': { reason: STDIO_2025_RELAY },
+  'elicitation-sep1034-defaults': { reason: STDIO_2025_RELAY },
+  'elicitation-sep1330-enums': { reason: STDIO_2025_RELAY },
+  'tools-call-with-logging': { reason: STDIO_2025_RELAY },
+  'tools-call-with-progress': { reason: 'over a stdio upstream the last progress notification can arrive after the SDK has settled the call, and is then dropped (issue 9, the 9b half)', flaky: true },
+};
+const EXCEPTIONS: Record<Revision, Partial<Record<Leg, Record<string, Exception>>>> = {
+  '2025-11-25': { 'stdio /mcp': STDIO_2025, 'stdio virtual server': STDIO_2025 },
   '2026-07-28': {},
 };
+
+interface Exception {
+  reason: string;
+  flaky?: boolean;
+}
 
 interface Check {
   id: string;
@@ -193,8 +208,10 @@ describe('MCP conformance suite (server scenarios, per revision)', () => {
     for (const revision of REVISIONS) {
       const required = requiredScenarios(revision);
       for (const leg of LEGS) {
-        for (const name of Object.keys(EXCEPTIONS[revision][leg] ?? {})) {
+        for (const [name, exception] of Object.entries(EXCEPTIONS[revision][leg] ?? {})) {
           expect(required, `${name} is not required by ${revision}`).toContain(name);
+          expect(exception.reason.length).toBeGreaterThan(20);
+          if (exception.flaky) continue;
           expect(through.get(`${revision} ${leg}`)!.outcome.get(name)?.failed.length, `${name} passes through the gateway (${revision}, ${leg}) now: remove the exception`).toBeGreaterThan(0);
         }
       }

@@ -82,6 +82,40 @@ const invalidMeta = (detail: string, missing?: string[]): Classified => ({
   rejection: { status: 400, code: -32602, message: `Invalid params: ${detail}`, ...(missing ? { data: { envelope: { missing } } } : {}) },
 });
 
+const BASE64_VALUE = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
+
+/**
+ * A header value as its text: plain ASCII as it is, `=?base64?…?=` (how values outside
+ * printable ASCII travel) decoded; undefined when the Base64 is malformed.
+ */
+export function decodeHeaderValue(value: string): string | undefined {
+  if (!value.startsWith('=?base64?')) return value;
+  const match = BASE64_VALUE.exec(value);
+  if (!match || match[1]!.length % 4 !== 0) return undefined;
+  return Buffer.from(match[1]!, 'base64').toString('utf8');
+}
+
+/** A header value for text: as it is when printable ASCII, else `=?base64?…?=`. */
+export function encodeHeaderValue(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) && !text.startsWith('=?') && text.trim() === text ? text : `=?base64?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+}
+
+/**
+ * The standard headers of a 2026-07-28 request (MCP-Protocol-Version, Mcp-Method, Mcp-Name),
+ * or undefined for a 2025 message: what an HTTP client of a 2026 endpoint sends (the stdio
+ * bridge, the upstream side).
+ */
+export function standardHeaders(message: unknown): Record<string, string> | undefined {
+  if (!isObject(message) || typeof message.method !== 'string' || !isObject(message.params)) return undefined;
+  const meta = message.params._meta;
+  const version = isObject(meta) ? meta[PROTOCOL_VERSION_META] : undefined;
+  if (typeof version !== 'string') return undefined;
+  const headers: Record<string, string> = { 'mcp-protocol-version': version, 'mcp-method': message.method };
+  const name = nameOf(message.method, message.params);
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
+  return headers;
+}
+
 /** What the Mcp-Name header must equal for a method, when the method names something. */
 function nameOf(method: string, params: Record<string, unknown>): unknown {
   if (method === 'tools/call' || method === 'prompts/get') return params.name;
@@ -109,15 +143,21 @@ export function classify(method: string, params: unknown, headers: ModernHeaders
   if (typeof version !== 'string') return invalidMeta(`_meta["${PROTOCOL_VERSION_META}"] must be a string`);
   if (!isObject(meta[CLIENT_CAPABILITIES_META])) return invalidMeta(`_meta["${CLIENT_CAPABILITIES_META}"] must be an object`, [CLIENT_CAPABILITIES_META]);
   if (meta[CLIENT_INFO_META] !== undefined && !isObject(meta[CLIENT_INFO_META])) return invalidMeta(`_meta["${CLIENT_INFO_META}"] must be an object`);
-  if (headerVersion !== undefined && headerVersion !== version) {
+  // The standard headers are required on a 2026-07-28 request and must equal the body.
+  if (headerVersion === undefined) return mismatch('MCP-Protocol-Version', `the body names protocol version ${version.slice(0, 40)} but the required MCP-Protocol-Version header is absent`);
+  if (headerVersion !== version) {
     return mismatch('MCP-Protocol-Version', `the body names protocol version ${version.slice(0, 40)} but the MCP-Protocol-Version header names ${headerVersion.slice(0, 40)}`);
   }
   const methodHeader = first(headers['mcp-method']);
-  if (methodHeader !== undefined && methodHeader !== method) return mismatch('Mcp-Method', `the body names method ${method.slice(0, 100)} but the Mcp-Method header names ${methodHeader.slice(0, 100)}`);
-  const nameHeader = first(headers['mcp-name']);
-  if (nameHeader !== undefined) {
-    const name = nameOf(method, params as Record<string, unknown>);
-    if (typeof name === 'string' && name !== nameHeader) return mismatch('Mcp-Name', `the body names ${name.slice(0, 200)} but the Mcp-Name header names ${nameHeader.slice(0, 200)}`);
+  if (methodHeader === undefined) return mismatch('Mcp-Method', `the body names method ${method.slice(0, 100)} but the required Mcp-Method header is absent`);
+  if (methodHeader !== method) return mismatch('Mcp-Method', `the body names method ${method.slice(0, 100)} but the Mcp-Method header names ${methodHeader.slice(0, 100)}`);
+  const name = nameOf(method, params as Record<string, unknown>);
+  if (typeof name === 'string') {
+    const nameHeader = first(headers['mcp-name']);
+    if (nameHeader === undefined) return mismatch('Mcp-Name', `the body names ${name.slice(0, 200)} but the required Mcp-Name header is absent`);
+    const decoded = decodeHeaderValue(nameHeader);
+    if (decoded === undefined) return mismatch('Mcp-Name', 'the Mcp-Name header carries an invalid Base64 value');
+    if (decoded !== name) return mismatch('Mcp-Name', `the body names ${name.slice(0, 200)} but the Mcp-Name header names ${decoded.slice(0, 200)}`);
   }
   if (!MODERN_VERSIONS.includes(version)) {
     return {

@@ -5,6 +5,7 @@ import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 import { discoverModern, modernRequest } from './modern-http.js';
+import { ModernStdioLane } from './modern-stdio.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -99,6 +100,8 @@ export class UpstreamConnection {
   private fastId = 0;
   /** The 2026-07-28 revision the upstream also serves (found by server/discover), if any. */
   private modernVersion: string | undefined;
+  /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
+  private lane: ModernStdioLane | undefined;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -164,6 +167,10 @@ export class UpstreamConnection {
    * with the caller's own params. Undefined when the upstream does not serve the revision.
    */
   async modernRequest(method: string, params: Record<string, unknown>, options: CallOptions): Promise<Record<string, unknown> | undefined> {
+    if (this.lane) {
+      if (!this.client || (await this.lane.open(options.timeoutMs)) === null) return undefined;
+      return this.lane.request(method, params, { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, notify: options.relay?.notify });
+    }
     const fast = this.fast;
     const version = this.modernVersion;
     if (!fast || !version) return undefined;
@@ -374,6 +381,7 @@ export class UpstreamConnection {
     this.closing = true;
     const fast = this.fast;
     this.fast = undefined;
+    this.lane?.stop();
     if (fast) await fast.agent.close().catch(() => undefined);
     const client = this.client;
     this.client = undefined;
@@ -400,6 +408,7 @@ export class UpstreamConnection {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
       });
       this.stdio = transport;
+      this.lane = new ModernStdioLane(t.name, { command: t.command!, args: t.args, env: { ...getDefaultEnvironment(), ...t.env } });
       return transport;
     }
     const url = new URL(t.url!);

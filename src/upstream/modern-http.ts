@@ -1,6 +1,6 @@
 import type { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
-import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
+import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 
@@ -39,8 +39,7 @@ function headersFor(target: ModernTarget, version: string, method: string, param
   const headers: Record<string, string> = { ...target.headers, ...extra, 'mcp-protocol-version': version, 'mcp-method': method };
   delete headers['mcp-session-id'];
   const name = nameOf(method, params);
-  // Header values are ASCII without control characters; a name outside that is sent in the body only.
-  if (name !== undefined && /^[\x20-\x7e]*$/.test(name)) headers['mcp-name'] = name;
+  if (name !== undefined) headers['mcp-name'] = encodeHeaderValue(name);
   return headers;
 }
 
