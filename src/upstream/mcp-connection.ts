@@ -153,8 +153,13 @@ export class UpstreamConnection {
       if (version) headers['mcp-protocol-version'] = version;
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
       this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128 }), origin: url.origin, path: url.pathname + url.search, headers };
-      this.modernVersion = await discoverModern(this.fast, timeoutMs);
+      this.modernVersion = await discoverModern(await this.authorized(this.fast), timeoutMs);
     }
+  }
+
+  /** The fast path's address with the current oauth2 token, when the gateway has one. */
+  private async authorized(fast: FastPath): Promise<FastPath> {
+    return this.target.bearer ? { ...fast, headers: { ...fast.headers, authorization: `Bearer ${await this.target.bearer()}` } } : fast;
   }
 
   /** The 2026-07-28 revision this upstream serves per request (Streamable HTTP), if any. */
@@ -174,7 +179,7 @@ export class UpstreamConnection {
     const fast = this.fast;
     const version = this.modernVersion;
     if (!fast || !version) return undefined;
-    const target = this.target.bearer ? { ...fast, headers: { ...fast.headers, authorization: `Bearer ${await this.target.bearer()}` } } : fast;
+    const target = await this.authorized(fast);
     const call = { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, headers: options.paramHeaders };
     return modernRequest(target, this.target.name, version, method, params, call, (body, id, signal) => this.readStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
   }
