@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeHeaderValue, encodeHeaderValue, isModernVersion, standardHeaders, versionDate } from '../src/protocol/revision-2026.js';
+import { decodeHeaderValue, encodeHeaderValue, gateLogs, isModernVersion, standardHeaders, versionDate } from '../src/protocol/revision-2026.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
@@ -107,6 +107,10 @@ describe('protocol revision 2026-07-28 on /mcp', () => {
     const seen = JSON.parse((body.result!.content as { text: string }[])[0]!.text) as { envelope: Record<string, unknown>; meta: Record<string, unknown> };
     expect(seen.envelope['io.modelcontextprotocol/clientCapabilities'], JSON.stringify(seen)).toEqual(caps);
     expect(seen.meta.traceparent).toBe(traceparent);
+    // A 2025 caller's trace context reaches the upstream too (over its 2025 session).
+    const legacy = await rpc('tools/call', { _meta: { traceparent }, name: 'echo_meta', arguments: {} }, {});
+    const legacySeen = JSON.parse((legacy.body.result!.content as { text: string }[])[0]!.text) as { meta: Record<string, unknown> };
+    expect(legacySeen.meta.traceparent).toBe(traceparent);
     const list = await rpc('tools/list', { _meta: META });
     expect(list.body.result).toMatchObject({ resultType: 'complete', cacheScope: expect.any(String), ttlMs: expect.any(Number) });
   });
@@ -148,5 +152,17 @@ describe('protocol revision 2026-07-28 on /mcp', () => {
       method: 'notifications/subscriptions/acknowledged',
       params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'sub-1' }, notifications: { toolsListChanged: true } },
     });
+  });
+
+  it('passes a 2026 caller only the log messages at or above its per-request level, none without one', () => {
+    const seen: string[] = [];
+    const sink = (method: string, params: unknown) => seen.push(`${method}:${(params as { level?: string }).level ?? ''}`);
+    const gated = gateLogs({ 'io.modelcontextprotocol/logLevel': 'warning' }, sink);
+    for (const level of ['debug', 'info', 'warning', 'error']) gated('notifications/message', { level, data: 'x' });
+    gated('notifications/progress', { progress: 1 });
+    expect(seen).toEqual(['notifications/message:warning', 'notifications/message:error', 'notifications/progress:']);
+    seen.length = 0;
+    gateLogs({}, sink)('notifications/message', { level: 'emergency' });
+    expect(seen).toEqual([]);
   });
 });

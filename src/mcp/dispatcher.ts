@@ -18,7 +18,7 @@ import {
   type RpcMessage,
 } from './jsonrpc.js';
 import type { PromptRenderer } from './prompt-renderer.js';
-import { isModernVersion, modernErrorStatus, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
+import { gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
 
 /**
  * The MCP request handler behind every transport (Streamable HTTP, legacy SSE, the stdio bridge):
@@ -62,6 +62,8 @@ export interface UpstreamCallOptions {
   abort?: () => void;
   /** Mcp-Param-* headers of a 2026-07-28 caller. */
   paramHeaders?: Record<string, string>;
+  /** The caller's W3C trace context (`_meta` traceparent, tracestate), passed upstream. */
+  trace?: Record<string, string>;
   /**
    * A 2026-07-28 caller's own params (`_meta` with its protocol version and capabilities,
    * `inputResponses`, `requestState`): a 2026 upstream gets them as they are, with only the
@@ -244,8 +246,9 @@ export class Dispatcher {
           timeoutMs,
           onprogress: token !== undefined && context.notify ? progressRelay(token, context.notify) : undefined,
           progressToken: token,
-          relay: context.notify ? context : undefined,
+          relay: context.notify ? (context.meta ? { notify: gateLogs(context.meta, context.notify) } : context) : undefined,
           abort: context.abort,
+          trace: traceOf(params),
           modern: context.meta ? params : undefined,
           paramHeaders: context.paramHeaders,
         });

@@ -183,3 +183,31 @@ export function modernErrorStatus(code: number): number {
   if (code === MISSING_CAPABILITY) return 400;
   return 200;
 }
+
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+/**
+ * A 2026-07-28 caller's notification sink with its log level applied: log messages
+ * (notifications/message) pass only at or above `_meta` logLevel, and none pass when the request
+ * asked for no level. Other notifications (progress) pass. For a 2026 upstream the gate is the
+ * upstream's own; this one covers 2025 upstreams, which log by their session's level.
+ */
+export function gateLogs(meta: Record<string, unknown>, notify: (method: string, params: unknown) => void): (method: string, params: unknown) => void {
+  const asked = meta[LOG_LEVEL_META];
+  const floor = typeof asked === 'string' ? LOG_LEVELS.indexOf(asked) : -1;
+  return (method, params) => {
+    if (method === 'notifications/message') {
+      if (floor < 0) return;
+      const level = LOG_LEVELS.indexOf(String((params as { level?: unknown } | null)?.level));
+      if (level >= 0 && level < floor) return;
+    }
+    notify(method, params);
+  };
+}
+
+/** W3C trace context a request carries in `_meta` (traceparent, tracestate), to pass upstream. */
+export function traceOf(params: Record<string, unknown>): Record<string, string> | undefined {
+  const meta = params._meta;
+  if (!isObject(meta) || typeof meta.traceparent !== 'string') return undefined;
+  return typeof meta.tracestate === 'string' ? { traceparent: meta.traceparent, tracestate: meta.tracestate } : { traceparent: meta.traceparent };
+}

@@ -157,7 +157,7 @@ export class Federation implements Upstreams {
       const modern = options.modern && (await connection.modernRequest('tools/call', { ...options.modern, name }, options));
       if (modern) return modern; // 2026-07-28 both sides: the upstream's answer as it is (input_required too)
       const result = ((await connection.fastCall(name, args, options)) ??
-        (await connection.request('tools/call', { name, arguments: args }, options))) as Record<string, unknown>;
+        (await connection.request('tools/call', options.trace ? { name, arguments: args, _meta: options.trace } : { name, arguments: args }, options))) as Record<string, unknown>;
       if (!Array.isArray(result.content) && result.structuredContent === undefined) {
         throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
       }

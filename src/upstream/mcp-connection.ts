@@ -46,6 +46,8 @@ export interface CallOptions {
   modern?: Record<string, unknown>;
   /** Mcp-Param-* headers of a 2026-07-28 caller, passed on to a 2026-07-28 upstream. */
   paramHeaders?: Record<string, string>;
+  /** The caller's W3C trace context, sent in the upstream request's `_meta`. */
+  trace?: Record<string, string>;
 }
 
 /** The client's answer to a request the upstream made of it. */
@@ -199,7 +201,8 @@ export class UpstreamConnection {
     const caller = options.signal;
     const limit = deadline(options.timeoutMs, caller, options.abort);
     const signal = limit.signal;
-    const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
+    const params: Record<string, unknown> = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
+    if (options.trace) params._meta = { ...(params._meta as object | undefined), ...options.trace };
     let headers = fast.headers;
     let reply: { result?: unknown; error?: unknown } | undefined;
     try {
