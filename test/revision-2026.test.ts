@@ -79,6 +79,23 @@ describe('protocol revision 2026-07-28 on /mcp', () => {
     expect(decodeHeaderValue('=?base64?SGVs!!!bG8=?=')).toBeUndefined();
   });
 
+  it('checks Mcp-Param-* headers against the arguments a tool mirrors into them (x-mcp-header), -32020 with HTTP 400', async () => {
+    const call = (region: string | undefined, header: string | undefined) => {
+      const body = { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { _meta: META, name: 'test_x_mcp_header', arguments: region === undefined ? {} : { region } } };
+      return rpc('tools/call', body.params, { ...standardHeaders(body), ...(header === undefined ? {} : { 'mcp-param-region': header }) });
+    };
+    const ok = await call('eu-west', 'eu-west');
+    expect([ok.status, (ok.body.result?.content as { text: string }[])[0]!.text]).toEqual([200, 'region=eu-west']);
+    const encoded = await call('zürich', encodeHeaderValue('zürich'));
+    expect([encoded.status, encoded.body.result?.resultType]).toEqual([200, 'complete']);
+    for (const [region, header] of [['eu-west', undefined], ['eu-west', 'us-east'], ['Hello', '=?base64?SGVsbG8?='], [undefined, 'eu-west']] as const) {
+      const { status, body } = await call(region, header);
+      expect([status, body.error?.code], `${region} / ${header}`).toEqual([400, -32020]);
+    }
+    const none = await call(undefined, undefined);
+    expect(none.status).toBe(200);
+  });
+
   it('answers 2025-only methods with 404 and -32601 on a 2026 request, and still serves them to 2025 clients', async () => {
     for (const method of ['initialize', 'ping', 'logging/setLevel', 'resources/subscribe']) {
       const { status, body } = await rpc(method, { _meta: META, level: 'info', uri: 'test://static-text' });

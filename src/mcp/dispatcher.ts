@@ -18,7 +18,7 @@ import {
   type RpcMessage,
 } from './jsonrpc.js';
 import type { PromptRenderer } from './prompt-renderer.js';
-import { gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
+import { checkParamHeaders, gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
 
 /**
  * The MCP request handler behind every transport (Streamable HTTP, legacy SSE, the stdio bridge):
@@ -233,6 +233,10 @@ export class Dispatcher {
     const view = viewOf(snapshot, context.server);
     const tool = view.toolsByName.get(name);
     if (!tool) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    if (context.meta) {
+      const mismatch = checkParamHeaders(tool.descriptor.inputSchema, args as Record<string, unknown>, context.paramHeaders);
+      if (mismatch) throw new RpcError(mismatch.code, mismatch.message, mismatch.data);
+    }
     const started = performance.now();
     const gateway = tool.gateway ?? '';
     let outcome: 'ok' | 'tool_error' | 'error' = 'error';

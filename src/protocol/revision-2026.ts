@@ -175,12 +175,12 @@ export function classify(method: string, params: unknown, headers: ModernHeaders
 
 /**
  * The HTTP status a 2026-07-28 error response goes out with: method not found is 404, a
- * missing client capability and the ladder's own errors are 400, and every other error a
- * handler or an upstream produced is in-band (200).
+ * missing client capability and the ladder's own errors (header mismatch, unsupported version)
+ * are 400, and every other error a handler or an upstream produced is in-band (200).
  */
 export function modernErrorStatus(code: number): number {
   if (code === -32601) return 404;
-  if (code === MISSING_CAPABILITY) return 400;
+  if (code === MISSING_CAPABILITY || code === HEADER_MISMATCH || code === UNSUPPORTED_VERSION) return 400;
   return 200;
 }
 
@@ -210,4 +210,31 @@ export function traceOf(params: Record<string, unknown>): Record<string, string>
   const meta = params._meta;
   if (!isObject(meta) || typeof meta.traceparent !== 'string') return undefined;
   return typeof meta.tracestate === 'string' ? { traceparent: meta.traceparent, tracestate: meta.tracestate } : { traceparent: meta.traceparent };
+}
+
+/**
+ * Check a 2026-07-28 tools/call's Mcp-Param-* headers against its arguments: every property of
+ * the tool's input schema that declares `x-mcp-header: X` and has a value in the arguments must
+ * arrive as `Mcp-Param-X` with that value (Base64 values decoded). Returns the mismatch, or
+ * undefined when the headers agree (or the tool declares none).
+ */
+export function checkParamHeaders(inputSchema: unknown, args: Record<string, unknown>, headers: Record<string, string> | undefined): LadderRejection | undefined {
+  const properties = isObject(inputSchema) && isObject(inputSchema.properties) ? inputSchema.properties : undefined;
+  if (!properties) return undefined;
+  for (const [name, property] of Object.entries(properties)) {
+    const suffix = isObject(property) ? property['x-mcp-header'] : undefined;
+    if (typeof suffix !== 'string') continue;
+    const header = headers?.[`mcp-param-${suffix.toLowerCase()}`];
+    const value = args[name];
+    const fail = (detail: string): LadderRejection => ({ status: 400, code: HEADER_MISMATCH, message: `Bad Request: ${detail}`, data: { mismatch: { header: `Mcp-Param-${suffix}` } } });
+    if (header !== undefined) {
+      const decoded = decodeHeaderValue(header.trim());
+      if (decoded === undefined) return fail(`the Mcp-Param-${suffix} header carries an invalid Base64 value`);
+      if (value === undefined || value === null) return fail(`the Mcp-Param-${suffix} header is set but argument ${name} is absent`);
+      if (decoded !== String(value)) return fail(`argument ${name} does not equal the Mcp-Param-${suffix} header`);
+    } else if (value !== undefined && value !== null) {
+      return fail(`argument ${name} is set but the required Mcp-Param-${suffix} header is absent`);
+    }
+  }
+  return undefined;
 }
