@@ -130,6 +130,7 @@ export class UpstreamConnection {
     const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
+      this.lane?.stop(); // the 2026 process goes with the connection
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
     };
     client.onerror = () => undefined; // transport errors surface on the requests they break
