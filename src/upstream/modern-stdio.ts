@@ -35,6 +35,8 @@ export interface StdioCall {
 }
 
 const MAX_LINE = 64 * 1024 * 1024;
+/** How long the second process may take to answer server/discover before it counts as 2025 only. */
+const DISCOVER_TIMEOUT_MS = 10_000;
 
 export class ModernStdioLane {
   private child: ChildProcess | undefined;
@@ -52,7 +54,7 @@ export class ModernStdioLane {
   /** The revision the lane speaks, opening it on first use; null when the upstream is 2025 only. */
   open(timeoutMs: number): Promise<string | null> {
     if (this.version !== undefined) return Promise.resolve(this.version);
-    this.opening ??= this.start(timeoutMs).then((version) => {
+    this.opening ??= this.start(Math.min(timeoutMs, DISCOVER_TIMEOUT_MS)).then((version) => {
       this.version = version;
       this.opening = undefined;
       if (version === null) this.stop();
