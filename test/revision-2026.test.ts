@@ -5,7 +5,7 @@ import { decodeHeaderValue, encodeHeaderValue, gateLogs, isModernVersion, standa
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
-import { stopChild } from './helpers/upstreams.js';
+import { MEMORY, stopChild } from './helpers/upstreams.js';
 
 // MCP 2026-07-28 on the gateway's /mcp, request by request over raw HTTP: the revision's ladder
 // (per-request _meta, the standard headers), its status codes and error codes next to the 2025
@@ -147,6 +147,19 @@ describe('protocol revision 2026-07-28 on /mcp', () => {
     // A tampered state is refused by the upstream that minted it.
     const tampered = await rpc('tools/call', { _meta: meta, name: 'test_input_required_result_request_state', arguments: {}, inputResponses, requestState: `${state.slice(0, -2)}xx` });
     expect(tampered.body.error?.code).toBe(-32602);
+  });
+
+  it('serves a 2026 client through a 2025-only stdio upstream over the gateway\'s 2025 session', async () => {
+    const env = { MEMORY_FILE_PATH: `${gw.db.url.replace(/^sqlite:/, '')}.memory.jsonl` };
+    const created = await gw.api('/gateways', { method: 'POST', body: { name: 'mem', transport: 'stdio', command: process.execPath, args: [MEMORY], env } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect((await gw.api('/gateways/mem/refresh', { method: 'POST' })).status).toBe(200);
+    for (let i = 0; i < 2; i++) {
+      const { status, body } = await rpc('tools/call', { _meta: META, name: 'mem__read_graph', arguments: {} });
+      expect(status, JSON.stringify(body)).toBe(200);
+      expect(body.result).toMatchObject({ resultType: 'complete', content: [{ type: 'text' }] });
+    }
+    expect((await gw.api('/gateways/mem', { method: 'DELETE' })).status).toBe(204);
   });
 
   it('opens subscriptions/listen with an acknowledgement that names the honoured filter and the subscription', async () => {
