@@ -87,7 +87,13 @@ function parseReply(text) {
 }
 
 /** Closed loop: `concurrency` workers calling `tool` with unique text; returns rps and latencies. */
+/** A 2026-07-28 client: per-request _meta and the standard headers, no initialize. */
+const MODERN = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call' };
+const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' } };
+
 async function load(url, tool, concurrency, durationMs, protocolHeaders) {
+  const modern = protocolHeaders === MODERN;
+  const headers = modern ? { ...MODERN, 'mcp-name': tool } : protocolHeaders;
   let n = 0;
   let errors = 0;
   const latencies = [];
@@ -96,9 +102,10 @@ async function load(url, tool, concurrency, durationMs, protocolHeaders) {
     while (Date.now() < until) {
       const id = ++n;
       const text = `ping-${id}`;
-      const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: { text } } });
+      const params = modern ? { name: tool, arguments: { text }, _meta: MODERN_META } : { name: tool, arguments: { text } };
+      const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params });
       const t0 = performance.now();
-      const res = await post(url, body, protocolHeaders);
+      const res = await post(url, body, headers);
       latencies.push(performance.now() - t0);
       if (res.status !== 200 || !res.body.includes(text)) errors++;
     }
@@ -196,7 +203,11 @@ async function main() {
   emit('mcp_c1_p99', gw1.p99, 'ms', direct1.p99);
   emit('mcp_c1_added_p99', gw1.p99 - direct1.p99, 'ms');
   emit('mcp_c32_rps', gw32.rps, 'rps', direct32.rps);
-  emit('mcp_errors', gw1.errors + gw32.errors + direct1.errors + direct32.errors, 'count');
+  // The same relay for a 2026-07-28 client (the revision's checks on every request; the echo
+  // upstream speaks 2025, so the call goes over the gateway's 2025 session).
+  const gw32modern = await cell(mcp, 'upstream__echo', 32, MODERN);
+  emit('mcp_c32_rps_2026_client', gw32modern.rps, 'rps', direct32.rps);
+  emit('mcp_errors', gw1.errors + gw32.errors + gw32modern.errors + direct1.errors + direct32.errors, 'count');
 
   const parts = (process.env.PARTS ?? 'relay,rest,list').split(',');
   // REST tool: the API called directly vs the tool through the gateway.

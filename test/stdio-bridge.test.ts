@@ -29,8 +29,8 @@ describe('mcpgateway stdio bridge', () => {
     await api?.close();
   });
 
-  const connect = async (args: string[], token: string) => {
-    const client = new Client({ name: 'desktop', version: '1' });
+  const connect = async (args: string[], token: string, modern = false) => {
+    const client = new Client({ name: 'desktop', version: '1' }, modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
@@ -49,6 +49,19 @@ describe('mcpgateway stdio bridge', () => {
       expect(tools.map((t) => t.name)).toEqual(['echo']);
       const result = await client.callTool({ name: 'echo', arguments: { text: 'over stdio' } });
       expect(result.content).toEqual([{ type: 'text', text: 'over stdio' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('serves a 2026-07-28 client: each request goes out with the standard headers its _meta implies', async () => {
+    const client = await connect(['--server', 'desk'], await createToken(JWT_SECRET, 'desktop', 600), true);
+    try {
+      expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(['echo']);
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'modern over stdio' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'modern over stdio' }]);
     } finally {
       await client.close();
     }

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { GatewayError } from '../errors.js';
 import { errorResponse, PARSE_ERROR, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { standardHeaders } from '../protocol/revision-2026.js';
 
 /**
  * `mcpgateway stdio [--server NAME]`: a bridge for stdio-only MCP clients. Each line on stdin is
@@ -37,13 +38,16 @@ async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void
   for await (const line of lines) {
     if (line.trim() === '') continue;
     let id: unknown = null;
+    let modern: Record<string, string> | undefined;
     try {
-      id = (JSON.parse(line) as { id?: unknown }).id ?? null;
+      const message = JSON.parse(line) as { id?: unknown };
+      id = message.id ?? null;
+      modern = standardHeaders(message); // a 2026-07-28 request carries its standard headers over HTTP
     } catch {
       write(errorResponse(null, PARSE_ERROR, 'the line is not valid JSON'));
       continue;
     }
-    const task = post(endpoint, headers, line, write).catch((error: unknown) => {
+    const task = post(endpoint, modern ? { ...headers, ...modern } : headers, line, write).catch((error: unknown) => {
       if (id !== null) write(errorResponse(id as string, UPSTREAM_FAILURE, `cannot reach the gateway at ${endpoint.origin}: ${(error as Error).message}`));
     });
     inflight.add(task);

@@ -5,6 +5,7 @@ import type { Catalog } from '../mcp/catalog.js';
 import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, notification, PARSE_ERROR, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
+import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';
 
 /**
@@ -27,10 +28,17 @@ const LIST_CHANGED: Record<string, string> = {
 };
 const HEARTBEAT_MS = 25_000;
 
-/** Open SSE streams: GET /mcp notification streams and legacy SSE sessions. */
+/** A 2026-07-28 `subscriptions/listen` stream: the notification kinds it asked for, its id. */
+interface Listener {
+  kinds: Set<string>;
+  id: string | number;
+}
+
+/** Open SSE streams: GET /mcp notification streams, legacy SSE sessions, subscriptions/listen streams. */
 class Streams {
   readonly open = new Set<ServerResponse>();
   readonly sessions = new Map<string, LegacySession>();
+  readonly listeners = new Map<ServerResponse, Listener>();
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(catalog: Catalog) {
@@ -39,7 +47,11 @@ class Streams {
         const method = LIST_CHANGED[kind];
         if (!method) continue;
         const frame = sseFrame(notification(method));
-        for (const res of this.open) res.write(frame);
+        for (const res of this.open) {
+          const listener = this.listeners.get(res);
+          if (!listener) res.write(frame);
+          else if (listener.kinds.has(kind)) res.write(sseFrame(notification(method, { _meta: { [SUBSCRIPTION_ID_META]: listener.id } })));
+        }
       }
     });
     this.heartbeat = setInterval(() => {
@@ -48,9 +60,13 @@ class Streams {
     this.heartbeat.unref();
   }
 
-  add(res: ServerResponse): void {
+  add(res: ServerResponse, listener?: Listener): void {
     this.open.add(res);
-    res.on('close', () => this.open.delete(res));
+    if (listener) this.listeners.set(res, listener);
+    res.on('close', () => {
+      this.open.delete(res);
+      this.listeners.delete(res);
+    });
   }
 
   close(): void {
@@ -143,7 +159,7 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
     // MCP traffic logs failures only (warn and above), through a child logger made on demand.
     const quiet = { logLevel: 'warn' as const, childLoggerFactory: lazyChildLoggerFactory as never };
     for (const prefix of ['', '/servers/:server']) {
-      scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, traffic, request, reply));
+      scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, streams, traffic, request, reply));
       scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, request, reply));
       scope.delete(`${prefix}/mcp`, quiet, (_request, reply) => {
         reply.code(405).header('allow', 'GET, POST').type('application/json');
@@ -165,7 +181,7 @@ async function serverKnown(deps: McpRouteDeps, request: FastifyRequest, reply: F
   return false;
 }
 
-async function post(deps: McpRouteDeps, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const server = (request.params as ServerParams).server;
   if (server !== undefined && !(await serverKnown(deps, request, reply))) return reply;
   let message: unknown;
@@ -177,6 +193,23 @@ async function post(deps: McpRouteDeps, traffic: ClientTraffic, request: Fastify
   const subject = request.principal?.subject ?? 'anonymous';
   // Answers to requests the gateway relayed, and cancellations: nothing to dispatch.
   if (!Array.isArray(message) && (traffic.answer(subject, message) || traffic.cancel(subject, message))) return reply.code(202).send();
+  // 2026-07-28: a request that claims it passes the revision's ladder first (one lookup for 2025 traffic).
+  let meta: Record<string, unknown> | undefined;
+  const single = !Array.isArray(message) && message !== null && typeof message === 'object' ? (message as { id?: unknown; method?: unknown; params?: unknown }) : undefined;
+  if (single && typeof single.method === 'string') {
+    const classified = classify(single.method, single.params, request.headers as ModernHeaders);
+    if (classified.era === 'reject') {
+      if (single.id === undefined) return reply.code(202).send();
+      const { status, code, message: text, data } = classified.rejection;
+      const id = typeof single.id === 'string' || typeof single.id === 'number' ? single.id : null;
+      return reply.code(status).type('application/json').send(errorResponse(id, code, text, data));
+    }
+    if (classified.era === 'modern') {
+      if (single.id === undefined) return reply.code(202).send();
+      meta = classified.meta;
+      if (single.method === 'subscriptions/listen') return listen(streams, single.id, single.params as Record<string, unknown>, reply);
+    }
+  }
 
   const abort = new AbortController();
   const raw = reply.raw;
@@ -193,10 +226,12 @@ async function post(deps: McpRouteDeps, traffic: ClientTraffic, request: Fastify
     raw.write(`event: message\ndata: ${frame}\n\n`);
   };
   const accept = request.headers.accept;
-  const context: DispatchContext = { server, signal: abort.signal };
+  const context: DispatchContext = { server, signal: abort.signal, meta };
+  if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
     context.notify = (method, params) => write(notification(method, params));
-    context.request = (method, params, signal) => traffic.request(subject, write, method, params, signal);
+    // 2026-07-28 has no server-to-client requests: an upstream's needs come back as input_required.
+    if (!meta) context.request = (method, params, signal) => traffic.request(subject, write, method, params, signal);
   }
 
   let body: string | undefined;
@@ -223,7 +258,44 @@ async function post(deps: McpRouteDeps, traffic: ClientTraffic, request: Fastify
     return reply;
   }
   if (body === undefined) return reply.code(202).send();
-  return reply.code(200).type('application/json').send(body);
+  return reply.code(context.status ?? 200).type('application/json').send(body);
+}
+
+/** The Mcp-Param-* headers of a request (2026-07-28 tools mirror arguments into them). */
+function paramHeaders(headers: FastifyRequest['headers']): Record<string, string> | undefined {
+  let found: Record<string, string> | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith('mcp-param-') && typeof value === 'string') (found ??= {})[name] = value;
+  }
+  return found;
+}
+
+const LISTEN_KINDS: Record<string, string> = { toolsListChanged: 'tools', promptsListChanged: 'prompts', resourcesListChanged: 'resources' };
+
+/**
+ * subscriptions/listen (2026-07-28): an SSE stream that opens with
+ * notifications/subscriptions/acknowledged (the honoured filter) and then carries the list
+ * changes the client asked for, each stamped with the subscription id (the request's id).
+ */
+function listen(streams: Streams, id: unknown, params: Record<string, unknown>, reply: FastifyReply): FastifyReply {
+  const requested = (params.notifications ?? {}) as Record<string, unknown>;
+  const honored: Record<string, boolean> = {};
+  const kinds = new Set<string>();
+  for (const [flag, kind] of Object.entries(LISTEN_KINDS)) {
+    if (requested[flag] !== true) continue;
+    honored[flag] = true;
+    kinds.add(kind);
+  }
+  const subscription = typeof id === 'string' || typeof id === 'number' ? id : String(id);
+  reply.hijack();
+  reply.raw.writeHead(200, SSE_HEADERS);
+  reply.raw.write(sseFrame(notification('notifications/subscriptions/acknowledged', { _meta: { [SUBSCRIPTION_ID_META]: subscription }, notifications: honored })));
+  if (kinds.size === 0) {
+    reply.raw.end();
+    return reply;
+  }
+  streams.add(reply.raw, { kinds, id: subscription });
+  return reply;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };

@@ -20,6 +20,7 @@ import {
 import { applyArgumentRules } from './curation.js';
 import type { PromptRenderer } from './prompt-renderer.js';
 import { callTarget, findTools } from './tool-search.js';
+import { checkParamHeaders, gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
 
 /**
  * The MCP request handler behind every transport (Streamable HTTP, legacy SSE, the stdio bridge):
@@ -30,10 +31,9 @@ import { callTarget, findTools } from './tool-search.js';
 
 /** Legacy-era revisions answered by `initialize`, newest first. */
 export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
-/** Modern-era revisions answered by `server/discover`. */
-export const MODERN_VERSIONS = ['2026-07-28'];
+/** Modern-era revisions answered by `server/discover` (and served per request). */
+export const MODERN_VERSIONS = [...MODERN];
 const CACHEABLE = new Set(['server/discover', 'resources/read']);
-const PROTOCOL_META = 'io.modelcontextprotocol/protocolVersion';
 const SERVER_INFO = { name: 'mcpgateway', version: VERSION };
 const CAPABILITIES = {
   tools: { listChanged: true },
@@ -42,6 +42,8 @@ const CAPABILITIES = {
   completions: {},
   logging: {},
 };
+/** What a 2026-07-28 client is told: logging is per request there (`_meta` logLevel), not a capability. */
+const MODERN_CAPABILITIES = { tools: CAPABILITIES.tools, prompts: CAPABILITIES.prompts, resources: { listChanged: true }, completions: {} };
 
 export interface Progress {
   progress: number;
@@ -60,6 +62,16 @@ export interface UpstreamCallOptions {
   relay?: RelayHooks;
   /** Aborts `signal`; present when the signal belongs to this call alone. */
   abort?: () => void;
+  /** Mcp-Param-* headers of a 2026-07-28 caller. */
+  paramHeaders?: Record<string, string>;
+  /** The caller's W3C trace context (`_meta` traceparent, tracestate), passed upstream. */
+  trace?: Record<string, string>;
+  /**
+   * A 2026-07-28 caller's own params (`_meta` with its protocol version and capabilities,
+   * `inputResponses`, `requestState`): a 2026 upstream gets them as they are, with only the
+   * name or URI mapped back to the upstream's.
+   */
+  modern?: Record<string, unknown>;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -91,6 +103,12 @@ export interface DispatchContext {
   notify?: (method: string, params: unknown) => void;
   /** Send a request to the client (sampling, elicitation) and wait for its answer; absent when the transport cannot. */
   request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
+  /** Mcp-Param-* headers of a 2026-07-28 request, for a 2026-07-28 upstream. */
+  paramHeaders?: Record<string, string>;
+  /** The validated `_meta` of a 2026-07-28 request (set by the HTTP transport's ladder). */
+  meta?: Record<string, unknown>;
+  /** Set by the dispatcher: the HTTP status a 2026-07-28 error response goes out with. */
+  status?: number;
 }
 
 export interface DispatcherDeps {
@@ -126,8 +144,9 @@ export class Dispatcher {
       return errorResponse(id, INVALID_PARAMS, 'params must be an object');
     }
     const params = (m.params ?? {}) as Record<string, unknown>;
-    const modern = isModern(params);
+    const modern = context.meta !== undefined || isModern(params);
     try {
+      if (modern && REMOVED_METHODS.has(m.method)) throw new RpcError(METHOD_NOT_FOUND, `method "${m.method}" is not part of protocol revision 2026-07-28`);
       const result = await this.route(m.method, params, context, modern);
       if (modern && !(result instanceof RawResult)) {
         const r = result as Record<string, unknown>;
@@ -139,7 +158,12 @@ export class Dispatcher {
       }
       return resultResponse(id, result);
     } catch (error) {
-      if (error instanceof RpcError) return errorResponse(id, error.code, error.message, error.data);
+      if (error instanceof RpcError) {
+        // 2026-07-28 says resource-not-found is -32602; 2025 clients keep -32002.
+        const code = modern && error.code === RESOURCE_NOT_FOUND ? INVALID_PARAMS : error.code;
+        if (modern) context.status = modernErrorStatus(code);
+        return errorResponse(id, code, error.message, error.data);
+      }
       if (error instanceof GatewayError) return errorResponse(id, rpcCode(error), error.message, { code: error.code });
       return errorResponse(id, INTERNAL_ERROR, 'internal error while handling the request');
     }
@@ -150,7 +174,7 @@ export class Dispatcher {
       case 'initialize':
         return this.initialize(params);
       case 'server/discover':
-        return { supportedVersions: MODERN_VERSIONS, capabilities: CAPABILITIES, _meta: { 'io.modelcontextprotocol/serverInfo': SERVER_INFO } };
+        return { supportedVersions: MODERN_VERSIONS, capabilities: modern ? MODERN_CAPABILITIES : CAPABILITIES, _meta: { [SERVER_INFO_META]: SERVER_INFO } };
       case 'ping':
       case 'logging/setLevel':
         return {};
@@ -214,6 +238,10 @@ export class Dispatcher {
     // Search mode's meta-tools (tool-search.ts); a call through one takes the direct call's path.
     if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>);
     if (tool.meta === 'call') return this.callTool({ ...params, ...callTarget(args as Record<string, unknown>) }, context, true);
+    if (context.meta) {
+      const mismatch = checkParamHeaders(tool.descriptor.inputSchema, args as Record<string, unknown>, context.paramHeaders);
+      if (mismatch) throw new RpcError(mismatch.code, mismatch.message, mismatch.data);
+    }
     const callArgs = applyArgumentRules(tool.arguments, args as Record<string, unknown>, tool.name);
     const started = performance.now();
     const gateway = tool.gateway ?? '';
@@ -228,8 +256,12 @@ export class Dispatcher {
           timeoutMs,
           onprogress: token !== undefined && context.notify ? progressRelay(token, context.notify) : undefined,
           progressToken: token,
-          relay: context.notify ? context : undefined,
+          relay: context.notify ? (context.meta ? { notify: gateLogs(context.meta, context.notify) } : context) : undefined,
           abort: context.abort,
+          trace: traceOf(params),
+          // A 2026 upstream gets the caller's own params, with the server's pinned arguments applied.
+          modern: context.meta ? { ...params, arguments: callArgs } : undefined,
+          paramHeaders: context.paramHeaders,
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(String(tool.fields.name));
@@ -250,7 +282,7 @@ export class Dispatcher {
     const prompt = (await this.view(context)).promptsByName.get(name);
     if (!prompt) throw new RpcError(INVALID_PARAMS, `unknown prompt "${name.slice(0, 128)}"`);
     if (prompt.gateway) {
-      return this.deps.upstreams.getPrompt(prompt.gateway, prompt.originalName, args as Record<string, string>, this.upstreamOptions(prompt.gateway, context));
+      return this.deps.upstreams.getPrompt(prompt.gateway, prompt.originalName, args as Record<string, string>, this.upstreamOptions(prompt.gateway, context, params));
     }
     const text = await this.deps.prompts.render({ name, ...prompt.local! }, args as Record<string, unknown>);
     const result: Record<string, unknown> = { messages: [{ role: 'user', content: { type: 'text', text } }] };
@@ -272,7 +304,7 @@ export class Dispatcher {
     }
     const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
     if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
-    return this.deps.upstreams.readResource(gateway, uri, this.upstreamOptions(gateway, context));
+    return this.deps.upstreams.readResource(gateway, uri, this.upstreamOptions(gateway, context, params));
   }
 
   /**
@@ -303,7 +335,8 @@ export class Dispatcher {
       const prompt = view.promptsByName.get(ref.name);
       if (!prompt) throw new RpcError(INVALID_PARAMS, `unknown prompt "${ref.name.slice(0, 128)}"`);
       if (prompt.gateway) {
-        return this.deps.upstreams.complete(prompt.gateway, { ...params, ref: { ...ref, name: prompt.originalName } }, this.upstreamOptions(prompt.gateway, context));
+        const mapped = { ...params, ref: { ...ref, name: prompt.originalName } };
+        return this.deps.upstreams.complete(prompt.gateway, mapped, this.upstreamOptions(prompt.gateway, context, mapped));
       }
       const property = ((prompt.local!.input_schema.properties ?? {}) as Record<string, { enum?: unknown[] }>)[argument.name];
       const prefix = typeof argument.value === 'string' ? argument.value : '';
@@ -313,13 +346,15 @@ export class Dispatcher {
     if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
       const template = view.templates.find((t) => t.uriTemplate === ref.uri);
       if (!template) return empty;
-      return this.deps.upstreams.complete(template.gateway, params, this.upstreamOptions(template.gateway, context));
+      return this.deps.upstreams.complete(template.gateway, params, this.upstreamOptions(template.gateway, context, params));
     }
     throw new RpcError(INVALID_PARAMS, 'params.ref must be a ref/prompt with a name or a ref/resource with a uri');
   }
 
-  private upstreamOptions(gateway: string, context: DispatchContext): UpstreamCallOptions {
-    return { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs };
+  private upstreamOptions(gateway: string, context: DispatchContext, params?: Record<string, unknown>): UpstreamCallOptions {
+    const options: UpstreamCallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs };
+    if (context.meta && params) options.modern = params;
+    return options;
   }
 }
 
@@ -331,10 +366,10 @@ export function viewOf(snapshot: Snapshot, server: string | undefined): View {
   return view;
 }
 
+/** Whether a request claims 2026-07-28 in its `_meta` (transports without the HTTP ladder). */
 function isModern(params: Record<string, unknown>): boolean {
   const meta = params._meta as Record<string, unknown> | undefined;
-  const version = meta && typeof meta === 'object' ? meta[PROTOCOL_META] : undefined;
-  return typeof version === 'string' && version >= '2026-07-28';
+  return meta !== null && typeof meta === 'object' && isModernVersion(meta[PROTOCOL_VERSION_META]);
 }
 
 function progressTokenOf(params: Record<string, unknown>): string | number | undefined {

@@ -11,6 +11,7 @@ import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
+import { RelayedError } from '../upstream/modern-http.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
@@ -153,8 +154,10 @@ export class Federation implements Upstreams {
   async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
     const connection = this.ready(gateway);
     try {
+      const modern = options.modern && (await connection.modernRequest('tools/call', { ...options.modern, name }, options));
+      if (modern) return modern; // 2026-07-28 both sides: the upstream's answer as it is (input_required too)
       const result = ((await connection.fastCall(name, args, options)) ??
-        (await connection.request('tools/call', { name, arguments: args }, options))) as Record<string, unknown>;
+        (await connection.request('tools/call', options.trace ? { name, arguments: args, _meta: options.trace } : { name, arguments: args }, options))) as Record<string, unknown>;
       if (!Array.isArray(result.content) && result.structuredContent === undefined) {
         throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
       }
@@ -162,7 +165,7 @@ export class Federation implements Upstreams {
     } catch (error) {
       const rpc = error as RpcError;
       // The upstream answered with a JSON-RPC error: the tool failed, the transport is fine.
-      if (rpc instanceof RpcError && rpc.data && (rpc.data as { upstream?: string }).upstream) {
+      if (rpc instanceof RpcError && !(rpc instanceof RelayedError) && rpc.data && (rpc.data as { upstream?: string }).upstream) {
         return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
       }
       throw error;
@@ -170,16 +173,21 @@ export class Federation implements Upstreams {
   }
 
   async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
-    return this.ready(gateway).request('prompts/get', { name, arguments: args }, options);
+    const connection = this.ready(gateway);
+    return (options.modern && (await connection.modernRequest('prompts/get', { ...options.modern, name }, options))) || connection.request('prompts/get', { name, arguments: args }, options);
   }
 
   async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
-    return this.ready(gateway).request('resources/read', { uri }, options);
+    const connection = this.ready(gateway);
+    return (options.modern && (await connection.modernRequest('resources/read', options.modern, options))) || connection.request('resources/read', { uri }, options);
   }
 
   async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const connection = this.ready(gateway);
+    const modern = options.modern && (await connection.modernRequest('completion/complete', options.modern, options));
+    if (modern) return modern;
     const { _meta: _ignored, ...rest } = params;
-    return this.ready(gateway).request('completion/complete', rest, options);
+    return connection.request('completion/complete', rest, options);
   }
 
   async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {

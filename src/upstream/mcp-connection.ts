@@ -4,6 +4,8 @@ import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
+import { discoverModern, modernRequest } from './modern-http.js';
+import { ModernStdioLane } from './modern-stdio.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -40,6 +42,12 @@ export interface CallOptions {
   relay?: RelayHooks;
   /** Aborts `signal` (the caller owns it for this call alone): lets the fast path reuse it for its timeout. */
   abort?: () => void;
+  /** A 2026-07-28 caller's params (its `_meta`, inputResponses, requestState): see `modernRequest`. */
+  modern?: Record<string, unknown>;
+  /** Mcp-Param-* headers of a 2026-07-28 caller, passed on to a 2026-07-28 upstream. */
+  paramHeaders?: Record<string, string>;
+  /** The caller's W3C trace context, sent in the upstream request's `_meta`. */
+  trace?: Record<string, string>;
 }
 
 /** The client's answer to a request the upstream made of it. */
@@ -92,6 +100,10 @@ export class UpstreamConnection {
   private fast: FastPath | undefined;
   private stdio: StdioClientTransport | undefined;
   private fastId = 0;
+  /** The 2026-07-28 revision the upstream also serves (found by server/discover), if any. */
+  private modernVersion: string | undefined;
+  /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
+  private lane: ModernStdioLane | undefined;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -118,6 +130,7 @@ export class UpstreamConnection {
     const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
+      this.lane?.stop(); // the 2026 process goes with the connection
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
     };
     client.onerror = () => undefined; // transport errors surface on the requests they break
@@ -143,7 +156,35 @@ export class UpstreamConnection {
       if (version) headers['mcp-protocol-version'] = version;
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
       this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128 }), origin: url.origin, path: url.pathname + url.search, headers };
+      this.modernVersion = await discoverModern(await this.authorized(this.fast), timeoutMs);
     }
+  }
+
+  /** The fast path's address with the current oauth2 token, when the gateway has one. */
+  private async authorized(fast: FastPath): Promise<FastPath> {
+    return this.target.bearer ? { ...fast, headers: { ...fast.headers, authorization: `Bearer ${await this.target.bearer()}` } } : fast;
+  }
+
+  /** The 2026-07-28 revision this upstream serves per request (Streamable HTTP), if any. */
+  get modern(): string | undefined {
+    return this.fast ? this.modernVersion : undefined;
+  }
+
+  /**
+   * A 2026-07-28 caller's request as a 2026-07-28 request to this upstream: one stateless POST
+   * with the caller's own params. Undefined when the upstream does not serve the revision.
+   */
+  async modernRequest(method: string, params: Record<string, unknown>, options: CallOptions): Promise<Record<string, unknown> | undefined> {
+    if (this.lane) {
+      if (!this.client || (await this.lane.open(options.timeoutMs)) === null) return undefined;
+      return this.lane.request(method, params, { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, notify: options.relay?.notify });
+    }
+    const fast = this.fast;
+    const version = this.modernVersion;
+    if (!fast || !version) return undefined;
+    const target = await this.authorized(fast);
+    const call = { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, headers: options.paramHeaders };
+    return modernRequest(target, this.target.name, version, method, params, call, (body, id, signal) => this.readStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
   }
 
   /**
@@ -161,7 +202,8 @@ export class UpstreamConnection {
     const caller = options.signal;
     const limit = deadline(options.timeoutMs, caller, options.abort);
     const signal = limit.signal;
-    const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
+    const params: Record<string, unknown> = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
+    if (options.trace) params._meta = { ...(params._meta as object | undefined), ...options.trace };
     let headers = fast.headers;
     let reply: { result?: unknown; error?: unknown } | undefined;
     try {
@@ -348,6 +390,7 @@ export class UpstreamConnection {
     this.closing = true;
     const fast = this.fast;
     this.fast = undefined;
+    this.lane?.stop();
     if (fast) await fast.agent.close().catch(() => undefined);
     const client = this.client;
     this.client = undefined;
@@ -374,6 +417,7 @@ export class UpstreamConnection {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
       });
       this.stdio = transport;
+      this.lane = new ModernStdioLane(t.name, { command: t.command!, args: t.args, env: { ...getDefaultEnvironment(), ...t.env } });
       return transport;
     }
     const url = new URL(t.url!);

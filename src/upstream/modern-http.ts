@@ -1,0 +1,150 @@
+import type { Agent } from 'undici';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
+import { VERSION } from '../version.js';
+import { deadline } from './deadline.js';
+
+/**
+ * The gateway as a 2026-07-28 client of a Streamable HTTP upstream: `server/discover` to learn
+ * whether the upstream serves the revision, then one stateless POST per request carrying the
+ * calling client's own `_meta` (its protocol version, capabilities, log level, progress token,
+ * trace context), `inputResponses` and `requestState`. What the upstream answers — results,
+ * `input_required` rounds, errors with their data — goes back to the client untouched.
+ */
+
+/** The kept-alive pool and address of one upstream (the connection's fast path). */
+export interface ModernTarget {
+  agent: Agent;
+  origin: string;
+  /** Path and query of the MCP endpoint. */
+  path: string;
+  /** Auth and content headers, without a session id. */
+  headers: Record<string, string>;
+}
+
+type Reply = { result?: unknown; error?: unknown };
+
+/** An upstream's JSON-RPC error relayed to the client as it is (code, message and data). */
+export class RelayedError extends RpcError {
+  readonly relayed = true;
+}
+
+/** The revision-2026 header for the name a method addresses (Mcp-Name). */
+function nameOf(method: string, params: Record<string, unknown>): string | undefined {
+  const value = method === 'resources/read' ? params.uri : method === 'tools/call' || method === 'prompts/get' ? params.name : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function headersFor(target: ModernTarget, version: string, method: string, params: Record<string, unknown>, extra?: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { ...target.headers, ...extra, 'mcp-protocol-version': version, 'mcp-method': method };
+  delete headers['mcp-session-id'];
+  const name = nameOf(method, params);
+  if (name !== undefined) headers['mcp-name'] = encodeHeaderValue(name);
+  return headers;
+}
+
+/**
+ * Ask the upstream for `server/discover` as a 2026-07-28 client: the newest revision both sides
+ * serve, or undefined (a 2025-only upstream answers with an error or an HTTP error).
+ */
+export async function discoverModern(target: ModernTarget, timeoutMs: number): Promise<string | undefined> {
+  const version = MODERN_VERSIONS[0]!;
+  const params = { _meta: { [PROTOCOL_VERSION_META]: version, [CLIENT_CAPABILITIES_META]: {}, [CLIENT_INFO_META]: { name: 'mcpgateway', version: VERSION } } };
+  const limit = deadline(timeoutMs);
+  try {
+    const res = await target.agent.request({
+      origin: target.origin,
+      path: target.path,
+      method: 'POST',
+      headers: headersFor(target, version, 'server/discover', params),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'gw-discover', method: 'server/discover', params }),
+      signal: limit.signal,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return undefined;
+    const type = String(res.headers['content-type'] ?? '');
+    const json = type.includes('text/event-stream') ? lastData(text) : text;
+    const reply = JSON.parse(json ?? 'null') as { result?: { supportedVersions?: unknown } } | null;
+    const supported = reply?.result?.supportedVersions;
+    if (!Array.isArray(supported)) return undefined;
+    return MODERN_VERSIONS.find((v) => supported.includes(v));
+  } catch {
+    return undefined;
+  } finally {
+    limit.dispose();
+  }
+}
+
+/** The data of the last SSE event that has any (a discover answer sent as a stream). */
+function lastData(text: string): string | undefined {
+  let data: string | undefined;
+  for (const line of text.split(/\r?\n/)) if (line.startsWith('data:')) data = line.slice(5).trim() || data;
+  return data;
+}
+
+export interface ModernCall {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  abort?: () => void;
+  /** Mcp-Param-* headers the client sent, passed on (the upstream checks them against the arguments). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * One 2026-07-28 request to the upstream. `readStream` reads an SSE reply (notifications go to
+ * the caller as they arrive); a JSON reply is parsed once. The upstream's JSON-RPC errors come
+ * back as RelayedError, whatever the HTTP status they arrived with.
+ */
+export async function modernRequest(
+  target: ModernTarget,
+  upstream: string,
+  version: string,
+  method: string,
+  params: Record<string, unknown>,
+  call: ModernCall,
+  readStream: (body: AsyncIterable<Buffer | string>, id: string, signal: AbortSignal) => Promise<Reply | undefined>,
+  id: string,
+): Promise<Record<string, unknown>> {
+  const limit = deadline(call.timeoutMs, call.signal, call.abort);
+  let reply: Reply | undefined;
+  try {
+    const res = await target.agent.request({
+      origin: target.origin,
+      path: target.path,
+      method: 'POST',
+      headers: headersFor(target, version, method, params, call.headers),
+      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+      signal: limit.signal,
+    });
+    const type = String(res.headers['content-type'] ?? '');
+    if (type.includes('text/event-stream')) reply = await readStream(res.body, id, limit.signal);
+    else if (type.includes('json')) reply = parse(await res.body.text(), id);
+    else {
+      await res.body.dump().catch(() => undefined);
+      throw new Error(`HTTP ${res.statusCode}`);
+    }
+  } catch (error) {
+    if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${upstream}" did not answer ${method} within ${call.timeoutMs} ms`);
+    if (call.signal?.aborted) throw new RpcError(UPSTREAM_FAILURE, `the ${method} call to gateway "${upstream}" was cancelled`);
+    throw new RpcError(UPSTREAM_FAILURE, `gateway "${upstream}" failed on ${method}: ${(error as Error)?.message ?? String(error)}`);
+  } finally {
+    limit.dispose();
+  }
+  if (reply?.error !== undefined) {
+    const e = (reply.error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
+    throw new RelayedError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), e.data);
+  }
+  const result = reply?.result;
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) throw new RpcError(UPSTREAM_FAILURE, `gateway "${upstream}" sent a malformed reply to ${method}`);
+  return result as Record<string, unknown>;
+}
+
+function parse(text: string, id: string): Reply | undefined {
+  try {
+    const message = JSON.parse(text) as { id?: unknown; result?: unknown; error?: unknown };
+    if (message && (message.id === id || message.id === null) && ('result' in message || 'error' in message)) return message;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

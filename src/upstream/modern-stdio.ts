@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
+import { VERSION } from '../version.js';
+import { deadline } from './deadline.js';
+import { RelayedError } from './modern-http.js';
+
+/**
+ * The gateway as a 2026-07-28 client of a stdio upstream. A stdio connection keeps the era its
+ * opening message chose, and the gateway's SDK connection opened with `initialize` (2025) for
+ * 2025 callers; so 2026 callers get a second process of the same command, opened with
+ * `server/discover` on their first request. It serves each request statelessly: the caller's own
+ * params out, the upstream's answer (an `input_required` round, a result, an error with its data)
+ * back untouched. Progress notifications come back under the caller's token. An upstream that
+ * does not answer `server/discover` with 2026-07-28 is stopped and marked 2025-only.
+ */
+
+export interface StdioCommand {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+interface Pending {
+  resolve: (reply: { result?: unknown; error?: unknown }) => void;
+  progressToken?: unknown;
+  onNotify?: (method: string, params: unknown) => void;
+}
+
+export interface StdioCall {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  abort?: () => void;
+  notify?: (method: string, params: unknown) => void;
+}
+
+const MAX_LINE = 64 * 1024 * 1024;
+/** How long the second process may take to answer server/discover before it counts as 2025 only. */
+const DISCOVER_TIMEOUT_MS = 10_000;
+
+export class ModernStdioLane {
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 0;
+  /** undefined: not tried yet; a version: serves it; null: 2025 only. */
+  private version: string | null | undefined;
+  private opening: Promise<string | null> | undefined;
+
+  constructor(
+    private readonly upstream: string,
+    private readonly command: StdioCommand,
+  ) {}
+
+  /** The revision the lane speaks, opening it on first use; null when the upstream is 2025 only. */
+  open(timeoutMs: number): Promise<string | null> {
+    if (this.version !== undefined) return Promise.resolve(this.version);
+    this.opening ??= this.start(Math.min(timeoutMs, DISCOVER_TIMEOUT_MS)).then((version) => {
+      this.version = version;
+      this.opening = undefined;
+      if (version === null) this.stop();
+      return version;
+    });
+    return this.opening;
+  }
+
+  private async start(timeoutMs: number): Promise<string | null> {
+    const child = spawn(this.command.command, this.command.args, { env: this.command.env, stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child = child;
+    let buffer = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      buffer += chunk;
+      if (buffer.length > MAX_LINE) buffer = '';
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line) this.receive(line);
+      }
+    });
+    child.once('exit', () => {
+      if (this.child === child) this.child = undefined;
+      if (typeof this.version === 'string') this.version = undefined; // reopened on the next request
+      for (const [id, pending] of this.pending) {
+        this.pending.delete(id);
+        pending.resolve({ error: { code: UPSTREAM_FAILURE, message: `the 2026-07-28 process of gateway "${this.upstream}" exited` } });
+      }
+    });
+    child.once('error', () => undefined); // reported through exit
+    child.stdin!.on('error', () => undefined);
+    const version = MODERN_VERSIONS[0]!;
+    const params = { _meta: { [PROTOCOL_VERSION_META]: version, [CLIENT_CAPABILITIES_META]: {}, [CLIENT_INFO_META]: { name: 'mcpgateway', version: VERSION } } };
+    try {
+      const reply = await this.send('server/discover', params, { timeoutMs });
+      const supported = (reply.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
+      return Array.isArray(supported) ? (MODERN_VERSIONS.find((v) => supported.includes(v)) ?? null) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private receive(line: string): void {
+    let message: { id?: unknown; method?: unknown; params?: { progressToken?: unknown }; result?: unknown; error?: unknown };
+    try {
+      message = JSON.parse(line) as typeof message;
+    } catch {
+      return;
+    }
+    if (message === null || typeof message !== 'object') return;
+    if (typeof message.method === 'string') {
+      // Progress is the one notification a stateless stdio answer can be tied to: by its token.
+      if (message.method !== 'notifications/progress' || message.id !== undefined) return;
+      const token = message.params?.progressToken;
+      for (const pending of this.pending.values()) if (pending.progressToken === token && token !== undefined) pending.onNotify?.(message.method, message.params);
+      return;
+    }
+    if (typeof message.id !== 'string') return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.pending.delete(message.id);
+    pending.resolve(message);
+  }
+
+  private send(method: string, params: Record<string, unknown>, call: StdioCall): Promise<{ result?: unknown; error?: unknown }> {
+    const child = this.child;
+    if (!child?.stdin?.writable) return Promise.reject(new Error('the process is not running'));
+    const id = `gw-${++this.nextId}`;
+    const limit = deadline(call.timeoutMs, call.signal, call.abort);
+    return new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
+      const meta = params._meta as { progressToken?: unknown } | undefined;
+      const onAbort = () => {
+        this.pending.delete(id);
+        child.stdin?.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: limit.timedOut() ? 'timeout' : 'the client cancelled the call' } })}\n`);
+        reject(limit.timedOut() ? new RpcError(REQUEST_TIMEOUT, `gateway "${this.upstream}" did not answer ${method} within ${call.timeoutMs} ms`) : new RpcError(UPSTREAM_FAILURE, `the ${method} call to gateway "${this.upstream}" was cancelled`));
+      };
+      limit.signal.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        progressToken: meta?.progressToken,
+        onNotify: call.notify,
+        resolve: (reply) => {
+          limit.signal.removeEventListener('abort', onAbort);
+          limit.dispose();
+          resolve(reply);
+        },
+      });
+      child.stdin!.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  }
+
+  /** One 2026-07-28 request; the upstream's JSON-RPC errors come back as RelayedError. */
+  async request(method: string, params: Record<string, unknown>, call: StdioCall): Promise<Record<string, unknown>> {
+    const reply = await this.send(method, params, call);
+    if (reply.error !== undefined) {
+      const e = (reply.error ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
+      throw new RelayedError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), e.data);
+    }
+    const result = reply.result;
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.upstream}" sent a malformed reply to ${method}`);
+    return result as Record<string, unknown>;
+  }
+
+  /** Stop the process (the connection closed, or the upstream is 2025 only). */
+  stop(): void {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null) {
+      child.stdin?.end();
+      child.kill('SIGTERM');
+    }
+  }
+}
