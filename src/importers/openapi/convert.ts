@@ -3,6 +3,7 @@ import { capabilitySchema, type Capability } from '../../capabilities/schema.js'
 import { GatewayError } from '../../errors.js';
 import { argumentName, baseName, cleanText, NameBook, snakeCase } from './names.js';
 import { ConvertError, Pointers, SchemaConverter, type Dialect } from './schemas.js';
+import { destructiveReason } from '../common.js';
 import { isXml, type ParamSerialization, type SerializationMap } from '../../upstream/serialize.js';
 import { authFor, coversAuthorization, type AuthContext } from './security.js';
 
@@ -257,7 +258,7 @@ class DocumentContext {
       annotations: {
         ...(summary ? { title: summary } : {}),
         readOnlyHint: readOnly,
-        destructiveHint: method === 'DELETE' || method === 'PUT' || method === 'PATCH',
+        destructiveHint: method === 'DELETE' || method === 'PUT' || method === 'PATCH' || (!readOnly && destructiveReason({ name: typeof op.operationId === 'string' ? op.operationId : '', names: [lastSegment(path)], description: [summary, detail].join('\n') }) !== null),
         idempotentHint: readOnly || method === 'PUT' || method === 'DELETE',
         openWorldHint: true,
       },
@@ -583,6 +584,11 @@ class DocumentContext {
     this.warnings.push(`the server URL "${url}" cannot be used: base_url is left out`);
     return { path: '' };
   }
+}
+
+/** The last literal segment of a path (`/repos/{id}/delete` → `delete`). */
+function lastSegment(path: string): string {
+  return path.split('/').filter((p) => p && !p.startsWith('{')).at(-1) ?? '';
 }
 
 /** A server's URL with its variables filled: the default, but https when a variable in the scheme offers it. */
