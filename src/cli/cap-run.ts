@@ -119,8 +119,9 @@ function expand(inputs: string[]): string[] {
       files.push(input);
       continue;
     }
+    // `import apply` writes its manifest beside the drafts; it is not a capability file.
     const found = readdirSync(input)
-      .filter((f) => /\.(ya?ml|json)$/i.test(f))
+      .filter((f) => /\.(ya?ml|json)$/i.test(f) && !/\.manifest\.json$/i.test(f))
       .sort()
       .map((f) => join(input, f));
     if (found.length === 0) throw new GatewayError('CLI_USAGE', `${input} holds no .yaml, .yml or .json files`);

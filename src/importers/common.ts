@@ -80,7 +80,7 @@ export function uniqueNames<T extends { name: string }>(items: T[], warnings: st
     while (seen.has(name)) name = `${name}_`;
     seen.set(name, 1);
     warnings.push(`two operations map to the name "${item.name}"; the later one is named "${name}"`);
-    return { ...item, name };
+    return renamed(item, name);
   });
 }
 
@@ -140,4 +140,12 @@ export function envName(...parts: string[]): string {
     .slice(0, 100)
     .replace(/_+$/, '');
   return /^[A-Z_]/.test(name) ? name : `API_${name}`;
+}
+
+/** An operation under a new name, renamed inside what it writes too (the capability or gateway it targets). */
+function renamed<T extends { name: string }>(item: T, name: string): T {
+  const target = (item as { target?: { type?: string; capability?: Record<string, unknown>; gateway?: Record<string, unknown> } }).target;
+  if (target?.type === 'capability' && target.capability) return { ...item, name, target: { ...target, capability: { ...target.capability, name } } };
+  if (target?.type === 'gateway' && target.gateway) return { ...item, name, target: { ...target, gateway: { ...target.gateway, name } } };
+  return { ...item, name };
 }
