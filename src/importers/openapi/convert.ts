@@ -25,7 +25,16 @@ export interface ConvertOptions {
   operations?: string[];
   /** Only GET, HEAD and OPTIONS operations. */
   readOnly?: boolean;
+  /** false: no output schemas (`--no-output-schema`). */
+  outputSchema?: boolean;
+  /** Leave out an output schema larger than this many bytes of JSON (default 768; 0: no limit). */
+  maxOutputSchemaBytes?: number;
+  /** Cut tool and parameter descriptions at this many characters (default 1000). */
+  maxDescription?: number;
 }
+
+export const DEFAULT_MAX_DESCRIPTION = 1000;
+export const DEFAULT_MAX_OUTPUT_SCHEMA_BYTES = 768;
 
 /** One operation, converted. */
 export interface GeneratedCapability {
@@ -60,7 +69,6 @@ export interface ConvertResult {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-const MAX_DESCRIPTION = 2000;
 const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 
 /** Convert a parsed API description. Throws OPENAPI_INVALID when it is not one. */
@@ -108,6 +116,10 @@ export function convertOpenApi(doc: unknown, options: ConvertOptions = {}): Conv
         ctx.skip(label, error.message);
       }
     }
+  }
+  if (ctx.oversizedOutputs > 0) {
+    const limit = options.maxOutputSchemaBytes ?? DEFAULT_MAX_OUTPUT_SCHEMA_BYTES;
+    ctx.warnings.push(`${ctx.oversizedOutputs} output schema(s) over ${limit} bytes left out to keep the tool list small (--max-output-schema 0 keeps them all)`);
   }
   if (found === 0) ctx.warnings.push(ctx.hasWebhooks ? 'the document describes only webhooks, which are not callable operations' : 'the document has no operations');
   return {
@@ -212,6 +224,22 @@ class DocumentContext {
     };
   }
 
+  get maxDescription(): number {
+    return this.options.maxDescription ?? DEFAULT_MAX_DESCRIPTION;
+  }
+
+  /** Output schemas left out for their size. */
+  oversizedOutputs = 0;
+
+  /** The output schema, unless it is larger than the limit (a tool list stays small; results still come back). */
+  private fitting(output: Json | undefined): Json | undefined {
+    const limit = this.options.maxOutputSchemaBytes ?? DEFAULT_MAX_OUTPUT_SCHEMA_BYTES;
+    if (!output || limit === 0) return output;
+    if (JSON.stringify(output).length <= limit) return output;
+    this.oversizedOutputs++;
+    return undefined;
+  }
+
   skip(operation: string, reason: string, kind: SkippedOperation['kind'] = 'failed'): void {
     this.skipped.push({ operation, kind, reason });
   }
@@ -225,11 +253,11 @@ class DocumentContext {
     const params = this.parameters(item, op, label, !coversAuthorization(auth));
     const body = this.dialect === 'swagger2' ? this.swaggerBody(item, op, label) : this.requestBody(op, label);
     const input = this.inputSchema(params, body, path);
-    const output = this.outputSchema(op, label);
+    const output = this.options.outputSchema === false ? undefined : this.fitting(this.outputSchema(op, label));
     const server = this.server(item, op);
     const summary = typeof op.summary === 'string' ? cleanText(op.summary, 512).replace(/\s+/g, ' ') : '';
-    const detail = typeof op.description === 'string' ? cleanText(op.description, MAX_DESCRIPTION) : '';
-    const description = cleanText([summary, detail !== summary ? detail : ''].filter(Boolean).join('\n\n'), MAX_DESCRIPTION);
+    const detail = typeof op.description === 'string' ? cleanText(op.description, this.maxDescription) : '';
+    const description = cleanText([summary, detail !== summary ? detail : ''].filter(Boolean).join('\n\n'), this.maxDescription);
     const tags = Array.isArray(op.tags) ? [...new Set(op.tags.filter((t): t is string => typeof t === 'string').map((t) => cleanText(t, 128)).filter(Boolean))] : [];
     const readOnly = SAFE.has(method);
     const config: Json = {
@@ -382,7 +410,7 @@ class DocumentContext {
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return schema;
     const s = schema as Json;
     if (typeof s.description === 'string' && s.description) return schema;
-    const text = cleanText(description, MAX_DESCRIPTION);
+    const text = cleanText(description, this.maxDescription);
     // A 3.0 $ref ignores siblings: wrap it so the description survives.
     if (typeof s.$ref === 'string') return { allOf: [s], description: text };
     return { ...s, description: text };
