@@ -235,7 +235,7 @@ class DocumentContext {
   private fitting(output: Json | undefined): Json | undefined {
     const limit = this.options.maxOutputSchemaBytes ?? DEFAULT_MAX_OUTPUT_SCHEMA_BYTES;
     if (!output || limit === 0) return output;
-    if (JSON.stringify(output).length <= limit) return output;
+    if (jsonSizeAtMost(output, limit)) return output;
     this.oversizedOutputs++;
     return undefined;
   }
@@ -612,6 +612,29 @@ class DocumentContext {
     this.warnings.push(`the server URL "${url}" cannot be used: base_url is left out`);
     return { path: '' };
   }
+}
+
+/** Whether a value's JSON is at most `limit` characters (an upper-bound walk that stops early). */
+function jsonSizeAtMost(value: unknown, limit: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') size += node.length + 2;
+    else if (node === null || typeof node !== 'object') size += String(node).length;
+    else if (Array.isArray(node)) {
+      size += 1 + node.length;
+      for (const item of node) stack.push(item);
+    } else {
+      size += 1;
+      for (const key in node as Json) {
+        size += key.length + 4;
+        stack.push((node as Json)[key]);
+      }
+    }
+    if (size > limit) return false;
+  }
+  return true;
 }
 
 /** The last literal segment of a path (`/repos/{id}/delete` → `delete`). */
