@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -132,12 +132,45 @@ describe('mcpgateway cap import', () => {
 
   it('reports validation problems and imports anyway; --strict refuses', () => {
     const spec = join(process.cwd(), 'node_modules/@readme/oas-examples/3.0/json/openapi-workshop/post.json');
-    const lenient = run(['cap', 'import', spec, '-o', join(tempDir(), 'caps')]);
+    const lenient = run(['cap', 'import', spec, '-o', join(tempDir(), 'caps'), '--validate']);
     expect(lenient.code).toBe(0);
     expect(lenient.stdout).toMatch(/warnings:\n {2}validation: /);
     const strict = run(['cap', 'import', spec, '-o', join(tempDir(), 'caps'), '--strict']);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toMatch(/fails OpenAPI validation/);
+  });
+});
+
+describe('mcpgateway cap import: the default structural checks', () => {
+  it('report unresolved $refs and bad parameter definitions without the full validator; --strict refuses them', () => {
+    const dir = tempDir();
+    const spec = join(dir, 'broken.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        openapi: '3.0.3',
+        info: { title: 'Broken', version: '1' },
+        servers: [{ url: 'https://api.example.com' }],
+        paths: {
+          '/things/{id}': {
+            get: {
+              operationId: 'getThing',
+              parameters: [{ name: 'id', in: 'path', schema: { type: 'string' } }, { name: 'q', in: 'body' }],
+              responses: { 200: { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing' } } } } },
+            },
+          },
+        },
+      }),
+    );
+    const lenient = run(['cap', 'import', spec, '-o', join(dir, 'caps')]);
+    expect(lenient.stdout).toMatch(/validation: \$ref "#\/components\/schemas\/Missing" points at nothing/);
+    expect(lenient.stdout).toMatch(/validation: paths\["\/things\/\{id\}"\]\.get\.parameters\[0\]: path parameter "id" must be required: true/);
+    expect(lenient.stdout).toMatch(/parameters\[1\] \("q"\) is in "body"/);
+    const unchecked = run(['cap', 'import', spec, '-o', join(dir, 'caps2'), '--no-validate']);
+    expect(unchecked.stdout).not.toMatch(/validation:/);
+    const refused = run(['cap', 'import', spec, '-o', join(dir, 'caps3'), '--strict']);
+    expect(refused.code).toBe(1);
+    expect(existsSync(join(dir, 'caps3'))).toBe(false);
   });
 });
 

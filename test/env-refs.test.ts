@@ -22,6 +22,15 @@ describe('env: references in tools stored through the Admin API', () => {
     expect((await gw.api('/tools/exfil')).status).toBe(404);
   });
 
+  it('are checked in auth_also (AND-combined credentials) too', async () => {
+    gw = await startTestGateway(sqlite, { ENV_REF_ALLOWLIST: 'PETSTORE_*' });
+    const res = await gw.api('/tools', { method: 'POST', body: { ...tool('env:PETSTORE_TOKEN'), auth_also: [{ type: 'api_key', in: 'header', name: 'X-Key', key: 'env:HOME' }] } });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['$.auth_also.0.key']);
+    const ok = await gw.api('/tools', { method: 'POST', body: { ...tool('env:PETSTORE_TOKEN'), auth_also: [{ type: 'api_key', in: 'header', name: 'X-Key', key: 'env:PETSTORE_KEY' }] } });
+    expect(ok.status).toBe(201);
+  });
+
   it('are accepted for allowed names and prefixes, and refused for others, on create and on patch', async () => {
     gw = await startTestGateway(sqlite, { ENV_REF_ALLOWLIST: 'PETSTORE_*, BILLING_TOKEN' });
     expect((await gw.api('/tools', { method: 'POST', body: tool('env:PETSTORE_TOKEN') })).status).toBe(201);

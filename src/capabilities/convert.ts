@@ -1,5 +1,6 @@
 import type { CredentialRef, HttpMethod } from '../domain/entities.js';
 import { GatewayError } from '../errors.js';
+import type { SerializationMap } from '../upstream/serialize.js';
 import type { Capability } from './schema.js';
 
 /** The writable fields of a REST tool (the `tools` entity) that a capability carries. */
@@ -25,6 +26,8 @@ export interface RestToolFields {
   auth_type: 'none';
   auth_value: null;
   auth_ref: CredentialRef | null;
+  auth_also: CredentialRef[] | null;
+  serialization: SerializationMap | null;
   cache: { strategy: 'none' | 'exact'; ttl: number } | null;
   metadata: Record<string, unknown>;
 }
@@ -36,9 +39,11 @@ export function capabilityToTool(cap: Capability): RestToolFields {
   const config = cap.providers.primary.config;
   const { tags, ...metadata } = cap.metadata ?? {};
   let authRef: CredentialRef | null = null;
+  let also: CredentialRef[] | null = null;
   if (cap.auth.required) {
-    const { required: _required, ...ref } = cap.auth;
+    const { required: _required, also: more, ...ref } = cap.auth as { required: true; also?: CredentialRef[] } & Record<string, unknown>;
     authRef = ref as CredentialRef;
+    also = more ?? null;
   }
   return {
     name: cap.name,
@@ -62,6 +67,8 @@ export function capabilityToTool(cap: Capability): RestToolFields {
     auth_type: 'none',
     auth_value: null,
     auth_ref: authRef,
+    auth_also: also,
+    serialization: (config.serialization as SerializationMap | undefined) ?? null,
     cache: cap.cache ?? null,
     metadata,
   };
@@ -71,7 +78,9 @@ export function capabilityToTool(cap: Capability): RestToolFields {
  * A REST tool as a capability. The URL splits at its origin (`base_url`) and the rest (`path`);
  * stored credentials (`auth_value`) cannot be written to a file, so such a tool is refused.
  */
-export function toolToCapability(tool: Omit<RestToolFields, 'auth_type' | 'auth_value' | 'integration_type'> & {
+export function toolToCapability(tool: Omit<RestToolFields, 'auth_type' | 'auth_value' | 'integration_type' | 'auth_also' | 'serialization'> & {
+  auth_also?: CredentialRef[] | null;
+  serialization?: SerializationMap | null;
   integration_type?: string;
   auth_type?: string;
   auth_value?: string | null;
@@ -97,6 +106,7 @@ export function toolToCapability(tool: Omit<RestToolFields, 'auth_type' | 'auth_
   if (tool.body !== null && tool.body !== undefined) config.body = tool.body;
   if (tool.body_content_type !== null) config.body_content_type = tool.body_content_type;
   if (tool.response_path !== null) config.response_path = tool.response_path;
+  if (tool.serialization) config.serialization = tool.serialization;
   const cap: Capability = {
     fulcrum: '1.0',
     name: tool.name,
@@ -104,7 +114,7 @@ export function toolToCapability(tool: Omit<RestToolFields, 'auth_type' | 'auth_
     enabled: tool.is_active,
     schema: { input: tool.input_schema },
     providers: { primary: { service: 'rest', config } },
-    auth: tool.auth_ref ? ({ required: true, ...tool.auth_ref } as Capability['auth']) : { required: false },
+    auth: tool.auth_ref ? ({ required: true, ...tool.auth_ref, ...(tool.auth_also?.length ? { also: tool.auth_also } : {}) } as Capability['auth']) : { required: false },
   };
   if (tool.title !== null) cap.title = tool.title;
   if (tool.output_schema !== null) cap.schema.output = tool.output_schema;

@@ -34,11 +34,12 @@ const full: CapabilityInput = {
         body: '{body}',
         body_content_type: 'application/json',
         response_path: '$.data',
+        serialization: { path: { owner: { style: 'label' } }, query: { dry_run: { explode: false } }, header: { 'X-Trace': { content_type: 'application/json' } }, body: { xml_root: 'issue' } },
       },
     },
   },
   cache: { strategy: 'exact', ttl: 60 },
-  auth: { required: true, type: 'api_key', in: 'cookie', name: 'api_key', key: 'env:EXAMPLE_KEY' },
+  auth: { required: true, type: 'api_key', in: 'cookie', name: 'api_key', key: 'env:EXAMPLE_KEY', also: [{ type: 'bearer', key: 'env:EXAMPLE_TOKEN' }] },
   annotations: { readOnlyHint: false, destructiveHint: false },
   metadata: { tags: ['issues', 'github'], category: 'api', read_only: false },
 };

@@ -3,6 +3,7 @@ import {
   cacheSchema,
   cookieMap,
   CREDENTIAL_REF_VARIANTS,
+  credentialRefSchema,
   headerMap,
   HTTP_METHODS,
   jsonObject,
@@ -10,6 +11,7 @@ import {
   nameSchema,
   objectSchema,
   queryMap,
+  serializationSchema,
   tags,
   text,
 } from '../domain/entities.js';
@@ -35,6 +37,7 @@ const configSchema = z.strictObject({
   body: z.unknown().optional().describe('body template: "{arg}" is replaced by the argument itself'),
   body_content_type: mediaType.optional().describe('absent: JSON'),
   response_path: text(1024).optional().describe('JSONPath-like selection of the result, e.g. $.data'),
+  serialization: serializationSchema.optional(),
 });
 
 const providerSchema = z.strictObject({
@@ -54,7 +57,10 @@ const authSchema = z.union([
 ]);
 
 function withRequired<T extends z.ZodObject>(variant: T) {
-  return variant.extend({ required: z.literal(true).default(true) });
+  return variant.extend({
+    required: z.literal(true).default(true),
+    also: z.array(credentialRefSchema).min(1).max(8).optional().describe('further schemes required together with this one (OpenAPI AND-combined security)'),
+  });
 }
 
 const metadataSchema = z

@@ -17,10 +17,14 @@ export interface ImportFlags {
   operation?: string[];
   readOnly?: boolean;
   allowRemoteRefs?: boolean;
-  validate: boolean;
+  /** undefined: the structural checks; true (--validate): full validation; false (--no-validate): none. */
+  validate?: boolean;
   strict?: boolean;
   maxBytes: string;
   force?: boolean;
+  outputSchema?: boolean;
+  maxOutputSchema?: string;
+  maxDescription?: string;
 }
 
 
@@ -30,7 +34,9 @@ export async function runImport(spec: string, flags: ImportFlags): Promise<numbe
   const options = convertOptions(flags);
   const maxBytes = Number(flags.maxBytes);
   if (!/^\d+$/.test(flags.maxBytes) || maxBytes < 1) throw new GatewayError('CLI_USAGE', `--max-bytes must be a positive whole number, not "${flags.maxBytes}"`);
-  const loaded = await loadOpenApi(spec, { maxBytes, validate: flags.validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
+  // --strict without --validate/--no-validate refuses on the full validation, as before.
+  const validate = flags.validate ?? (flags.strict ? true : 'structural');
+  const loaded = await loadOpenApi(spec, { maxBytes, validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
   const result = convertOpenApi(loaded.doc, options);
   const source = basename(spec);
   const written = writeCapabilities(
@@ -61,6 +67,16 @@ function convertOptions(flags: ImportFlags): ConvertOptions {
   if (flags.excludeTags !== undefined) options.excludeTags = list(flags.excludeTags);
   if (flags.operation?.length) options.operations = flags.operation;
   if (flags.readOnly) options.readOnly = true;
+  if (flags.outputSchema === false) options.outputSchema = false;
+  const count = (value: string | undefined, flag: string, min: number): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!/^\d{1,9}$/.test(value) || Number(value) < min) throw new GatewayError('CLI_USAGE', `${flag} must be a whole number of at least ${min}, not "${value}"`);
+    return Number(value);
+  };
+  const maxOutput = count(flags.maxOutputSchema, '--max-output-schema', 0);
+  if (maxOutput !== undefined) options.maxOutputSchemaBytes = maxOutput;
+  const maxDescription = count(flags.maxDescription, '--max-description', 16);
+  if (maxDescription !== undefined) options.maxDescription = Math.min(maxDescription, 10_000);
   return options;
 }
 
@@ -119,8 +135,9 @@ function expand(inputs: string[]): string[] {
       files.push(input);
       continue;
     }
+    // `import apply` writes its manifest beside the drafts; it is not a capability file.
     const found = readdirSync(input)
-      .filter((f) => /\.(ya?ml|json)$/i.test(f))
+      .filter((f) => /\.(ya?ml|json)$/i.test(f) && !/\.manifest\.json$/i.test(f))
       .sort()
       .map((f) => join(input, f));
     if (found.length === 0) throw new GatewayError('CLI_USAGE', `${input} holds no .yaml, .yml or .json files`);

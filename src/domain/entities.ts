@@ -88,6 +88,24 @@ export const mediaType = z
   .max(256)
   .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a media type such as application/json');
 
+/** OpenAPI parameter serialization of a REST tool (issue 15; rules in src/upstream/serialize.ts). */
+const paramSerialization = z.strictObject({
+  style: z.enum(['simple', 'label', 'matrix', 'form', 'spaceDelimited', 'pipeDelimited', 'tabDelimited', 'deepObject']).optional(),
+  explode: z.boolean().optional(),
+  allow_reserved: z.boolean().optional().describe('query only: reserved characters are sent unescaped'),
+  content_type: mediaType.optional().describe('a content-typed parameter: the value is encoded as this type (JSON), then escaped'),
+});
+const serializationByName = z.record(z.string().min(1).max(256), paramSerialization);
+export const serializationSchema = z
+  .strictObject({
+    path: serializationByName.optional().describe('placeholder → serialization'),
+    query: serializationByName.optional().describe('query parameter → serialization'),
+    header: serializationByName.optional().describe('header → serialization'),
+    cookie: serializationByName.optional().describe('cookie → serialization'),
+    body: z.strictObject({ xml_root: z.string().regex(/^[A-Za-z_][\w.-]*$/).max(256).optional() }).optional(),
+  })
+  .describe('how parameters are serialized (OpenAPI style, explode, allowReserved, content) and the XML root element');
+
 /** Response caching a tool asks for: none, or exact-argument matches kept for ttl seconds. */
 export const cacheSchema = z.strictObject({
   strategy: z.enum(['none', 'exact']),
@@ -273,6 +291,8 @@ const toolFields = {
     .describe('credentials read from the environment at call time (env:VAR), as capability files carry them'),
   cache: cacheSchema.nullable().default(null),
   metadata: jsonObject.default({}).describe('free-form facts about the tool (category, read_only, …), kept from capability files'),
+  auth_also: z.array(credentialRefSchema).max(8).nullable().default(null).describe('further credentials sent together with auth_ref (AND-combined security)'),
+  serialization: serializationSchema.nullable().default(null),
 };
 const toolReadOnly = {
   gateway: z.string().nullable().describe('the gateway an MCP tool was discovered from'),

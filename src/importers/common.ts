@@ -23,12 +23,38 @@ export function broadScope(...parts: string[]): string | null {
   return null;
 }
 
-/** Words that mark an operation as destructive. */
-const DESTRUCTIVE_WORDS = new Set(['delete', 'remove', 'destroy', 'purge', 'drop', 'wipe', 'erase', 'revoke', 'truncate', 'archive']);
+/** Verbs that mark an operation as destructive, wherever they stand in its name (`pageDelete`, `cartLinesRemove`). */
+const DESTRUCTIVE_WORDS = new Set([
+  'delete', 'deletes', 'remove', 'removes', 'destroy', 'destroys', 'purge', 'purges', 'drop', 'wipe', 'erase', 'revoke', 'revokes',
+  'truncate', 'archive', 'unpublish', 'uninstall', 'terminate', 'discard', 'cancel', 'void', 'unlink', 'detach', 'expunge', 'deactivate', 'disable', 'reset', 'clear',
+]);
+/** Field names of a mutation's result that say something was deleted (`deletedId`, `deletedProductId`). */
+const DELETED_RESULT = /^(deleted|removed|destroyed)[A-Z_]|^(deleted|removed)(Ids?)?$/;
+/** Descriptions that say the operation deletes or cannot be undone. */
+const DESTRUCTIVE_TEXT = /\b(deletes?|deleting|removes?|removing|destroys?|purges?|erases?|wipes?|revokes?|permanently|irreversibl[ey]|cannot be undone|can't be undone|uninstalls?|unpublish(es)?)\b/i;
 
 export function soundsDestructive(name: string): boolean {
-  const first = words(name)[0];
-  return first !== undefined && DESTRUCTIVE_WORDS.has(first);
+  return words(name).some((w) => DESTRUCTIVE_WORDS.has(w));
+}
+
+/** What an operation does, read from every clue the source gives; the reason it is destructive, or null. */
+export function destructiveReason(clues: { name?: string; names?: string[]; method?: string; description?: string; returnType?: string; resultFields?: string[] }): string | null {
+  if (clues.method?.toUpperCase() === 'DELETE') return 'HTTP DELETE';
+  for (const name of [clues.name, ...(clues.names ?? [])]) {
+    if (!name) continue;
+    const hit = words(name).find((w) => DESTRUCTIVE_WORDS.has(w));
+    if (hit) return `"${hit}" in the name "${name}"`;
+  }
+  if (clues.returnType) {
+    const hit = words(clues.returnType).find((w) => DESTRUCTIVE_WORDS.has(w));
+    if (hit) return `returns ${clues.returnType}`;
+  }
+  const field = clues.resultFields?.find((f) => DELETED_RESULT.test(f));
+  if (field) return `its result has "${field}"`;
+  const text = clues.description ? /^[^\n]{0,400}/.exec(clues.description)?.[0] : undefined;
+  const said = text ? DESTRUCTIVE_TEXT.exec(text) : null;
+  if (said) return `its description says "${said[0]}"`;
+  return null;
 }
 
 /**
@@ -54,7 +80,7 @@ export function uniqueNames<T extends { name: string }>(items: T[], warnings: st
     while (seen.has(name)) name = `${name}_`;
     seen.set(name, 1);
     warnings.push(`two operations map to the name "${item.name}"; the later one is named "${name}"`);
-    return { ...item, name };
+    return renamed(item, name);
   });
 }
 
@@ -114,4 +140,12 @@ export function envName(...parts: string[]): string {
     .slice(0, 100)
     .replace(/_+$/, '');
   return /^[A-Z_]/.test(name) ? name : `API_${name}`;
+}
+
+/** An operation under a new name, renamed inside what it writes too (the capability or gateway it targets). */
+function renamed<T extends { name: string }>(item: T, name: string): T {
+  const target = (item as { target?: { type?: string; capability?: Record<string, unknown>; gateway?: Record<string, unknown> } }).target;
+  if (target?.type === 'capability' && target.capability) return { ...item, name, target: { ...target, capability: { ...target.capability, name } } };
+  if (target?.type === 'gateway' && target.gateway) return { ...item, name, target: { ...target, gateway: { ...target.gateway, name } } };
+  return { ...item, name };
 }

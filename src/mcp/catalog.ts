@@ -103,9 +103,18 @@ export class View {
       if (offset === undefined || offset > all.length) return undefined;
       start = offset;
     }
-    const slice = all.slice(start, start + this.pageSize).map((entry) => entry.descriptor);
+    // A page ends at MCP_PAGE_SIZE items or before MAX_PAGE_BYTES of JSON, whichever comes first (issue 15).
+    const slice: unknown[] = [];
+    let bytes = 0;
+    for (let i = start; i < all.length && slice.length < this.pageSize; i++) {
+      const descriptor = all[i]!.descriptor;
+      const size = Buffer.byteLength(JSON.stringify(descriptor)) + 1;
+      if (slice.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
+      bytes += size;
+      slice.push(descriptor);
+    }
     const result: Record<string, unknown> = { [method]: slice };
-    if (start + this.pageSize < all.length) result.nextCursor = encodeCursor(start + this.pageSize);
+    if (start + slice.length < all.length) result.nextCursor = encodeCursor(start + slice.length);
     if (modern) Object.assign(result, MODERN_CACHEABLE);
     const raw = new RawResult(JSON.stringify(result));
     if (this.pages.size < 10_000) this.pages.set(key, raw);
@@ -114,6 +123,9 @@ export class View {
 }
 
 /** The snapshot every request reads: the global view and one view per active virtual server. */
+/** A list page stays below what standard clients accept in one message (10 MiB), with room for the envelope. */
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
+
 export class Snapshot {
   constructor(
     readonly all: View,

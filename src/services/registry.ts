@@ -242,6 +242,7 @@ export class Registry {
     }
     if (def.kind === 'resources' && fields.name === undefined) fields.name = fields.uri;
     if (def.kind === 'tools' && fields.auth_ref) this.checkEnvRefs(fields.auth_ref as CredentialRef);
+    if (def.kind === 'tools' && Array.isArray(fields.auth_also)) (fields.auth_also as CredentialRef[]).forEach((ref, i) => this.checkEnvRefs(ref, `auth_also.${i}`));
     // Keep what federation and health checks recorded.
     const readOnly = READ_ONLY_DEFAULTS[def.kind];
     if (readOnly) for (const key of Object.keys(readOnly)) fields[key] = current?.fields[key] ?? readOnly[key];
@@ -249,13 +250,13 @@ export class Registry {
   }
 
   /** A stored tool may read only the variables the operator allowed from the gateway's environment. */
-  private checkEnvRefs(ref: CredentialRef): void {
+  private checkEnvRefs(ref: CredentialRef, field = 'auth_ref'): void {
     const refused = referencedVariables(ref).filter((v) => !allowedByList(v.name, this.envRefAllowlist));
     if (refused.length === 0) return;
     const why = GATEWAY_VARIABLES.has(refused[0]!.name)
       ? "names one of the gateway's own settings, which is never sent to an API"
       : 'is not in ENV_REF_ALLOWLIST: tools stored through the Admin API may only read variables the operator allowed; store the credential encrypted instead (auth_token, auth_username/auth_password, auth_headers), or put the tool in a capability file';
-    throw validationError(refused.map((v) => ({ path: `$.auth_ref.${v.field}`, message: `env:${v.name} ${why}` })));
+    throw validationError(refused.map((v) => ({ path: `$.${field}.${v.field}`, message: `env:${v.name} ${why}` })));
   }
 
   private async save(def: KindDef, current: StoredObject, fields: Record<string, unknown>, repo: Repository): Promise<WriteResult> {

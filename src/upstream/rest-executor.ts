@@ -3,6 +3,7 @@ import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
 import { CredentialResolver } from './credential-refs.js';
 import { deadline } from './deadline.js';
+import { isXml, serializeCookie, serializeHeader, serializePath, serializeQuery, toXml, type SerializationMap } from './serialize.js';
 
 /** What a REST tool call needs from the tool and from the server it belongs to. */
 export interface RestTool {
@@ -23,6 +24,10 @@ export interface RestTool {
   body_content_type?: string | null;
   /** Credentials referenced from the environment (capability files). */
   auth_ref?: CredentialRef | null;
+  /** Further credentials required together with `auth_ref` (an AND-combined security requirement). */
+  auth_also?: CredentialRef[] | null;
+  /** OpenAPI style/explode/allowReserved/content per parameter, and the XML root (src/upstream/serialize.ts). */
+  serialization?: SerializationMap | null;
 }
 
 export interface RestServer {
@@ -126,6 +131,13 @@ export class RestExecutor {
   /** A tool with `auth_ref` may need a token fetched first. */
   private async build(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>, signal?: AbortSignal): Promise<PreparedRequest> {
     const resolved = await this.credentials.resolve(tool.auth_ref!, signal);
+    for (const ref of tool.auth_also ?? []) {
+      const more = await this.credentials.resolve(ref, signal);
+      Object.assign(resolved.headers, more.headers);
+      Object.assign(resolved.query, more.query);
+      Object.assign(resolved.cookies, more.cookies);
+      resolved.secrets.push(...more.secrets);
+    }
     return this.buildSync(tool, server, args, resolved);
   }
 
@@ -138,11 +150,13 @@ export class RestExecutor {
   ): PreparedRequest {
     const used = new Set<string>();
     const method = tool.request_type.toUpperCase();
+    const styles = tool.serialization ?? {};
     const path = tool.url.replace(PLACEHOLDER, (_m, key: string) => {
       const value = args[key];
       if (value === undefined || value === null) throw new Error(`argument "${key}" is required (it fills the URL)`);
       used.add(key);
-      return encodeURIComponent(scalar(value, key));
+      const style = styles.path?.[key];
+      return style ? serializePath(key, value, style) : encodeURIComponent(scalar(value, key));
     });
     let url: URL;
     if (/^https?:\/\//i.test(path)) url = new URL(path);
@@ -150,9 +164,16 @@ export class RestExecutor {
       if (!server?.url) throw new Error(`its url "${tool.url}" is relative and no server with a url lists it`);
       url = new URL(server.url.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, ''));
     }
+    // Styled query parameters are escaped by their own rules and added last (URLSearchParams would re-escape them).
+    const styled: string[] = [];
     for (const [key, template] of Object.entries(tool.query)) {
       // A whole-placeholder array is the OpenAPI default (form, exploded): one pair per item.
       const whole = /^\{([A-Za-z_][\w.-]*)\}$/.exec(template);
+      if (whole && styles.query?.[key]) {
+        used.add(whole[1]!);
+        styled.push(...serializeQuery(key, args[whole[1]!], styles.query[key]));
+        continue;
+      }
       const list = whole ? args[whole[1]!] : undefined;
       if (Array.isArray(list)) {
         used.add(whole![1]!);
@@ -167,13 +188,22 @@ export class RestExecutor {
     const relative = !/^https?:\/\//i.test(tool.url);
     if (server && relative) Object.assign(headers, server.headers);
     for (const [key, template] of Object.entries(tool.headers)) {
-      const value = fill(template, args, used);
+      const whole = /^\{([A-Za-z_][\w.-]*)\}$/.exec(template);
+      const style = whole ? styles.header?.[key] : undefined;
+      if (style) used.add(whole![1]!);
+      const value = style ? serializeHeader(key, args[whole![1]!], style) : fill(template, args, used);
       if (value === undefined) continue;
       if (/[\r\n\u0000]/.test(value)) throw new Error(`header "${key}" would contain a line break`);
       headers[key.toLowerCase()] = value;
     }
     const cookies: string[] = [];
     for (const [key, template] of Object.entries({ ...tool.cookies })) {
+      const whole = /^\{([A-Za-z_][\w.-]*)\}$/.exec(template);
+      if (whole && styles.cookie?.[key]) {
+        used.add(whole[1]!);
+        cookies.push(...serializeCookie(key, args[whole[1]!], styles.cookie[key]));
+        continue;
+      }
       const value = fill(template, args, used);
       if (value !== undefined) cookies.push(`${key}=${encodeURIComponent(value)}`);
     }
@@ -186,7 +216,7 @@ export class RestExecutor {
       // An optional body left out: nothing is sent (not "null").
       used.add(bodyArg);
     } else if (tool.body !== null && tool.body !== undefined) {
-      const encoded = encodeBody(fillJson(tool.body, args, used), tool.body_content_type ?? null);
+      const encoded = encodeBody(fillJson(tool.body, args, used), tool.body_content_type ?? null, styles.body?.xml_root);
       body = encoded.body;
       if (encoded.contentType) headers['content-type'] ??= encoded.contentType;
     } else if (WITH_BODY.has(method)) {
@@ -199,6 +229,7 @@ export class RestExecutor {
         else url.searchParams.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
       }
     }
+    if (styled.length > 0) url.search = (url.search.length > 1 ? `${url.search}&` : '?') + styled.join('&');
     headers.accept ??= 'application/json, text/plain;q=0.9, */*;q=0.5';
     return { url, method, headers, body, secrets: resolved?.secrets ?? [] };
   }
@@ -239,7 +270,7 @@ export class RestExecutor {
 }
 
 /** The body as its content type wants it: JSON, a form, multipart parts, or the raw string. */
-function encodeBody(value: unknown, contentType: string | null): { body: string | FormData; contentType?: string } {
+function encodeBody(value: unknown, contentType: string | null, xmlRoot?: string): { body: string | FormData; contentType?: string } {
   const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   const field = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
   // Both form encodings take the fields the same way: absent ones left out, arrays repeated.
@@ -257,6 +288,7 @@ function encodeBody(value: unknown, contentType: string | null): { body: string 
   // undici sets the multipart content type with its boundary.
   if (type === 'multipart/form-data') return { body: fill(new FormData()) };
   if (type === 'application/json' || /[/+]json$/.test(type)) return { body: JSON.stringify(value), contentType: contentType ?? 'application/json' };
+  if (isXml(type)) return { body: toXml(value, xmlRoot), contentType: contentType ?? undefined };
   return { body: typeof value === 'string' ? value : JSON.stringify(value), contentType: contentType ?? undefined };
 }
 

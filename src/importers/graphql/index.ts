@@ -27,7 +27,7 @@ import {
   type SelectionSetNode,
   type TypeNode,
 } from 'graphql';
-import { broadScope, cleanText, hostOf, soundsDestructive, toolName, uniqueNames } from '../common.js';
+import { broadScope, cleanText, destructiveReason, hostOf, toolName, uniqueNames } from '../common.js';
 import { sourceError } from '../errors.js';
 import type { JsonObject, Operation, SourceInfo } from '../planner/types.js';
 
@@ -160,6 +160,8 @@ function fieldOperation(kind: 'query' | 'mutation', field: GraphQLField<unknown,
     query,
     argNames: field.args.map((a) => a.name),
     returnsList: returnsList(field.type),
+    returnType: getNamedType(field.type).name,
+    resultFields: isObjectType(getNamedType(field.type)) ? Object.keys((getNamedType(field.type) as { getFields(): Record<string, unknown> }).getFields()) : [],
     depth,
     endpoint,
     auth,
@@ -177,6 +179,9 @@ interface GraphqlOp {
   query: string;
   argNames: string[];
   returnsList: boolean;
+  /** The named type a mutation returns (`PageDeletePayload`), and that type's fields (`deletedPageId`). */
+  returnType?: string;
+  resultFields?: string[];
   depth: number;
   endpoint: string;
   auth: OperationList['auth'] | null;
@@ -184,7 +189,8 @@ interface GraphqlOp {
 
 function graphqlOperation(op: GraphqlOp): Operation {
   const name = toolName(op.name ?? (op.kind === 'mutation' ? op.fieldName : op.fieldName));
-  const effect = op.kind === 'query' ? 'read' : soundsDestructive(op.fieldName) ? 'delete' : 'write';
+  const destructive = op.kind === 'mutation' ? destructiveReason({ name: op.fieldName, names: op.name ? [op.name] : [], returnType: op.returnType, resultFields: op.resultFields, description: op.description }) : null;
+  const effect = op.kind === 'query' ? 'read' : destructive ? 'delete' : 'write';
   const host = hostOf(op.endpoint);
   const variables = Object.fromEntries(op.argNames.map((a) => [a, `{${a}}`]));
   const description = cleanText([op.description, op.deprecated ? `Deprecated: ${op.deprecated}` : ''].filter(Boolean).join('\n')) || `GraphQL ${op.kind} ${op.fieldName}`;
@@ -222,6 +228,7 @@ function graphqlOperation(op: GraphqlOp): Operation {
     facts: {
       effect,
       destructive: effect === 'delete',
+      ...(destructive ? { destructive_reason: destructive } : {}),
       auth_schemes: op.auth ? [op.auth.type] : [],
       auth_declared: Boolean(op.auth),
       broad_scope: broadScope(op.fieldName),
@@ -274,6 +281,7 @@ function fromOperationList(list: OperationList, options: GraphqlOptions, warning
       query: entry.query.trim(),
       argNames: Object.keys(properties),
       returnsList: /s$/.test(fieldName) && !rootArgs.some((a) => PAGINATION_ARGS.has(a)),
+      resultFields: root && root.kind === Kind.FIELD ? (root.selectionSet?.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : [])) : [],
       depth: selectionDepth(def.selectionSet) - 1,
       endpoint: list.endpoint,
       auth: list.auth ?? null,

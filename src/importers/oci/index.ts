@@ -14,8 +14,23 @@ interface EnvVar {
   default?: unknown;
 }
 
+/** An MCP Registry argument (`runtimeArguments`, `packageArguments`). */
+interface RegistryArgument {
+  type?: unknown;
+  name?: unknown;
+  value?: unknown;
+  default?: unknown;
+  valueHint?: unknown;
+  description?: unknown;
+  isRequired?: unknown;
+  isSecret?: unknown;
+  variables?: Record<string, { isSecret?: unknown; default?: unknown; value?: unknown; description?: unknown; isRequired?: unknown }>;
+}
+
 interface RegistryPackage {
   registryType?: unknown;
+  runtimeArguments?: RegistryArgument[];
+  packageArguments?: RegistryArgument[];
   identifier?: unknown;
   version?: unknown;
   transport?: { type?: unknown; url?: unknown };
@@ -67,7 +82,13 @@ function fromServerJson(doc: ServerJson, options: { sourceName: string; uri?: st
   };
   const warnings: string[] = [];
   const ops: Operation[] = [];
-  (doc.packages ?? []).forEach((pkg, i) => ops.push(packageDraft(pkg, `$.packages[${i}]`, short, doc, warnings)));
+  (doc.packages ?? []).forEach((pkg, i) => {
+    const at = `$.packages[${i}]`;
+    const type = requireString(pkg.registryType, `${at}.registryType`);
+    // A package type the gateway cannot launch (nuget, mcpb, …) is skipped; the rest of the file still imports.
+    if (!LAUNCHERS.has(type)) warnings.push(`${at}.registryType: ${JSON.stringify(type)} is not npm, pypi or oci; this package is skipped`);
+    else ops.push(packageDraft(pkg, at, short, doc, warnings));
+  });
   (doc.remotes ?? []).forEach((remote, i) => {
     const at = `$.remotes[${i}]`;
     const url = requireString(remote.url, `${at}.url`);
@@ -101,8 +122,58 @@ function fromServerJson(doc: ServerJson, options: { sourceName: string; uri?: st
       target: { type: 'gateway', gateway, reason: 'MCP packages become gateway registrations after review (POST /gateways), not capability files' },
     });
   });
-  if (ops.length === 0) throw sourceError('$: the server.json lists no packages and no remotes');
+  if (ops.length === 0) {
+    const skipped = warnings.find((w) => w.includes('this package is skipped'));
+    throw sourceError(skipped ? `${skipped}, and nothing else is left to import` : '$: the server.json lists no packages and no remotes');
+  }
   return { source, document: doc, operations: uniqueNames(ops, warnings), warnings };
+}
+
+const LAUNCHERS = new Set(['npm', 'pypi', 'oci']);
+
+/**
+ * Registry arguments as command-line words. Values and defaults are kept; a secret (the argument
+ * or one of its variables) becomes an `env:VAR` reference and an input, never a value in the file;
+ * a required argument without a value becomes a `{hint}` placeholder and an input.
+ */
+function argumentWords(list: RegistryArgument[] | undefined, at: string, short: string, inputs: Record<string, JsonObject>, required: string[], warnings: string[]): string[] {
+  const words: string[] = [];
+  (list ?? []).forEach((arg, i) => {
+    const where = `${at}[${i}]`;
+    const named = arg.type === 'named';
+    const flag = named ? requireString(arg.name, `${where}.name`) : undefined;
+    const label = String(arg.valueHint ?? flag ?? `argument_${i + 1}`).replace(/^-+/, '');
+    const secretInput = (name: string, description: unknown) => {
+      const variable = envName(`${short}_${name}`);
+      inputs[variable] = { type: 'string', format: 'password', ...(typeof description === 'string' ? { description: cleanText(description, 512) } : {}) };
+      required.push(variable);
+      return `env:${variable}`;
+    };
+    let value: string | undefined;
+    const raw = arg.value ?? arg.default;
+    if (arg.isSecret === true) value = secretInput(label, arg.description);
+    else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') {
+      value = String(raw).replace(/\{([A-Za-z_][\w-]*)\}/g, (whole, name: string) => {
+        const v = arg.variables?.[name];
+        if (v?.isSecret === true) return secretInput(name, v.description);
+        const filled = v?.value ?? v?.default;
+        if (filled !== undefined) return String(filled);
+        inputs[name] = { type: 'string', ...(typeof v?.description === 'string' ? { description: cleanText(v.description, 512) } : {}) };
+        if (v?.isRequired === true) required.push(name);
+        return whole;
+      });
+    } else if (arg.isRequired === true) {
+      inputs[label] = { type: 'string', ...(typeof arg.description === 'string' ? { description: cleanText(arg.description, 512) } : {}) };
+      required.push(label);
+      value = `{${label}}`;
+      warnings.push(`${where}: required argument ${flag ?? label} has no value; fill {${label}} before registering`);
+    }
+    if (flag) {
+      if (value !== undefined) words.push(flag, value);
+      else if (arg.isRequired === true) words.push(flag);
+    } else if (value !== undefined) words.push(value);
+  });
+  return words;
 }
 
 function packageDraft(pkg: RegistryPackage, at: string, short: string, doc: ServerJson, warnings: string[]): Operation {
@@ -110,20 +181,24 @@ function packageDraft(pkg: RegistryPackage, at: string, short: string, doc: Serv
   const identifier = requireString(pkg.identifier, `${at}.identifier`);
   const version = typeof pkg.version === 'string' ? pkg.version : null;
   const env = (pkg.environmentVariables ?? []).map((v, i) => ({ ...v, name: requireString(v.name, `${at}.environmentVariables[${i}].name`) }));
+  const argInputs: Record<string, JsonObject> = {};
+  const argRequired: string[] = [];
+  const runtime = argumentWords(pkg.runtimeArguments, `${at}.runtimeArguments`, short, argInputs, argRequired, warnings);
+  const packageArgs = argumentWords(pkg.packageArguments, `${at}.packageArguments`, short, argInputs, argRequired, warnings);
   let command: string;
   let args: string[];
   switch (type) {
     case 'npm':
       command = 'npx';
-      args = ['-y', version ? `${identifier}@${version}` : identifier];
+      args = ['-y', ...runtime, version ? `${identifier}@${version}` : identifier, ...packageArgs];
       break;
     case 'pypi':
       command = 'uvx';
-      args = [version ? `${identifier}==${version}` : identifier];
+      args = [...runtime, version ? `${identifier}==${version}` : identifier, ...packageArgs];
       break;
     case 'oci':
       command = 'docker';
-      args = ['run', '-i', '--rm', ...env.flatMap((v) => ['-e', v.name]), identifier];
+      args = ['run', '-i', '--rm', ...env.flatMap((v) => ['-e', v.name]), ...runtime, identifier, ...packageArgs];
       break;
     default:
       throw sourceError(`${at}.registryType: ${JSON.stringify(type)} is not npm, pypi or oci`);
@@ -138,6 +213,8 @@ function packageDraft(pkg: RegistryPackage, at: string, short: string, doc: Serv
     properties[v.name] = { type: 'string', ...(v.isSecret === true ? { format: 'password' } : {}), ...(typeof v.description === 'string' ? { description: cleanText(v.description, 512) } : {}) };
     if (v.isRequired === true) required.push(v.name);
   }
+  for (const [key, schema] of Object.entries(argInputs)) properties[key] ??= schema;
+  for (const key of argRequired) if (!required.includes(key)) required.push(key);
   const gateway: JsonObject = {
     name,
     transport: 'stdio',

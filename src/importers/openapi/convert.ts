@@ -3,7 +3,9 @@ import { capabilitySchema, type Capability } from '../../capabilities/schema.js'
 import { GatewayError } from '../../errors.js';
 import { argumentName, baseName, cleanText, NameBook, snakeCase } from './names.js';
 import { ConvertError, Pointers, SchemaConverter, type Dialect } from './schemas.js';
-import { authFor, type AuthContext } from './security.js';
+import { destructiveReason } from '../common.js';
+import { isXml, type ParamSerialization, type SerializationMap } from '../../upstream/serialize.js';
+import { authFor, coversAuthorization, type AuthContext } from './security.js';
 
 /**
  * OpenAPI 3.0/3.1 and Swagger 2.0 → capabilities, one per operation. Pure and deterministic:
@@ -23,7 +25,16 @@ export interface ConvertOptions {
   operations?: string[];
   /** Only GET, HEAD and OPTIONS operations. */
   readOnly?: boolean;
+  /** false: no output schemas (`--no-output-schema`). */
+  outputSchema?: boolean;
+  /** Leave out an output schema larger than this many bytes of JSON (default 768; 0: no limit). */
+  maxOutputSchemaBytes?: number;
+  /** Cut tool and parameter descriptions at this many characters (default 1000). */
+  maxDescription?: number;
 }
+
+export const DEFAULT_MAX_DESCRIPTION = 1000;
+export const DEFAULT_MAX_OUTPUT_SCHEMA_BYTES = 768;
 
 /** One operation, converted. */
 export interface GeneratedCapability {
@@ -58,7 +69,6 @@ export interface ConvertResult {
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-const MAX_DESCRIPTION = 2000;
 const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 
 /** Convert a parsed API description. Throws OPENAPI_INVALID when it is not one. */
@@ -107,6 +117,10 @@ export function convertOpenApi(doc: unknown, options: ConvertOptions = {}): Conv
       }
     }
   }
+  if (ctx.oversizedOutputs > 0) {
+    const limit = options.maxOutputSchemaBytes ?? DEFAULT_MAX_OUTPUT_SCHEMA_BYTES;
+    ctx.warnings.push(`${ctx.oversizedOutputs} output schema(s) over ${limit} bytes left out to keep the tool list small (--max-output-schema 0 keeps them all)`);
+  }
   if (found === 0) ctx.warnings.push(ctx.hasWebhooks ? 'the document describes only webhooks, which are not callable operations' : 'the document has no operations');
   return {
     capabilities,
@@ -146,6 +160,8 @@ interface Param {
   in: 'path' | 'query' | 'header' | 'cookie';
   required: boolean;
   schema: unknown;
+  /** Set when the parameter is not a plain scalar in its location's default style. */
+  serialization?: ParamSerialization;
 }
 
 interface Body {
@@ -153,6 +169,8 @@ interface Body {
   required: boolean;
   contentType: string | null;
   description?: string;
+  /** XML bodies: the root element. */
+  xmlRoot?: string;
 }
 
 /** What every operation of one document shares: dialect, servers, schemas, security. */
@@ -206,6 +224,22 @@ class DocumentContext {
     };
   }
 
+  get maxDescription(): number {
+    return this.options.maxDescription ?? DEFAULT_MAX_DESCRIPTION;
+  }
+
+  /** Output schemas left out for their size. */
+  oversizedOutputs = 0;
+
+  /** The output schema, unless it is larger than the limit (a tool list stays small; results still come back). */
+  private fitting(output: Json | undefined): Json | undefined {
+    const limit = this.options.maxOutputSchemaBytes ?? DEFAULT_MAX_OUTPUT_SCHEMA_BYTES;
+    if (!output || limit === 0) return output;
+    if (jsonSizeAtMost(output, limit)) return output;
+    this.oversizedOutputs++;
+    return undefined;
+  }
+
   skip(operation: string, reason: string, kind: SkippedOperation['kind'] = 'failed'): void {
     this.skipped.push({ operation, kind, reason });
   }
@@ -213,16 +247,17 @@ class DocumentContext {
   /** One operation as a validated capability. */
   operation(name: string, method: string, path: string, item: Json, op: Json): Capability {
     const label = `${method} ${path}`;
-    const params = this.parameters(item, op, label);
-    const body = this.dialect === 'swagger2' ? this.swaggerBody(item, op, label) : this.requestBody(op, label);
-    const input = this.inputSchema(params, body, path);
-    const output = this.outputSchema(op, label);
-    const server = this.server(item, op);
     const auth = authFor(op.security, this.auth);
     if (auth.note) this.warnings.push(auth.note);
+    // An `authorization` header parameter the security does not fill stays an argument.
+    const params = this.parameters(item, op, label, !coversAuthorization(auth));
+    const body = this.dialect === 'swagger2' ? this.swaggerBody(item, op, label) : this.requestBody(op, label);
+    const input = this.inputSchema(params, body, path);
+    const output = this.options.outputSchema === false ? undefined : this.fitting(this.outputSchema(op, label));
+    const server = this.server(item, op);
     const summary = typeof op.summary === 'string' ? cleanText(op.summary, 512).replace(/\s+/g, ' ') : '';
-    const detail = typeof op.description === 'string' ? cleanText(op.description, MAX_DESCRIPTION) : '';
-    const description = cleanText([summary, detail !== summary ? detail : ''].filter(Boolean).join('\n\n'), MAX_DESCRIPTION);
+    const detail = typeof op.description === 'string' ? cleanText(op.description, this.maxDescription) : '';
+    const description = cleanText([summary, detail !== summary ? detail : ''].filter(Boolean).join('\n\n'), this.maxDescription);
     const tags = Array.isArray(op.tags) ? [...new Set(op.tags.filter((t): t is string => typeof t === 'string').map((t) => cleanText(t, 128)).filter(Boolean))] : [];
     const readOnly = SAFE.has(method);
     const config: Json = {
@@ -237,6 +272,8 @@ class DocumentContext {
       config.body = `{${input.bodyArg}}`;
       if (body.contentType) config.body_content_type = body.contentType;
     }
+    const serialization: SerializationMap = { ...input.serialization, ...(body?.xmlRoot ? { body: { xml_root: body.xmlRoot } } : {}) };
+    if (Object.keys(serialization).length > 0) config.serialization = serialization;
     const capability: Json = {
       fulcrum: '1.0',
       name,
@@ -245,11 +282,11 @@ class DocumentContext {
       enabled: true,
       schema: { input: input.schema, ...(output ? { output } : {}) },
       providers: { primary: { service: 'rest', config } },
-      auth: auth.ref ? { required: true, ...auth.ref } : { required: false },
+      auth: auth.ref ? { required: true, ...auth.ref, ...(auth.also?.length ? { also: auth.also } : {}) } : { required: false },
       annotations: {
         ...(summary ? { title: summary } : {}),
         readOnlyHint: readOnly,
-        destructiveHint: method === 'DELETE' || method === 'PUT' || method === 'PATCH',
+        destructiveHint: method === 'DELETE' || method === 'PUT' || method === 'PATCH' || (!readOnly && destructiveReason({ name: typeof op.operationId === 'string' ? op.operationId : '', names: [lastSegment(path)], description: [summary, detail].join('\n') }) !== null),
         idempotentHint: readOnly || method === 'PUT' || method === 'DELETE',
         openWorldHint: true,
       },
@@ -269,7 +306,7 @@ class DocumentContext {
   }
 
   /** Path-level parameters merged with the operation's (the operation's win). */
-  private parameters(item: Json, op: Json, label: string): Param[] {
+  private parameters(item: Json, op: Json, label: string, keepAuthorization: boolean): Param[] {
     const merged = new Map<string, Json>();
     for (const list of [item.parameters, op.parameters]) {
       if (!Array.isArray(list)) continue;
@@ -286,10 +323,75 @@ class DocumentContext {
       if (where !== 'path' && where !== 'query' && where !== 'header' && where !== 'cookie') {
         throw new ConvertError(`parameter "${String(p.name)}" is in "${where}", which is not a parameter location`);
       }
-      if (where === 'header' && IGNORED_HEADERS.has(String(p.name).toLowerCase())) continue;
-      params.push({ name: p.name as string, in: where, required: where === 'path' || p.required === true, schema: this.parameterSchema(p) });
+      const lower = String(p.name).toLowerCase();
+      if (where === 'header' && IGNORED_HEADERS.has(lower) && !(lower === 'authorization' && keepAuthorization)) continue;
+      const schema = this.parameterSchema(p);
+      const serialization = this.serializationOf(p, where, schema);
+      params.push({ name: p.name as string, in: where, required: where === 'path' || p.required === true, schema, ...(serialization ? { serialization } : {}) });
     }
     return params;
+  }
+
+  /**
+   * The parameter's serialization, when it matters: a non-default style or explode, allowReserved,
+   * a content type, or an array/object value (Swagger 2.0 `collectionFormat` mapped to styles).
+   */
+  private serializationOf(p: Json, where: Param['in'], schema: unknown): ParamSerialization | undefined {
+    const out: ParamSerialization = {};
+    const defaultStyle = where === 'query' || where === 'cookie' ? 'form' : 'simple';
+    let style: ParamSerialization['style'] = defaultStyle;
+    let explode: boolean | undefined;
+    if (this.dialect === 'swagger2') {
+      const format = typeof p.collectionFormat === 'string' ? p.collectionFormat : 'csv';
+      if (p.type !== 'array') return undefined;
+      if (format === 'multi') explode = true;
+      else {
+        explode = false;
+        if (format === 'ssv') style = 'spaceDelimited';
+        else if (format === 'tsv') style = 'tabDelimited';
+        else if (format === 'pipes') style = 'pipeDelimited';
+      }
+    } else {
+      const styles = ['simple', 'label', 'matrix', 'form', 'spaceDelimited', 'pipeDelimited', 'deepObject'];
+      if (typeof p.style === 'string' && styles.includes(p.style)) style = p.style as ParamSerialization['style'];
+      if (typeof p.explode === 'boolean') explode = p.explode;
+      if (p.allowReserved === true && where === 'query') out.allow_reserved = true;
+      if (p.schema === undefined && p.content !== null && typeof p.content === 'object') {
+        const type = Object.keys(p.content as Json)[0];
+        if (type && /^[\w.+-]+\/[\w.+-]+$/.test(type)) out.content_type = type;
+      }
+    }
+    if (style !== defaultStyle) out.style = style;
+    const explodeDefault = style === 'form';
+    if (explode !== undefined && explode !== explodeDefault) out.explode = explode;
+    const scalar = this.isScalar(schema);
+    if (Object.keys(out).length === 0 && scalar) return undefined;
+    // A scalar in the default style serializes the same with or without explode.
+    if (scalar && !out.content_type && !out.allow_reserved && (out.style === undefined || where !== 'path')) return undefined;
+    return out;
+  }
+
+  /** Is the schema (after $refs) a string, number, integer or boolean? Unknown shapes are not. */
+  private isScalar(schema: unknown): boolean {
+    let s = schema;
+    for (let i = 0; i < 16 && s !== null && typeof s === 'object' && !Array.isArray(s); i++) {
+      const o = s as Json;
+      if (typeof o.$ref === 'string') {
+        try {
+          s = this.pointers.deref(o, 'parameter schema');
+        } catch {
+          return false;
+        }
+        continue;
+      }
+      if (Array.isArray(o.allOf) && o.allOf.length === 1 && o.type === undefined) {
+        s = o.allOf[0];
+        continue;
+      }
+      const types = Array.isArray(o.type) ? o.type.filter((t) => t !== 'null') : [o.type];
+      return types.length > 0 && types.every((t) => t === 'string' || t === 'number' || t === 'integer' || t === 'boolean');
+    }
+    return false;
   }
 
   private parameterSchema(p: Json): unknown {
@@ -308,7 +410,7 @@ class DocumentContext {
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return schema;
     const s = schema as Json;
     if (typeof s.description === 'string' && s.description) return schema;
-    const text = cleanText(description, MAX_DESCRIPTION);
+    const text = cleanText(description, this.maxDescription);
     // A 3.0 $ref ignores siblings: wrap it so the description survives.
     if (typeof s.$ref === 'string') return { allOf: [s], description: text };
     return { ...s, description: text };
@@ -331,12 +433,34 @@ class DocumentContext {
     const isJson = /json/i.test(pick) || pick.includes('*');
     let schema: unknown = media.schema;
     if (schema === undefined) schema = isJson ? {} : { type: 'string' };
+    const contentType = isJson && /^application\/json\s*$/i.test(pick) ? null : pick.includes('*') ? null : pick.split(';')[0]!.trim();
+    const xmlRoot = isXml(contentType) ? this.xmlRoot(schema) : undefined;
     return {
       schema,
       required: rb.required === true,
-      contentType: isJson && /^application\/json\s*$/i.test(pick) ? null : pick.includes('*') ? null : pick.split(';')[0]!.trim(),
+      contentType,
       ...(typeof rb.description === 'string' ? { description: rb.description } : {}),
+      ...(xmlRoot ? { xmlRoot } : {}),
     };
+  }
+
+  /** The XML root element of a body schema: its `xml.name`, else the name of the component it references. */
+  private xmlRoot(schema: unknown): string | undefined {
+    let s = schema;
+    let refName: string | undefined;
+    for (let i = 0; i < 16 && s !== null && typeof s === 'object' && !Array.isArray(s); i++) {
+      const o = s as Json;
+      const xml = o.xml as Json | undefined;
+      if (typeof xml?.name === 'string' && /^[A-Za-z_][\w.-]*$/.test(xml.name)) return xml.name;
+      if (typeof o.$ref !== 'string') break;
+      refName = decodeURIComponent(o.$ref.split('/').pop() ?? '').replace(/~1/g, '/').replace(/~0/g, '~');
+      try {
+        s = this.pointers.deref(o, 'body schema');
+      } catch {
+        break;
+      }
+    }
+    return refName && /^[A-Za-z_][\w.-]*$/.test(refName) ? refName : undefined;
   }
 
   /** Swagger 2.0: an `in: body` parameter, or `formData` parameters as a form. */
@@ -352,10 +476,13 @@ class DocumentContext {
     const bodyParam = [...all].reverse().find((p) => p.in === 'body');
     if (bodyParam) {
       const json = consumes.length === 0 || consumes.some((c) => /json/i.test(c));
+      const contentType = json ? null : consumes[0]!;
+      const xmlRoot = isXml(contentType) ? this.xmlRoot(bodyParam.schema) : undefined;
       return {
         schema: this.withDescription(bodyParam.schema ?? {}, bodyParam.description),
         required: bodyParam.required === true,
-        contentType: json ? null : consumes[0]!,
+        contentType,
+        ...(xmlRoot ? { xmlRoot } : {}),
       };
     }
     const fields = new Map<string, Json>();
@@ -386,6 +513,7 @@ class DocumentContext {
     const query: Record<string, string> = {};
     const headers: Record<string, string> = {};
     const cookies: Record<string, string> = {};
+    const serialization: SerializationMap = {};
     const taken = new Set<string>();
     const claim = (wanted: string, where: string): string => {
       const base = argumentName(wanted);
@@ -414,6 +542,7 @@ class DocumentContext {
       else if (p.in === 'query') query[p.name] = `{${arg}}`;
       else if (p.in === 'header') headers[p.name] = `{${arg}}`;
       else cookies[p.name] = `{${arg}}`;
+      if (p.serialization) (serialization[p.in] ??= {})[p.in === 'path' ? arg : p.name] = p.serialization;
     }
     let bodyArg = '';
     if (body) {
@@ -423,7 +552,7 @@ class DocumentContext {
     }
     const schema: Json = { type: 'object', properties, ...(required.length > 0 ? { required } : {}), additionalProperties: false };
     if (deps.size > 0) schema.$defs = this.schemas.defsFor(deps);
-    return { schema, query, headers, cookies, bodyArg, urlPath: urlPath.replace(/\s/g, encodeURIComponent) };
+    return { schema, query, headers, cookies, bodyArg, serialization, urlPath: urlPath.replace(/\s/g, encodeURIComponent) };
   }
 
   /** The first 2xx JSON response, as an object schema (other shapes wrapped as `{result}`). */
@@ -469,14 +598,9 @@ class DocumentContext {
       url = `${scheme}://${host}${basePath}`;
     } else {
       const servers = [op.servers, item.servers, d.servers].find((s) => Array.isArray(s) && s.length > 0) as Json[] | undefined;
-      const server = servers?.[0] ?? { url: '/' };
-      url = typeof server.url === 'string' ? server.url : '/';
-      const variables = (server.variables ?? {}) as Json;
-      url = url.replace(/\{([^{}]+)\}/g, (whole, name: string) => {
-        const v = variables[name] as Json | undefined;
-        const value = v?.default ?? (Array.isArray(v?.enum) ? v.enum[0] : undefined);
-        return value === undefined ? whole : String(value);
-      });
+      // Variables at their defaults, except a scheme variable that offers https; then the first https server wins.
+      const urls = (servers ?? [{ url: '/' }]).map((server) => serverUrl(server));
+      url = urls.find((u) => /^https:\/\//i.test(u)) ?? urls[0] ?? '/';
       if (url.startsWith('//')) url = `https:${url}`;
     }
     const match = /^(https?:\/\/[^/?#]+)([^?#]*)/i.exec(url);
@@ -488,6 +612,50 @@ class DocumentContext {
     this.warnings.push(`the server URL "${url}" cannot be used: base_url is left out`);
     return { path: '' };
   }
+}
+
+/** Whether a value's JSON is at most `limit` characters (an upper-bound walk that stops early). */
+function jsonSizeAtMost(value: unknown, limit: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') size += node.length + 2;
+    else if (node === null || typeof node !== 'object') size += String(node).length;
+    else if (Array.isArray(node)) {
+      size += 1 + node.length;
+      for (const item of node) stack.push(item);
+    } else {
+      size += 1;
+      for (const key in node as Json) {
+        size += key.length + 4;
+        stack.push((node as Json)[key]);
+      }
+    }
+    if (size > limit) return false;
+  }
+  return true;
+}
+
+/** The last literal segment of a path (`/repos/{id}/delete` → `delete`). */
+function lastSegment(path: string): string {
+  return path.split('/').filter((p) => p && !p.startsWith('{')).at(-1) ?? '';
+}
+
+/** A server's URL with its variables filled: the default, but https when a variable in the scheme offers it. */
+function serverUrl(server: unknown): string {
+  if (server === null || typeof server !== 'object') return '/';
+  const s = server as Json;
+  const template = typeof s.url === 'string' ? s.url : '/';
+  const variables = (s.variables !== null && typeof s.variables === 'object' ? s.variables : {}) as Json;
+  const schemeVariable = /^\{([^{}]+)\}:\/\//.exec(template)?.[1];
+  return template.replace(/\{([^{}]+)\}/g, (whole, name: string) => {
+    const v = variables[name] as Json | undefined;
+    const options = Array.isArray(v?.enum) ? v.enum : [];
+    if (name === schemeVariable && options.includes('https')) return 'https';
+    const value = v?.default ?? options[0];
+    return value === undefined ? whole : String(value);
+  });
 }
 
 function asObject(value: unknown, what: string): Json {

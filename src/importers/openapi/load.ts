@@ -7,8 +7,11 @@ import { checkDepth, DEFAULT_MAX_BYTES, MAX_DEPTH, parseJsonOrYaml, readTextFile
 export interface LoadOptions {
   /** Size cap in bytes (default 64 MiB). */
   maxBytes?: number;
-  /** Validate with @readme/openapi-parser (default true). */
-  validate?: boolean;
+  /**
+   * `structural` (the default): the cheap checks that matter for conversion (unresolved `$ref`s,
+   * bad parameter definitions); `true`: also the full validation by @readme/openapi-parser; `false`: none.
+   */
+  validate?: boolean | 'structural';
   /** Resolve `$ref`s to other files and URLs (bundled into the document). */
   allowRemoteRefs?: boolean;
   /** Refuse a document that fails validation (otherwise its problems are reported and it is imported). */
@@ -30,7 +33,8 @@ export async function loadOpenApi(file: string, options: LoadOptions = {}): Prom
   const text = readTextFile(file, options.maxBytes ?? DEFAULT_MAX_BYTES);
   // One walk checks the nesting and looks for external references.
   let doc = parseJsonOrYaml(text, file, { depthChecked: false });
-  const external = scanDocument(doc, file);
+  const localRefs = new Set<string>();
+  const external = scanDocument(doc, file, localRefs);
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (!('openapi' in doc) && !('swagger' in doc))) {
     throw new GatewayError('OPENAPI_INVALID', `${file} has neither "openapi" nor "swagger" at its top: not an OpenAPI or Swagger description`);
   }
@@ -46,7 +50,17 @@ export async function loadOpenApi(file: string, options: LoadOptions = {}): Prom
     }
     checkDepth(doc, file);
   }
-  if (options.validate === false) return { doc, warnings: [], validationErrors: [] };
+  const mode = options.validate ?? 'structural';
+  if (mode === false) return { doc, warnings: [], validationErrors: [] };
+  if (mode === 'structural') {
+    if (external) for (const ref of collectRefs(doc)) localRefs.add(ref);
+    const { structuralProblems } = await import('./check.js');
+    const { problems, more } = structuralProblems(doc, [...localRefs].filter((r) => r.startsWith('#')), MAX_VALIDATION_ERRORS);
+    if (problems.length === 0) return { doc, warnings: [], validationErrors: [] };
+    const messages = more > 0 ? [...problems, `and ${more} more`] : problems;
+    if (options.strict) throw new GatewayError('OPENAPI_INVALID', `${file} fails the structural checks: ${messages.join('; ')} (--validate runs the full validation)`);
+    return { doc, warnings: [], validationErrors: messages };
+  }
   // The parser dereferences in place, so it gets its own copy.
   const copy = external ? structuredClone(doc) : parseJsonOrYaml(text, file);
   // Loaded only when needed: the parser and its JSON Schemas take a noticeable time to load.
@@ -72,7 +86,7 @@ export async function loadOpenApi(file: string, options: LoadOptions = {}): Prom
  * Refuse nesting deeper than MAX_DEPTH, and find the first `$ref` that leaves the document (with
  * where it is), in one walk without recursion.
  */
-export function scanDocument(doc: unknown, label: string): { ref: string; at: () => string } | undefined {
+export function scanDocument(doc: unknown, label: string, localRefs?: Set<string>): { ref: string; at: () => string } | undefined {
   type Frame = { node: unknown; depth: number; parent: Frame | undefined; key: string | number };
   const stack: Frame[] = [{ node: doc, depth: 1, parent: undefined, key: '$' }];
   let found: Frame | undefined;
@@ -90,7 +104,10 @@ export function scanDocument(doc: unknown, label: string): { ref: string; at: ()
       continue;
     }
     const record = node as Record<string, unknown>;
-    if (!found && typeof record.$ref === 'string' && !record.$ref.startsWith('#')) found = frame;
+    if (typeof record.$ref === 'string') {
+      if (!record.$ref.startsWith('#')) found ??= frame;
+      else localRefs?.add(record.$ref);
+    }
     for (const key in record) {
       const child = record[key];
       if (child !== null && typeof child === 'object') stack.push({ node: child, depth: frame.depth + 1, parent: frame, key });
@@ -107,6 +124,23 @@ export function scanDocument(doc: unknown, label: string): { ref: string; at: ()
     for (const key of keys) path += typeof key === 'number' ? `[${key}]` : /^[A-Za-z_]\w*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
     return path;
   }
+}
+
+/** Every `$ref` string in a (bundled) document. */
+function collectRefs(doc: unknown): Set<string> {
+  const refs = new Set<string>();
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) stack.push(...node);
+    else {
+      const record = node as Record<string, unknown>;
+      if (typeof record.$ref === 'string') refs.add(record.$ref);
+      for (const key in record) stack.push(record[key]);
+    }
+  }
+  return refs;
 }
 
 function firstLine(error: unknown): string {

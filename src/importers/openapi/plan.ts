@@ -1,5 +1,5 @@
 import type { Capability } from '../../capabilities/schema.js';
-import { broadScope, hostOf } from '../common.js';
+import { broadScope, destructiveReason, hostOf } from '../common.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { Effect, JsonObject, Operation, SourceInfo } from '../planner/types.js';
 import { convertOpenApi, type GeneratedCapability } from './convert.js';
@@ -40,7 +40,13 @@ function operationOf(generated: GeneratedCapability, root: JsonObject, schemes: 
   const requirements = raw && 'security' in raw ? raw.security : root.security;
   const declared = requirements !== undefined;
   const schemeTypes = declared ? securityTypes(requirements, schemes) : [];
-  const effect: Effect = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
+  const safe = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+  // What it does: DELETE, or a delete/remove verb in its operationId or last path segment, or its description.
+  const lastSegment = generated.path.split('/').filter((p) => p && !p.startsWith('{')).at(-1) ?? '';
+  const destructive = safe
+    ? null
+    : destructiveReason({ method, name: generated.operationId ?? '', names: [lastSegment], description: `${String(raw?.summary ?? '')}\n${String(raw?.description ?? '')}`.trim() });
+  const effect: Effect = safe ? 'read' : destructive ? 'delete' : 'write';
   const input = cap.schema.input as JsonObject;
   const output = (cap.schema.output as JsonObject | undefined) ?? null;
   const params = Object.keys((input.properties as JsonObject | undefined) ?? {});
@@ -58,6 +64,7 @@ function operationOf(generated: GeneratedCapability, root: JsonObject, schemes: 
     facts: {
       effect,
       destructive: effect === 'delete' || (cap.annotations as JsonObject | undefined)?.destructiveHint === true,
+      ...(destructive ? { destructive_reason: destructive } : {}),
       auth_schemes: schemeTypes,
       auth_declared: declared,
       broad_scope: broadScope(generated.operationId ?? '', generated.path),

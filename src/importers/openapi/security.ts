@@ -20,11 +20,17 @@ export interface AuthContext {
 
 export interface AuthResult {
   ref: CredentialRef | null;
-  /** Why the mapping is not exact (several schemes required together, an unsupported type). */
+  /** The other schemes of an AND-combined requirement, all sent together with `ref`. */
+  also?: CredentialRef[];
+  /** Why the mapping is not exact (a scheme that cannot be configured, an unsupported type). */
   note?: string;
 }
 
-/** The auth of one operation: its `security`, else the document's; `security: []` means none. */
+/**
+ * The auth of one operation: its `security`, else the document's; `security: []` means none.
+ * Requirements are alternatives (OR); the schemes inside one are required together (AND), so the
+ * first requirement whose every scheme can be configured is taken whole.
+ */
 export function authFor(operationSecurity: unknown, ctx: AuthContext): AuthResult {
   const requirements = operationSecurity !== undefined ? operationSecurity : ctx.documentSecurity;
   if (requirements === undefined || requirements === null) {
@@ -33,23 +39,52 @@ export function authFor(operationSecurity: unknown, ctx: AuthContext): AuthResul
   }
   if (!Array.isArray(requirements) || requirements.length === 0) return { ref: null };
   const notes: string[] = [];
+  let partial: AuthResult | undefined;
   for (const requirement of requirements) {
     if (requirement === null || typeof requirement !== 'object') continue;
     const names = Object.keys(requirement);
     // `{}` among the alternatives: anonymous access is allowed.
     if (names.length === 0) return { ref: null };
+    const refs: CredentialRef[] = [];
+    const missing: string[] = [];
+    const own: string[] = [];
     for (const name of names) {
       const scopes = (requirement as Json)[name];
       const mapped = mapScheme(name, Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [], ctx);
-      if (mapped.ref) {
-        if (names.length > 1) notes.push(`requires ${names.join(' and ')} together; only ${name} is configured`);
-        if (mapped.note) notes.push(mapped.note);
-        return notes.length > 0 ? { ref: mapped.ref, note: notes.join('; ') } : { ref: mapped.ref };
-      }
-      if (mapped.note) notes.push(mapped.note);
+      if (mapped.ref) refs.push(mapped.ref);
+      else missing.push(name);
+      if (mapped.note) own.push(mapped.note);
+    }
+    const clash = sharedTarget(refs);
+    if (clash) own.push(`requires ${names.join(' and ')} together, which both set ${clash}`);
+    if (refs.length > 0 && missing.length === 0 && !clash) {
+      const result: AuthResult = { ref: refs[0]!, ...(refs.length > 1 ? { also: refs.slice(1) } : {}) };
+      return own.length > 0 ? { ...result, note: own.join('; ') } : result;
+    }
+    notes.push(...own);
+    if (refs.length > 0 && !partial) {
+      partial = { ref: refs[0]!, ...(refs.length > 1 && !clash ? { also: refs.slice(1) } : {}) };
+      if (missing.length > 0) notes.push(`requires ${names.join(' and ')} together; ${missing.join(' and ')} cannot be configured`);
     }
   }
+  if (partial) return { ...partial, note: notes.join('; ') };
   return notes.length > 0 ? { ref: null, note: notes.join('; ') } : { ref: null };
+}
+
+/** Does the auth fill the `authorization` header (so an `authorization` header parameter is covered)? */
+export function coversAuthorization(auth: AuthResult): boolean {
+  return [auth.ref, ...(auth.also ?? [])].some((ref) => ref !== null && (ref.type !== 'api_key' || (ref.in === 'header' && ref.name.toLowerCase() === 'authorization')));
+}
+
+/** Two credentials that go to the same header, query parameter or cookie cannot both be sent. */
+function sharedTarget(refs: CredentialRef[]): string | undefined {
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const target = ref.type === 'api_key' ? `${ref.in} ${ref.in === 'header' ? ref.name.toLowerCase() : ref.name}` : 'header authorization';
+    if (seen.has(target)) return target;
+    seen.add(target);
+  }
+  return undefined;
 }
 
 function mapScheme(name: string, scopes: string[], ctx: AuthContext): AuthResult {

@@ -1,3 +1,4 @@
+import { capabilitySchema } from '../../capabilities/schema.js';
 import { assemble, canonicalJson, canonicalParts, digest, sha256 } from './digest.js';
 import { detectRisks, gatesFor, isLocalHost, levelRank, sourceRisks } from './risks.js';
 import type { ActivationReview, Draft, ImportPlan, Operation, PolicyDefaults, ReviewGate, Risk, SourceInfo, TrustCard, Verdict } from './types.js';
@@ -22,7 +23,17 @@ export function buildPlan(source: SourceInfo, document: unknown, operations: Ope
     if (names.has(op.name)) throw new Error(`importer produced two operations named "${op.name}"`);
     names.add(op.name);
   }
-  const built = [...operations]
+  // A draft apply would refuse is not offered: preview and apply agree on what is valid.
+  const notes = [...(options.warnings ?? [])];
+  const valid = operations.filter((op) => {
+    if (op.target.type !== 'capability') return true;
+    const parsed = capabilitySchema.safeParse(op.target.capability);
+    if (parsed.success) return true;
+    const issue = parsed.error.issues[0];
+    notes.push(`draft "${op.name}" left out: the generated capability is invalid: ${issue ? `${issue.path.join('.') || '$'}: ${issue.message}` : 'unknown'}`);
+    return false;
+  });
+  const built = [...valid]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((op) => buildDraft(op, source, sourceDigest, profile));
   const drafts = built.map((b) => b.draft);
@@ -40,7 +51,7 @@ export function buildPlan(source: SourceInfo, document: unknown, operations: Ope
       rollback_required: true,
     },
     reversible: true,
-    warnings: [...(options.warnings ?? [])].sort(),
+    warnings: notes.sort(),
   };
   // The plan digest is over the canonical plan; each draft's canonical JSON is reused, not redone.
   const { drafts: _drafts, ...rest } = body;

@@ -16,7 +16,7 @@ export interface PreviewOptions {
   /** GraphQL SDL and introspection files name no endpoint. */
   endpoint?: string;
   maxBytes?: number;
-  /** OpenAPI: also run the parser's full validation (slow on large descriptions); findings become warnings. */
+  /** OpenAPI: the parser's full validation (slow on large descriptions) instead of the structural checks; findings become warnings. */
   validate?: boolean;
 }
 
@@ -26,7 +26,7 @@ export async function planImport(options: PreviewOptions): Promise<ImportPlan> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let result: ImporterResult;
   if (options.kind === 'openapi') {
-    const loaded = await loadOpenApi(options.file, { maxBytes, validate: options.validate ?? false });
+    const loaded = await loadOpenApi(options.file, { maxBytes, validate: options.validate ? true : 'structural' });
     result = planOpenApi(loaded.doc, { sourceName, uri: null });
     result.warnings.push(...loaded.validationErrors.map((e) => `validation: ${e}`));
   } else {

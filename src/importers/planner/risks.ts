@@ -35,8 +35,9 @@ export function detectRisks(op: Operation, source: SourceInfo): Risk[] {
 
   if (f.effect !== 'read') add('mutating', 'medium', `${op.route.method} ${op.route.operation} changes state`, 'route.method');
   if (f.destructive || f.effect === 'delete') {
-    if (noAuth) add('destructive', 'critical', 'destructive operation that the source declares needs no authentication', 'route.method');
-    else add('destructive', 'high', 'destructive operation: deletes or overwrites data', 'route.method');
+    const why = f.destructive_reason ? ` (${f.destructive_reason})` : '';
+    if (noAuth) add('destructive', 'critical', `destructive operation that the source declares needs no authentication${why}`, 'route.method');
+    else add('destructive', 'high', `destructive operation: deletes or overwrites data${why}`, 'route.method');
   }
   if (f.broad_scope) add('broad_scope', f.effect === 'delete' ? 'critical' : 'high', f.broad_scope, 'route.endpoint');
   if (f.effect !== 'read' && !f.auth_declared) add('ambiguous_auth', 'high', 'mutating operation with no declared authentication', 'auth');

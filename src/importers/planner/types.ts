@@ -29,6 +29,8 @@ export interface OperationFacts {
   effect: Effect;
   /** The source itself says the operation is destructive (MCP destructiveHint, DELETE). */
   destructive: boolean;
+  /** Why it reads as destructive (HTTP DELETE, a verb in its name, its return type, its description). */
+  destructive_reason?: string;
   /** Auth schemes the source declares for this operation ([] = declared as none). */
   auth_schemes: string[];
   /** Whether the source says anything at all about auth for this operation. */

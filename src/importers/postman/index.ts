@@ -1,5 +1,5 @@
 import postman, { type Item, type ItemGroup, type RequestAuth } from 'postman-collection';
-import { broadScope, cleanText, envName, soundsDestructive, toolName, uniqueNames } from '../common.js';
+import { broadScope, cleanText, destructiveReason, envName, toolName, uniqueNames } from '../common.js';
 import { isSourceError, sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { JsonObject, Operation } from '../planner/types.js';
@@ -47,7 +47,7 @@ export function importPostman(parsed: unknown, options: { sourceName: string; ur
       ops.push(requestOperation(item, variables, warnings));
     } catch (error) {
       if (!isSourceError(error)) throw error;
-      warnings.push(`request "${item.name}" skipped: ${error.message}`);
+      warnings.push(`request "${item.name ?? '(unnamed)'}" skipped: ${error.message}`);
     }
   });
   return {
@@ -102,6 +102,8 @@ function requestOperation(item: Item, variables: Map<string, string>, warnings: 
   const baseUrl = `${origin.protocol}//${origin.host}`;
   const prefix = origin.pathname.replace(/\/+$/, '');
   const path = `${prefix}/${pathSegments.join('/')}`;
+  // A request without a name is named after its method and path.
+  const label = typeof item.name === 'string' && item.name.trim() ? item.name : `${method} ${path}`;
 
   const params: Record<string, string> = {};
   url.query.each((q) => {
@@ -126,19 +128,21 @@ function requestOperation(item: Item, variables: Map<string, string>, warnings: 
     headers[h.key] = resolve(h.value ?? '');
   });
 
-  const body = requestBody(item, resolve, inputs, warnings);
-  const auth = authOf(item.getAuth(), credentialHeaders, warnings, item.name);
+  const body = requestBody(item, resolve, inputs, warnings, label);
+  const auth = authOf(item.getAuth(), credentialHeaders, warnings, label);
   const folders = folderNames(item);
-  const effect = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : method === 'DELETE' || soundsDestructive(item.name) ? 'delete' : 'write';
+  const safe = method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+  const description = cleanText(descriptionOf(item.request.description) || descriptionOf(item.description)) || `${method} ${path}`;
+  const destructive = safe ? null : destructiveReason({ method, name: label, names: [pathSegments.filter((p) => !p.startsWith('{')).at(-1) ?? ''], description });
+  const effect = safe ? 'read' : destructive ? 'delete' : 'write';
   const lastSegment = pathSegments[pathSegments.length - 1] ?? '';
-  const listing = effect === 'read' && !lastSegment.startsWith('{') && /^(list|search|all|get all|find)/i.test(item.name);
+  const listing = effect === 'read' && !lastSegment.startsWith('{') && /^(list|search|all|get all|find)/i.test(label);
   const paginated = Object.keys(params).some((k) => PAGINATION.has(k.toLowerCase()));
 
   const properties = Object.fromEntries([...inputs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const input: JsonObject = { type: 'object', properties };
   if (required.size) input.required = [...required].sort();
-  const name = toolName(item.name);
-  const description = cleanText(descriptionOf(item.request.description) || descriptionOf(item.description)) || `${method} ${path}`;
+  const name = toolName(label);
   const config: JsonObject = { base_url: baseUrl, path, method };
   if (Object.keys(params).length) config.params = params;
   if (Object.keys(headers).length) config.headers = headers;
@@ -157,18 +161,19 @@ function requestOperation(item: Item, variables: Map<string, string>, warnings: 
   };
   return {
     name,
-    title: item.name,
+    title: label,
     description,
-    route: { protocol: 'http', method, endpoint: `${baseUrl}${path}`, operation: item.name },
+    route: { protocol: 'http', method, endpoint: `${baseUrl}${path}`, operation: label },
     input_schema: input,
     output_schema: null,
     tags: ['postman', ...folders],
     facts: {
       effect,
       destructive: effect === 'delete',
+      ...(destructive ? { destructive_reason: destructive } : {}),
       auth_schemes: auth.schemes,
       auth_declared: auth.declared,
-      broad_scope: broadScope(item.name, path),
+      broad_scope: broadScope(label, path),
       unbounded_list: listing && !paginated,
       selection_depth: null,
       egress_hosts: [origin.hostname],
@@ -183,6 +188,7 @@ function requestBody(
   resolve: (text: string) => string,
   inputs: Map<string, JsonObject>,
   warnings: string[],
+  label: string,
 ): { template?: unknown; encoding?: 'json' | 'form' } {
   const body = item.request.body;
   if (!body || body.isEmpty()) return {};
@@ -192,7 +198,7 @@ function requestBody(
     try {
       parsed = JSON.parse(text);
     } catch {
-      warnings.push(`request "${item.name}": raw body is not JSON; sent as a text template`);
+      warnings.push(`request "${label}": raw body is not JSON; sent as a text template`);
       return { template: resolve(body.raw) };
     }
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
@@ -212,7 +218,7 @@ function requestBody(
     list?.each((p: { key?: string | null; value?: unknown; disabled?: boolean; type?: string }) => {
       if (!p.key || p.disabled) return;
       if (p.type === 'file') {
-        warnings.push(`request "${item.name}": file field "${p.key}" is not carried`);
+        warnings.push(`request "${label}": file field "${p.key}" is not carried`);
         return;
       }
       inputs.set(p.key, { type: 'string', ...(typeof p.value === 'string' && p.value && !p.value.includes('{{') ? { default: p.value } : {}) });
@@ -220,7 +226,7 @@ function requestBody(
     });
     return { template, encoding: 'form' };
   }
-  warnings.push(`request "${item.name}": ${body.mode} bodies are not carried`);
+  warnings.push(`request "${label}": ${body.mode} bodies are not carried`);
   return {};
 }
 
