@@ -28,6 +28,14 @@ export interface Config {
    */
   allowedHosts: string[];
   mcp: McpSettings;
+  /** Hardening limits and policies (issue 10). */
+  hardening: HardeningSettings;
+}
+
+/** Hardening (issue 10): store fault handling, limits, outbound policy, browser rules. */
+export interface HardeningSettings {
+  /** How long a SQLite write waits for another connection's lock before 503 (SQLITE_BUSY_TIMEOUT_MS, default 5000). */
+  sqliteBusyTimeoutMs: number;
 }
 
 /** Tunables of MCP serving and federation (all optional variables). */
@@ -115,6 +123,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
+    hardening: {
+      sqliteBusyTimeoutMs: parseInteger(value(undefined, 'SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 'SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+    },
     mcp: {
       pageSize: parseInteger(value(undefined, 'MCP_PAGE_SIZE') ?? '1000', 'MCP_PAGE_SIZE', 1, 100_000),
       toolTimeoutMs: parseInteger(value(undefined, 'TOOL_TIMEOUT_MS') ?? '60000', 'TOOL_TIMEOUT_MS', 1, 3_600_000),

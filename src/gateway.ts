@@ -50,7 +50,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const logger = createLogger(config.logLevel, options.logStream);
   for (const warning of warnings) logger.warn(warning);
 
-  const store = await Store.open(config.databaseUrl);
+  const store = await Store.open(config.databaseUrl, { sqliteBusyTimeoutMs: config.hardening.sqliteBusyTimeoutMs });
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   let events: ClusterEvents = new LocalEvents();
   try {

@@ -67,8 +67,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok', version: VERSION }));
   app.get('/ready', async (_request, reply) => {
-    if (await deps.store.ping()) return { status: 'ready', database: deps.store.dialect, events: deps.events?.() ?? 'local' };
-    return sendProblem(reply, new GatewayError('NOT_READY', 'the database does not answer'));
+    const store = await deps.store.state();
+    if (store.state === 'up') return { status: 'ready', database: deps.store.dialect, store: 'up', events: deps.events?.() ?? 'local' };
+    return sendProblem(reply, new GatewayError('NOT_READY', `the database does not answer: ${store.reason ?? 'unknown'}`));
   });
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, type ErrorCode, type FieldError } from '../errors.js';
+import { isStoreUnavailable } from '../store/store.js';
 
 /** An RFC 9457 problem document as the gateway sends it. */
 export interface Problem {
@@ -52,7 +53,7 @@ export function toGatewayError(error: unknown, request: FastifyRequest): Gateway
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new GatewayError(e.statusCode === 404 ? 'ROUTE_NOT_FOUND' : 'BAD_REQUEST', describe(e));
   }
-  if (e.code && UNAVAILABLE.has(e.code)) {
+  if ((e.code && UNAVAILABLE.has(e.code)) || isStoreUnavailable(error)) {
     request.log.warn({ code: e.code }, 'database or network unavailable');
     return new GatewayError('STORE_UNAVAILABLE', 'the database is unavailable; try again shortly');
   }
