@@ -47,7 +47,7 @@ export function rekeyDocument(file: unknown, from: AuthCipher, to: AuthCipher): 
     if (!Array.isArray(list)) continue;
     list.forEach((object: unknown, index) => {
       if (!isObject(object)) return;
-      for (const field of ['auth_value', 'authValue']) {
+      for (const field of ['auth_value', 'authValue', 'env_value']) {
         const value = object[field];
         if (typeof value !== 'string' || value === '') continue;
         const where = `${contextForge ? '$.entities' : '$'}.${kind}[${index}] (${String(object.name ?? object.uri ?? '?')})`;

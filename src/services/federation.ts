@@ -11,6 +11,7 @@ import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
+import { plainEnv } from './env-secrets.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
@@ -334,7 +335,7 @@ export class Federation implements Upstreams {
       url: (fields.url as string | null) ?? null,
       command: (fields.command as string | null) ?? null,
       args: (fields.args as string[] | undefined) ?? [],
-      env: (fields.env as Record<string, string> | undefined) ?? {},
+      env: plainEnv(fields, this.cipher),
       headers,
     };
   }

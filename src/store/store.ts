@@ -1,4 +1,4 @@
-import { mkdirSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
@@ -302,7 +302,18 @@ async function connect(databaseUrl: string, options: StoreOptions = {}): Promise
     const memory = path === ':memory:';
     if (!memory) {
       const dir = dirname(resolve(path));
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // The database holds encrypted credentials and, in trial mode, the generated key itself:
+      // a file the gateway creates is readable by its owner only (SQLite gives -wal and -shm
+      // the database file's permissions).
+      if (!existsSync(path)) {
+        try {
+          closeSync(openSync(path, 'a', 0o600));
+          chmodSync(path, 0o600); // the umask may have narrowed, never widened, it: make it exact
+        } catch (error) {
+          throw new GatewayError('STORE_UNAVAILABLE', `cannot create SQLite database ${path}: ${errorMessage(error)}`);
+        }
+      }
     }
     let database: SQLite.Database;
     try {

@@ -3,6 +3,7 @@ import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
+import { scrubSecrets } from '../services/env-secrets.js';
 import { deadline } from './deadline.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
@@ -371,7 +372,8 @@ export class UpstreamConnection {
         stderr: 'pipe',
       });
       transport.stderr?.on('data', (chunk: Buffer) => {
-        this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
+        // Known secrets (env values, auth headers) never reach last_error or a log (issue 10).
+        this.stderrTail = scrubSecrets(this.stderrTail + chunk.toString('utf8'), [...Object.values(t.env), ...Object.values(t.headers)]).slice(-2000);
       });
       this.stdio = transport;
       return transport;
