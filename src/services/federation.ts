@@ -10,7 +10,8 @@ import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
 import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
-import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
+import { OAuth2Tokens } from '../upstream/oauth2.js';
+import { UpstreamCredentials } from '../upstream/credentials.js';
 import { plainEnv } from './env-secrets.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
@@ -316,18 +317,8 @@ export class Federation implements Upstreams {
   }
 
   private target(fields: Record<string, unknown>): UpstreamTarget {
-    let headers: Record<string, string> = {};
-    const authType = String(fields.auth_type ?? 'none');
-    let oauth: Pick<UpstreamTarget, 'bearer' | 'refused'> = {};
-    if (authType === 'oauth2') {
-      if (fields.transport === 'stdio') throw new Error(`gateway "${String(fields.name)}": oauth2 applies to HTTP transports, not stdio`);
-      const config = typeof fields.auth_value === 'string' ? (this.cipher.decrypt(fields.auth_value) as unknown as OAuth2Config) : undefined;
-      if (!config || typeof config.token_url !== 'string') throw new Error(`gateway "${String(fields.name)}" uses oauth2 without a token_url, client_id and client_secret`);
-      oauth = { bearer: () => this.tokens.token(config), refused: () => this.tokens.invalidate(config) };
-    } else if (authType !== 'none' && typeof fields.auth_value === 'string') {
-      const payload = this.cipher.decrypt(fields.auth_value);
-      headers = Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    }
+    // The one credential resolver (issue 10), sharing this instance's token cache.
+    const { headers, ...oauth } = new UpstreamCredentials(this.cipher, process.env, this.tokens).gateway(fields);
     return {
       ...oauth,
       name: String(fields.name),

@@ -1,7 +1,7 @@
 import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
-import { CredentialResolver } from './credential-refs.js';
+import { UpstreamCredentials } from './credentials.js';
 import { deadline } from './deadline.js';
 
 /** What a REST tool call needs from the tool and from the server it belongs to. */
@@ -62,13 +62,13 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 /** Runs REST tools over undici's pooled, kept-alive connections (one pool per origin). */
 export class RestExecutor {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
-  private readonly credentials: CredentialResolver;
+  private readonly credentials: UpstreamCredentials;
 
   constructor(
     private readonly cipher: AuthCipher,
     private readonly options: RestOptions,
   ) {
-    this.credentials = new CredentialResolver(options.env);
+    this.credentials = new UpstreamCredentials(cipher, options.env);
   }
 
   /**
@@ -86,7 +86,10 @@ export class RestExecutor {
     const { abort, observe } = options;
     let request: PreparedRequest;
     try {
-      request = tool.auth_ref ? await this.build(tool, server, args, signal) : this.buildSync(tool, server, args);
+      // One resolver for every kind of credential (issue 10): stored oauth2 fetches its token too.
+      const source = UpstreamCredentials.forRestTool(tool, server);
+      const resolved = this.credentials.needsFetch(source) ? await this.credentials.resolve(source, signal) : this.credentials.resolveSync(source);
+      request = this.buildSync(tool, server, args, resolved);
     } catch (error) {
       return toolError(`cannot call ${tool.name}: ${(error as Error).message}`);
     }
@@ -121,12 +124,6 @@ export class RestExecutor {
 
   async close(): Promise<void> {
     await this.agent.close();
-  }
-
-  /** A tool with `auth_ref` may need a token fetched first. */
-  private async build(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>, signal?: AbortSignal): Promise<PreparedRequest> {
-    const resolved = await this.credentials.resolve(tool.auth_ref!, signal);
-    return this.buildSync(tool, server, args, resolved);
   }
 
   /** The URL, headers and body for one call: placeholders filled, auth added. */
@@ -179,7 +176,7 @@ export class RestExecutor {
     }
     for (const [key, value] of Object.entries(resolved?.cookies ?? {})) cookies.push(`${key}=${encodeURIComponent(value)}`);
     if (cookies.length > 0) headers.cookie = cookies.join('; ');
-    Object.assign(headers, this.authHeaders(tool, server), resolved?.headers);
+    Object.assign(headers, resolved?.headers);
     let body: string | FormData | undefined;
     const bodyArg = /^\{([A-Za-z_][\w.-]*)\}$/.exec(typeof tool.body === 'string' ? tool.body : '')?.[1];
     if (bodyArg !== undefined && (args[bodyArg] === undefined || args[bodyArg] === null)) {
@@ -201,16 +198,6 @@ export class RestExecutor {
     }
     headers.accept ??= 'application/json, text/plain;q=0.9, */*;q=0.5';
     return { url, method, headers, body, secrets: resolved?.secrets ?? [] };
-  }
-
-  /** Auth headers: the tool's own credentials, else its server's. */
-  private authHeaders(tool: RestTool, server: RestServer | undefined): Record<string, string> {
-    const source = tool.auth_value ? tool : server?.auth_value ? server : undefined;
-    if (!source?.auth_value || source.auth_type === 'none' || source.auth_type === 'oauth2') return {};
-    const payload = this.cipher.decrypt(source.auth_value);
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(payload)) if (typeof value === 'string') headers[key.toLowerCase()] = value;
-    return headers;
   }
 
   private toResult(tool: RestTool, status: number, contentType: string, raw: Buffer): ToolResult {
