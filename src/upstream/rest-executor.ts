@@ -1,6 +1,7 @@
 import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
+import { ArgumentValidator } from './arguments.js';
 import { UpstreamCredentials } from './credentials.js';
 import { deadline } from './deadline.js';
 
@@ -23,6 +24,8 @@ export interface RestTool {
   body_content_type?: string | null;
   /** Credentials referenced from the environment (capability files). */
   auth_ref?: CredentialRef | null;
+  /** The arguments' JSON Schema: checked before any request (issue 10). */
+  input_schema?: Record<string, unknown> | null;
 }
 
 export interface RestServer {
@@ -63,6 +66,7 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 export class RestExecutor {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
   private readonly credentials: UpstreamCredentials;
+  private readonly argumentsCheck = new ArgumentValidator();
 
   constructor(
     private readonly cipher: AuthCipher,
@@ -85,6 +89,9 @@ export class RestExecutor {
   ): Promise<ToolResult> {
     const { abort, observe } = options;
     let request: PreparedRequest;
+    const checked = this.argumentsCheck.checkTool(tool, args);
+    if (!checked.ok) return toolError(checked.message);
+    args = checked.args;
     try {
       // One resolver for every kind of credential (issue 10): stored oauth2 fetches its token too.
       const source = UpstreamCredentials.forRestTool(tool, server);
