@@ -36,6 +36,14 @@ export interface Config {
 export interface HardeningSettings {
   /** How long a SQLite write waits for another connection's lock before 503 (SQLITE_BUSY_TIMEOUT_MS, default 5000). */
   sqliteBusyTimeoutMs: number;
+  /** Deepest nesting accepted in a JSON body (MAX_JSON_DEPTH, default 128). */
+  maxJsonDepth: number;
+  /** Most messages in one JSON-RPC batch (MCP_MAX_BATCH, default 100). */
+  maxBatch: number;
+  /** Largest rendered prompt (PROMPT_MAX_RENDER_BYTES, default 1 MiB). */
+  promptMaxRenderBytes: number;
+  /** Origins browsers may call the MCP endpoints from besides the gateway's own (MCP_ALLOWED_ORIGINS; `*`: any). */
+  allowedOrigins: string[];
 }
 
 /** Tunables of MCP serving and federation (all optional variables). */
@@ -125,6 +133,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .filter(Boolean),
     hardening: {
       sqliteBusyTimeoutMs: parseInteger(value(undefined, 'SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 'SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+      maxJsonDepth: parseInteger(value(undefined, 'MAX_JSON_DEPTH') ?? '128', 'MAX_JSON_DEPTH', 8, 1000),
+      maxBatch: parseInteger(value(undefined, 'MCP_MAX_BATCH') ?? '100', 'MCP_MAX_BATCH', 1, 100_000),
+      promptMaxRenderBytes: parseInteger(value(undefined, 'PROMPT_MAX_RENDER_BYTES') ?? String(1024 * 1024), 'PROMPT_MAX_RENDER_BYTES', 1024, 1024 ** 3),
+      allowedOrigins: (value(undefined, 'MCP_ALLOWED_ORIGINS') ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
     },
     mcp: {
       pageSize: parseInteger(value(undefined, 'MCP_PAGE_SIZE') ?? '1000', 'MCP_PAGE_SIZE', 1, 100_000),

@@ -64,7 +64,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       cipher,
       logger,
-      { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
+      { maxResponseBytes: mcp.maxResponseBytes, nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
       (kind) => {
         changed.invalidate(kind);
         // Discovery wrote tools to the shared database and changed what this instance serves.
@@ -76,7 +76,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
-    const prompts = new PromptRenderer();
+    const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.
     const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {
@@ -118,6 +118,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
       events: () => events.state(),
+      limits: { maxJsonDepth: config.hardening.maxJsonDepth, maxBatch: config.hardening.maxBatch, allowedOrigins: config.hardening.allowedOrigins },
     });
     await federation.start();
     let url = '';

@@ -16,6 +16,8 @@ import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
+import type { McpGuardSettings } from './mcp-guard.js';
+import { jsonTooDeep } from '../upstream/limits.js';
 
 export interface AppDeps {
   store: Store;
@@ -34,6 +36,8 @@ export interface AppDeps {
   mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
   events?: () => string;
+  /** Hardening (issue 10): JSON depth for every body, browser rules and batch size on MCP endpoints. */
+  limits?: McpGuardSettings;
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -51,7 +55,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // JSON only: merge-patch and other +json types parse as JSON; text/plain is not accepted.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // Nesting is measured before parsing: validators and merge patches recurse (issue 10).
+  const maxDepth = deps.limits?.maxJsonDepth ?? 128;
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  const guardedJson: typeof jsonParser = (request, body, done) => {
+    if (typeof body === 'string' && jsonTooDeep(body, maxDepth)) {
+      done(new GatewayError('BODY_TOO_DEEP', `the body nests deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`), undefined);
+      return;
+    }
+    jsonParser(request, body, done);
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, guardedJson);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, guardedJson);
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
@@ -77,7 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
-    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });
+    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes, ...(deps.limits ? { guard: deps.limits } : {}) });
   }
   return app;
 }

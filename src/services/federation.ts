@@ -29,6 +29,8 @@ export interface DiscoveryReport {
 }
 
 export interface FederationOptions {
+  /** Largest upstream reply (MAX_RESPONSE_BYTES); unset: unbounded. */
+  maxResponseBytes?: number;
   nameSeparator: string;
   healthIntervalMs: number;
   connectTimeoutMs: number;
@@ -327,6 +329,7 @@ export class Federation implements Upstreams {
       command: (fields.command as string | null) ?? null,
       args: (fields.args as string[] | undefined) ?? [],
       env: plainEnv(fields, this.cipher),
+      ...(this.options.maxResponseBytes ? { maxResponseBytes: this.options.maxResponseBytes } : {}),
       headers,
     };
   }

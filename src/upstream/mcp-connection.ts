@@ -5,6 +5,7 @@ import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
 import { deadline } from './deadline.js';
+import { cappedFetch, readCappedText, tooLargeMessage } from './limits.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -20,6 +21,8 @@ export interface UpstreamTarget {
   bearer?: () => string | Promise<string>;
   /** oauth2 gateways: the upstream refused the token (401); fetch a new one next time. */
   refused?: () => void;
+  /** Largest reply (a JSON body, or one event of a stream) read from the upstream: MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
 }
 
 export interface UpstreamLists {
@@ -193,7 +196,7 @@ export class UpstreamConnection {
       if (typeof type === 'string' && type.includes('text/event-stream')) {
         reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, signal);
       } else {
-        reply = parseJsonReply(await res.body.text(), id);
+        reply = parseJsonReply(this.target.maxResponseBytes ? await readCappedText(res.body, this.target.maxResponseBytes, 'the upstream reply') : await res.body.text(), id);
       }
     } catch (error) {
       if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
@@ -245,6 +248,7 @@ export class UpstreamConnection {
     for await (const chunk of body) {
       buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
       if (buffer.length > MAX_STREAM_BUFFER) throw new Error('an SSE event over 64 MiB');
+      if (this.target.maxResponseBytes && buffer.length > this.target.maxResponseBytes) throw new Error(tooLargeMessage('an event of the upstream stream', this.target.maxResponseBytes));
       let match: RegExpExecArray | null;
       EVENT_END.lastIndex = 0;
       while ((match = EVENT_END.exec(buffer)) !== null) {
@@ -381,6 +385,8 @@ export class UpstreamConnection {
     const url = new URL(t.url!);
     const requestInit = { headers: t.headers };
     const bearer = t.bearer;
+    // Every reply is read against MAX_RESPONSE_BYTES (issue 10).
+    const fetch = t.maxResponseBytes ? cappedFetch(globalThis.fetch, t.maxResponseBytes) : globalThis.fetch;
     // oauth2: every request of the SDK transport carries the current token.
     const authorizedFetch = bearer
       ? async (input: string | URL, init?: RequestInit) => {
@@ -394,9 +400,9 @@ export class UpstreamConnection {
       : undefined;
     if (t.transport === 'sse') {
       const eventFetch = (input: string | URL, init?: RequestInit) => (authorizedFetch ?? fetch)(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } });
-      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch, eventSourceInit: { fetch: eventFetch } } as never);
+      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch ?? fetch, eventSourceInit: { fetch: eventFetch } } as never);
     }
-    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch });
+    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch ?? fetch });
   }
 
   private translate(error: unknown, method: string, timeoutMs: number): RpcError {
