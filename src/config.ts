@@ -44,6 +44,8 @@ export interface HardeningSettings {
   promptMaxRenderBytes: number;
   /** Origins browsers may call the MCP endpoints from besides the gateway's own (MCP_ALLOWED_ORIGINS; `*`: any). */
   allowedOrigins: string[];
+  /** Longest wait for a request's headers and body (REQUEST_TIMEOUT_MS, default 30000); then 408. */
+  requestTimeoutMs: number;
 }
 
 /** Tunables of MCP serving and federation (all optional variables). */
@@ -133,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .filter(Boolean),
     hardening: {
       sqliteBusyTimeoutMs: parseInteger(value(undefined, 'SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 'SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+      requestTimeoutMs: parseInteger(value(undefined, 'REQUEST_TIMEOUT_MS') ?? '30000', 'REQUEST_TIMEOUT_MS', 100, 3_600_000),
       maxJsonDepth: parseInteger(value(undefined, 'MAX_JSON_DEPTH') ?? '128', 'MAX_JSON_DEPTH', 8, 1000),
       maxBatch: parseInteger(value(undefined, 'MCP_MAX_BATCH') ?? '100', 'MCP_MAX_BATCH', 1, 100_000),
       promptMaxRenderBytes: parseInteger(value(undefined, 'PROMPT_MAX_RENDER_BYTES') ?? String(1024 * 1024), 'PROMPT_MAX_RENDER_BYTES', 1024, 1024 ** 3),

@@ -118,7 +118,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
       events: () => events.state(),
-      limits: { maxJsonDepth: config.hardening.maxJsonDepth, maxBatch: config.hardening.maxBatch, allowedOrigins: config.hardening.allowedOrigins },
+      limits: { requestTimeoutMs: config.hardening.requestTimeoutMs, maxJsonDepth: config.hardening.maxJsonDepth, maxBatch: config.hardening.maxBatch, allowedOrigins: config.hardening.allowedOrigins },
     });
     await federation.start();
     let url = '';

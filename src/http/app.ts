@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { isUtf8 } from 'node:buffer';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import type { Registry } from '../services/registry.js';
@@ -17,6 +18,7 @@ import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
 import type { McpGuardSettings } from './mcp-guard.js';
+import { bodyTimeoutHook, clientErrorHandler, frameworkErrors, nulPathHook } from './fastify-errors.js';
 import { jsonTooDeep } from '../upstream/limits.js';
 
 export interface AppDeps {
@@ -37,7 +39,7 @@ export interface AppDeps {
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
   events?: () => string;
   /** Hardening (issue 10): JSON depth for every body, browser rules and batch size on MCP endpoints. */
-  limits?: McpGuardSettings;
+  limits?: McpGuardSettings & { requestTimeoutMs?: number };
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -50,6 +52,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Fastify's and Node's own client errors answer in problem+json too (issue 10).
+    frameworkErrors,
+    clientErrorHandler,
+    // A body shorter than its Content-Length is answered 408 instead of waiting for ever.
+    requestTimeout: deps.limits?.requestTimeoutMs ?? 30_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   });
 
@@ -58,21 +65,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Nesting is measured before parsing: validators and merge patches recurse (issue 10).
   const maxDepth = deps.limits?.maxJsonDepth ?? 128;
   const jsonParser = app.getDefaultJsonParser('error', 'error');
-  const guardedJson: typeof jsonParser = (request, body, done) => {
-    if (typeof body === 'string' && jsonTooDeep(body, maxDepth)) {
-      done(new GatewayError('BODY_TOO_DEEP', `the body nests deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`), undefined);
+  const guardedJson = (request: FastifyRequest, raw: string | Buffer, done: (error: Error | null, body?: unknown) => void): void => {
+    // Invalid UTF-8 is refused, not stored as U+FFFD.
+    if (Buffer.isBuffer(raw) && !isUtf8(raw)) {
+      done(new GatewayError('BODY_NOT_UTF8', 'the body is not valid UTF-8'));
+      return;
+    }
+    const body = typeof raw === 'string' ? raw : raw.toString('utf8');
+    if (jsonTooDeep(body, maxDepth)) {
+      done(new GatewayError('BODY_TOO_DEEP', `the body nests deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`));
       return;
     }
     jsonParser(request, body, done);
   };
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, guardedJson);
-  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, guardedJson);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, guardedJson);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'buffer' }, guardedJson);
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
     done();
   });
+  app.addHook('onRequest', nulPathHook);
+  app.addHook('onRequest', bodyTimeoutHook(deps.limits?.requestTimeoutMs ?? 30_000));
   if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
   app.addHook('onRequest', authHook(deps.auth));
 
