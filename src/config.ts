@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { GatewayError } from './errors.js';
+import { parsePolicyList } from './upstream/outbound-policy.js';
 
 /** Everything `serve` needs, read from the environment and flags (SPEC §2). */
 export interface Config {
@@ -46,6 +47,10 @@ export interface HardeningSettings {
   allowedOrigins: string[];
   /** Longest wait for a request's headers and body (REQUEST_TIMEOUT_MS, default 30000); then 408. */
   requestTimeoutMs: number;
+  /** Outbound policy: only these CIDRs / host patterns (UPSTREAM_ALLOW; empty: any not denied). */
+  upstreamAllow: string[];
+  /** Outbound policy: never these (UPSTREAM_DENY), besides link-local and cloud metadata. */
+  upstreamDeny: string[];
 }
 
 /** Tunables of MCP serving and federation (all optional variables). */
@@ -135,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .filter(Boolean),
     hardening: {
       sqliteBusyTimeoutMs: parseInteger(value(undefined, 'SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 'SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+      upstreamAllow: policyList(value(undefined, 'UPSTREAM_ALLOW'), 'UPSTREAM_ALLOW'),
+      upstreamDeny: policyList(value(undefined, 'UPSTREAM_DENY'), 'UPSTREAM_DENY'),
       requestTimeoutMs: parseInteger(value(undefined, 'REQUEST_TIMEOUT_MS') ?? '30000', 'REQUEST_TIMEOUT_MS', 100, 3_600_000),
       maxJsonDepth: parseInteger(value(undefined, 'MAX_JSON_DEPTH') ?? '128', 'MAX_JSON_DEPTH', 8, 1000),
       maxBatch: parseInteger(value(undefined, 'MCP_MAX_BATCH') ?? '100', 'MCP_MAX_BATCH', 1, 100_000),
@@ -217,4 +224,12 @@ function parseBoolean(raw: string, name: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   throw new GatewayError('CONFIG_INVALID', `${name} must be true or false, not "${raw}"`);
+}
+
+function policyList(raw: string | undefined, name: string): string[] {
+  try {
+    return parsePolicyList(raw, name);
+  } catch (error) {
+    throw new GatewayError('CONFIG_INVALID', (error as Error).message);
+  }
 }

@@ -15,6 +15,7 @@ import { Federation } from './services/federation.js';
 import { Registry, type ChangeEvent } from './services/registry.js';
 import { RestExecutor } from './upstream/rest-executor.js';
 import { Store } from './store/store.js';
+import { OutboundPolicy } from './upstream/outbound-policy.js';
 
 /** A running gateway: its parts, and how to stop it. */
 export interface Gateway {
@@ -56,6 +57,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
+    const policy = new OutboundPolicy(config.hardening.upstreamAllow, config.hardening.upstreamDeny);
     const registry = new Registry(store, cipher, config.envRefAllowlist);
     const mcp = config.mcp;
     // The catalog and federation refer to each other: federation reports changes, the catalog reads its items.
@@ -64,7 +66,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       cipher,
       logger,
-      { maxResponseBytes: mcp.maxResponseBytes, nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
+      { policy, maxResponseBytes: mcp.maxResponseBytes, nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
       (kind) => {
         changed.invalidate(kind);
         // Discovery wrote tools to the shared database and changed what this instance serves.
@@ -75,7 +77,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
-    const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
+    const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes, policy });
     const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.

@@ -12,6 +12,7 @@ import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { OAuth2Tokens } from '../upstream/oauth2.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
+import type { OutboundPolicy } from '../upstream/outbound-policy.js';
 import { plainEnv } from './env-secrets.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
@@ -31,6 +32,8 @@ export interface DiscoveryReport {
 export interface FederationOptions {
   /** Largest upstream reply (MAX_RESPONSE_BYTES); unset: unbounded. */
   maxResponseBytes?: number;
+  /** UPSTREAM_ALLOW / UPSTREAM_DENY for every connection to an HTTP gateway. */
+  policy?: OutboundPolicy;
   nameSeparator: string;
   healthIntervalMs: number;
   connectTimeoutMs: number;
@@ -125,6 +128,8 @@ export class Federation implements Upstreams {
   async refresh(idOrName: string): Promise<DiscoveryReport> {
     const stored = await this.store.get('gateways', idOrName);
     if (!stored) throw new GatewayError('GW_NOT_FOUND', `no gateway with id or name "${idOrName}"`);
+    // An inactive gateway never connects, not even on request (issue 10).
+    if (stored.fields.is_active === false) throw new GatewayError('GW_INACTIVE', `gateway "${String(stored.fields.name)}" is inactive; activate it (is_active: true) to connect`);
     const link = this.linkFor(stored);
     link.nextAttempt = 0;
     try {
@@ -330,6 +335,7 @@ export class Federation implements Upstreams {
       args: (fields.args as string[] | undefined) ?? [],
       env: plainEnv(fields, this.cipher),
       ...(this.options.maxResponseBytes ? { maxResponseBytes: this.options.maxResponseBytes } : {}),
+      ...(this.options.policy ? { connect: this.options.policy.connector() } : {}),
       headers,
     };
   }

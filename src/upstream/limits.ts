@@ -1,3 +1,4 @@
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 /**
  * Size and shape bounds (issue 10): every upstream reply is read against MAX_RESPONSE_BYTES, and
  * JSON bodies are measured for nesting depth before anything recursive touches them.
@@ -86,4 +87,9 @@ export function jsonTooDeep(text: string, max: number): boolean {
     } else if (c === 125 || c === 93) depth--;
   }
   return false;
+}
+
+/** A fetch whose connections go through `dispatcher` (the outbound policy's connector). */
+export function policyFetch(dispatcher: Dispatcher): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
 }

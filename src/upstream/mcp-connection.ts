@@ -5,7 +5,7 @@ import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
 import { deadline } from './deadline.js';
-import { cappedFetch, readCappedText, tooLargeMessage } from './limits.js';
+import { cappedFetch, policyFetch, readCappedText, tooLargeMessage } from './limits.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -23,6 +23,8 @@ export interface UpstreamTarget {
   refused?: () => void;
   /** Largest reply (a JSON body, or one event of a stream) read from the upstream: MAX_RESPONSE_BYTES. */
   maxResponseBytes?: number;
+  /** The outbound policy's connector (UPSTREAM_ALLOW / UPSTREAM_DENY), for every HTTP connection. */
+  connect?: import('undici').buildConnector.connector;
 }
 
 export interface UpstreamLists {
@@ -146,7 +148,7 @@ export class UpstreamConnection {
       const version = client.getNegotiatedProtocolVersion();
       if (version) headers['mcp-protocol-version'] = version;
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
-      this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128 }), origin: url.origin, path: url.pathname + url.search, headers };
+      this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) }), origin: url.origin, path: url.pathname + url.search, headers };
     }
   }
 
@@ -386,7 +388,8 @@ export class UpstreamConnection {
     const requestInit = { headers: t.headers };
     const bearer = t.bearer;
     // Every reply is read against MAX_RESPONSE_BYTES (issue 10).
-    const fetch = t.maxResponseBytes ? cappedFetch(globalThis.fetch, t.maxResponseBytes) : globalThis.fetch;
+    const policed = t.connect ? policyFetch(new Agent({ connect: t.connect })) : globalThis.fetch;
+    const fetch = t.maxResponseBytes ? cappedFetch(policed, t.maxResponseBytes) : policed;
     // oauth2: every request of the SDK transport carries the current token.
     const authorizedFetch = bearer
       ? async (input: string | URL, init?: RequestInit) => {
@@ -439,6 +442,7 @@ function parseJsonReply(text: string, id: string): { result?: unknown; error?: u
 
 function describe(error: unknown): string {
   const e = error as { message?: string; cause?: { code?: string; message?: string } };
+  if (e?.cause?.code === 'UPSTREAM_DENIED') return e.cause.message ?? 'the outbound policy denies this address';
   const cause = e?.cause?.code ?? e?.cause?.message;
   const message = (e?.message ?? String(error)).split('\n', 1)[0]!.slice(0, 300);
   return cause && !message.includes(cause) ? `${message} (${cause})` : message;

@@ -3,6 +3,7 @@ import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
 import { ArgumentValidator } from './arguments.js';
 import { UpstreamCredentials } from './credentials.js';
+import type { OutboundPolicy } from './outbound-policy.js';
 import { deadline } from './deadline.js';
 
 /** What a REST tool call needs from the tool and from the server it belongs to. */
@@ -48,6 +49,8 @@ export interface RestOptions {
   maxResponseBytes: number;
   /** Where `env:VAR` credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** UPSTREAM_ALLOW / UPSTREAM_DENY, applied to every connection. */
+  policy?: OutboundPolicy;
 }
 
 /** The request a call sends, for callers that show it (`cap test`); `secrets` are the values to mask. */
@@ -64,7 +67,7 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /** Runs REST tools over undici's pooled, kept-alive connections (one pool per origin). */
 export class RestExecutor {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+  private readonly agent: Agent;
   private readonly credentials: UpstreamCredentials;
   private readonly argumentsCheck = new ArgumentValidator();
 
@@ -73,6 +76,8 @@ export class RestExecutor {
     private readonly options: RestOptions,
   ) {
     this.credentials = new UpstreamCredentials(cipher, options.env);
+    // The outbound policy checks every address at connect time (issue 10).
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1, ...(options.policy ? { connect: options.policy.connector() } : {}) });
   }
 
   /**
@@ -342,5 +347,6 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max
 function describeNetworkError(error: unknown): string {
   if (error instanceof undiciErrors.UndiciError) return error.message;
   const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.code === 'UPSTREAM_DENIED') return e.message ?? 'the outbound policy denies this address';
   return e.cause?.code ?? e.code ?? e.message ?? 'network error';
 }
