@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { GatewayError } from './errors.js';
+import { parsePolicyList } from './upstream/outbound-policy.js';
 
 /** Everything `serve` needs, read from the environment and flags (SPEC §2). */
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
   mcp: McpSettings;
   /** Roles, tokens, audit, OAuth and rate limits (issue 11). */
   access: AccessSettings;
+  /** Hardening limits and policies (issue 10). */
+  hardening: HardeningSettings;
 }
 
 /** Access control settings (docs/access.md). */
@@ -54,6 +57,26 @@ export interface AccessSettings {
   ratePerTool: number;
   /** MCP requests per minute per principal and virtual server (RATE_LIMIT_PER_SERVER; 0: off). */
   ratePerServer: number;
+}
+
+/** Hardening (issue 10): store fault handling, limits, outbound policy, browser rules. */
+export interface HardeningSettings {
+  /** How long a SQLite write waits for another connection's lock before 503 (SQLITE_BUSY_TIMEOUT_MS, default 5000). */
+  sqliteBusyTimeoutMs: number;
+  /** Deepest nesting accepted in a JSON body (MAX_JSON_DEPTH, default 128). */
+  maxJsonDepth: number;
+  /** Most messages in one JSON-RPC batch (MCP_MAX_BATCH, default 100). */
+  maxBatch: number;
+  /** Largest rendered prompt (PROMPT_MAX_RENDER_BYTES, default 1 MiB). */
+  promptMaxRenderBytes: number;
+  /** Origins browsers may call the MCP endpoints from besides the gateway's own (MCP_ALLOWED_ORIGINS; `*`: any). */
+  allowedOrigins: string[];
+  /** Longest wait for a request's headers and body (REQUEST_TIMEOUT_MS, default 30000); then 408. */
+  requestTimeoutMs: number;
+  /** Outbound policy: only these CIDRs / host patterns (UPSTREAM_ALLOW; empty: any not denied). */
+  upstreamAllow: string[];
+  /** Outbound policy: never these (UPSTREAM_DENY), besides link-local and cloud metadata. */
+  upstreamDeny: string[];
 }
 
 /** Tunables of MCP serving and federation (all optional variables). */
@@ -144,6 +167,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
+    hardening: {
+      sqliteBusyTimeoutMs: parseInteger(value(undefined, 'SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 'SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
+      upstreamAllow: policyList(value(undefined, 'UPSTREAM_ALLOW'), 'UPSTREAM_ALLOW'),
+      upstreamDeny: policyList(value(undefined, 'UPSTREAM_DENY'), 'UPSTREAM_DENY'),
+      requestTimeoutMs: parseInteger(value(undefined, 'REQUEST_TIMEOUT_MS') ?? '30000', 'REQUEST_TIMEOUT_MS', 100, 3_600_000),
+      maxJsonDepth: parseInteger(value(undefined, 'MAX_JSON_DEPTH') ?? '128', 'MAX_JSON_DEPTH', 8, 1000),
+      maxBatch: parseInteger(value(undefined, 'MCP_MAX_BATCH') ?? '100', 'MCP_MAX_BATCH', 1, 100_000),
+      promptMaxRenderBytes: parseInteger(value(undefined, 'PROMPT_MAX_RENDER_BYTES') ?? String(1024 * 1024), 'PROMPT_MAX_RENDER_BYTES', 1024, 1024 ** 3),
+      allowedOrigins: (value(undefined, 'MCP_ALLOWED_ORIGINS') ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
     mcp: {
       pageSize: parseInteger(value(undefined, 'MCP_PAGE_SIZE') ?? '1000', 'MCP_PAGE_SIZE', 1, 100_000),
       toolTimeoutMs: parseInteger(value(undefined, 'TOOL_TIMEOUT_MS') ?? '60000', 'TOOL_TIMEOUT_MS', 1, 3_600_000),
@@ -247,4 +283,12 @@ function parseBoolean(raw: string, name: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   throw new GatewayError('CONFIG_INVALID', `${name} must be true or false, not "${raw}"`);
+}
+
+function policyList(raw: string | undefined, name: string): string[] {
+  try {
+    return parsePolicyList(raw, name);
+  } catch (error) {
+    throw new GatewayError('CONFIG_INVALID', (error as Error).message);
+  }
 }

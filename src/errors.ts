@@ -105,6 +105,15 @@ export const ERRORS = {
   CLIENT_CONFIG_INVALID: { status: 0, title: 'The client configuration file cannot be read' },
   CLIENT_CONFIG_INCOMPLETE: { status: 0, title: 'Some client entries could not become gateways' },
   REGISTRY_ENTRY_INVALID: { status: 0, title: 'The MCP Registry server.json cannot become a gateway' },
+  // Hardening (issue 10): bounds, bad bytes, outbound policy
+  BODY_TOO_DEEP: { status: 400, title: 'The body nests too deeply' },
+  BODY_NOT_UTF8: { status: 400, title: 'The body is not valid UTF-8' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request headers are too large' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
+  GW_INACTIVE: { status: 409, title: 'The gateway is inactive' },
+  BATCH_TOO_LARGE: { status: 400, title: 'The JSON-RPC batch holds too many messages' },
+  UPSTREAM_REPLY_TOO_LARGE: { status: 502, title: 'The upstream reply exceeds MAX_RESPONSE_BYTES' },
+  PROMPT_RENDER_TOO_LARGE: { status: 422, title: 'The rendered prompt exceeds PROMPT_MAX_RENDER_BYTES' },
 } as const satisfies Record<string, Definition>;
 
 export type ErrorCode = keyof typeof ERRORS;

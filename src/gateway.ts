@@ -19,6 +19,7 @@ import { Federation } from './services/federation.js';
 import { Registry, type ChangeEvent } from './services/registry.js';
 import { RestExecutor } from './upstream/rest-executor.js';
 import { Store } from './store/store.js';
+import { OutboundPolicy } from './upstream/outbound-policy.js';
 
 /** A running gateway: its parts, and how to stop it. */
 export interface Gateway {
@@ -57,13 +58,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const logger = createLogger(config.logLevel, options.logStream);
   for (const warning of warnings) logger.warn(warning);
 
-  const store = await Store.open(config.databaseUrl);
+  const store = await Store.open(config.databaseUrl, { sqliteBusyTimeoutMs: config.hardening.sqliteBusyTimeoutMs });
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   let events: ClusterEvents = new LocalEvents();
   let limiter: Limiter | undefined;
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
+    const policy = new OutboundPolicy(config.hardening.upstreamAllow, config.hardening.upstreamDeny);
     const registry = new Registry(store, cipher, config.envRefAllowlist);
     const mcp = config.mcp;
     // The catalog and federation refer to each other: federation reports changes, the catalog reads its items.
@@ -72,7 +74,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       cipher,
       logger,
-      { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
+      { policy, maxResponseBytes: mcp.maxResponseBytes, nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
       (kind) => {
         changed.invalidate(kind);
         // Discovery wrote tools to the shared database and changed what this instance serves.
@@ -97,8 +99,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         : undefined;
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
-    const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
-    const prompts = new PromptRenderer();
+    const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes, policy });
+    const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.
     const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {
@@ -155,6 +157,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
       events: () => events.state(),
+      limits: { requestTimeoutMs: config.hardening.requestTimeoutMs, maxJsonDepth: config.hardening.maxJsonDepth, maxBatch: config.hardening.maxBatch, allowedOrigins: config.hardening.allowedOrigins },
     });
     oauth?.start();
     await federation.start();

@@ -9,8 +9,8 @@ import { isObject } from './merge-patch.js';
 export const ENCRYPTED_FIELDS: Record<string, string[]> = {
   // Every kind that has credentials: our auth_value, and ContextForge's camelCase spelling.
   '*': ['auth_value', 'authValue'],
-  // ContextForge keeps each query parameter credential encrypted on its own.
-  gateways: ['auth_query_params.*', 'authQueryParams.*'],
+  // ContextForge keeps each query parameter credential encrypted on its own; stdio env values are one encrypted map (env_value).
+  gateways: ['auth_query_params.*', 'authQueryParams.*', 'env_value'],
 };
 
 /** One encrypted string found in a document. */

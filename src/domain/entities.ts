@@ -206,6 +206,8 @@ const gatewayFields = {
   timeout_ms: z.int().min(1).max(600_000).nullable().default(null).describe("per-call timeout for this gateway's tools, prompts and resources; null: TOOL_TIMEOUT_MS"),
   ...authStored,
   auth_type: z.enum(AUTH_TYPES).default('none'),
+  // issue 10: stdio env values are write-only; `env` keeps the names (values masked), this the values.
+  env_value: z.string().max(262_144).nullable().default(null).describe('AES-256-GCM encrypted map of the env values (as auth_value); env shows the names, values masked'),
 };
 const collision = z.object({ original_name: z.string(), wanted: z.string(), name: z.string() });
 const gatewayReadOnly = {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { isUtf8 } from 'node:buffer';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import type { Registry } from '../services/registry.js';
@@ -22,6 +23,9 @@ import { sendProblem, toGatewayError } from './problem.js';
 import { registerUiPlanRoutes } from './ui-plan-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { UiSessions } from './ui-session.js';
+import type { McpGuardSettings } from './mcp-guard.js';
+import { bodyTimeoutHook, clientErrorHandler, frameworkErrors, nulPathHook } from './fastify-errors.js';
+import { jsonTooDeep } from '../upstream/limits.js';
 
 export interface AppDeps {
   store: Store;
@@ -44,6 +48,8 @@ export interface AppDeps {
   rateLimit?: { limits: RateLimits; limiter: Limiter };
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
   events?: () => string;
+  /** Hardening (issue 10): JSON depth for every body, browser rules and batch size on MCP endpoints. */
+  limits?: McpGuardSettings & { requestTimeoutMs?: number };
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -56,17 +62,42 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Fastify's and Node's own client errors answer in problem+json too (issue 10).
+    frameworkErrors,
+    clientErrorHandler,
+    // A body shorter than its Content-Length is answered 408 instead of waiting for ever.
+    requestTimeout: deps.limits?.requestTimeoutMs ?? 30_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   });
 
   // JSON only: merge-patch and other +json types parse as JSON; text/plain is not accepted.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // Nesting is measured before parsing: validators and merge patches recurse (issue 10).
+  const maxDepth = deps.limits?.maxJsonDepth ?? 128;
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  const guardedJson = (request: FastifyRequest, raw: string | Buffer, done: (error: Error | null, body?: unknown) => void): void => {
+    // Invalid UTF-8 is refused, not stored as U+FFFD.
+    if (Buffer.isBuffer(raw) && !isUtf8(raw)) {
+      done(new GatewayError('BODY_NOT_UTF8', 'the body is not valid UTF-8'));
+      return;
+    }
+    const body = typeof raw === 'string' ? raw : raw.toString('utf8');
+    if (jsonTooDeep(body, maxDepth)) {
+      done(new GatewayError('BODY_TOO_DEEP', `the body nests deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`));
+      return;
+    }
+    jsonParser(request, body, done);
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, guardedJson);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'buffer' }, guardedJson);
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
     done();
   });
+  app.addHook('onRequest', nulPathHook);
+  app.addHook('onRequest', bodyTimeoutHook(deps.limits?.requestTimeoutMs ?? 30_000));
   if (deps.hostCheck?.loopback && !deps.hostCheck.allowed.includes('*')) app.addHook('onRequest', hostHook(deps.hostCheck.allowed));
   const uiSessions = new UiSessions();
   // The admin page's session cookie (src/http/ui-session.ts) counts only when no Authorization header is sent.
@@ -81,8 +112,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.get('/health', async () => ({ status: 'ok', version: VERSION }));
   app.get('/ready', async (_request, reply) => {
-    if (await deps.store.ping()) return { status: 'ready', database: deps.store.dialect, events: deps.events?.() ?? 'local' };
-    return sendProblem(reply, new GatewayError('NOT_READY', 'the database does not answer'));
+    const store = await deps.store.state();
+    if (store.state === 'up') return { status: 'ready', database: deps.store.dialect, store: 'up', events: deps.events?.() ?? 'local' };
+    return sendProblem(reply, new GatewayError('NOT_READY', `the database does not answer: ${store.reason ?? 'unknown'}`));
   });
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);
@@ -93,7 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(registerUiPlanRoutes);
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
-    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes });
+    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes, ...(deps.limits ? { guard: deps.limits } : {}) });
   }
   return app;
 }

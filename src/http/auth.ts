@@ -244,6 +244,8 @@ function hostName(value: string, isOrigin: boolean): string | undefined {
     if (scheme < 0) return authority === 'null' ? 'null' : undefined;
     authority = authority.slice(scheme + 3).split('/', 1)[0]!;
   }
+  // Exact: a name or bracketed IPv6 and an optional port, nothing else (`localhost:80@evil.example` is no host; issue 10).
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/.test(authority)) return undefined;
   if (authority.startsWith('[')) {
     const end = authority.indexOf(']');
     return end < 0 ? undefined : authority.slice(0, end + 1);

@@ -7,6 +7,7 @@ import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, notification, PARSE_ERR
 import { lazyChildLoggerFactory } from '../logging.js';
 import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';
+import { mcpGuard, type McpGuardSettings } from './mcp-guard.js';
 
 /**
  * MCP over HTTP: Streamable HTTP (`POST/GET/DELETE /mcp`) in stateless mode, and the legacy
@@ -17,6 +18,8 @@ export interface McpRouteDeps {
   dispatcher: Dispatcher;
   catalog: Catalog;
   bodyLimitBytes: number;
+  /** Browser rules and bounds checked before dispatch (issue 10). */
+  guard?: McpGuardSettings;
 }
 
 type ServerParams = { server?: string };
@@ -155,6 +158,7 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: deps.bodyLimitBytes }, (_req, body, done) => done(null, body));
+    if (deps.guard) scope.addHook('preHandler', mcpGuard(deps.guard));
 
     // MCP traffic logs failures only (warn and above), through a child logger made on demand.
     const quiet = { logLevel: 'warn' as const, childLoggerFactory: lazyChildLoggerFactory as never };

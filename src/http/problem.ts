@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, type ErrorCode, type FieldError } from '../errors.js';
+import { isStoreUnavailable } from '../store/store.js';
 
 /** An RFC 9457 problem document as the gateway sends it. */
 export interface Problem {
@@ -52,7 +53,11 @@ export function toGatewayError(error: unknown, request: FastifyRequest): Gateway
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new GatewayError(e.statusCode === 404 ? 'ROUTE_NOT_FOUND' : 'BAD_REQUEST', describe(e));
   }
-  if (e.code && UNAVAILABLE.has(e.code)) {
+  // PostgreSQL refuses what SQLite stores: NUL in text (22021, 22P05). A client's value, not a fault.
+  if (e.code === '22021' || e.code === '22P05') {
+    return new GatewayError('BAD_REQUEST', 'a value holds a character the database cannot store (NUL, U+0000)');
+  }
+  if ((e.code && UNAVAILABLE.has(e.code)) || isStoreUnavailable(error)) {
     request.log.warn({ code: e.code }, 'database or network unavailable');
     return new GatewayError('STORE_UNAVAILABLE', 'the database is unavailable; try again shortly');
   }

@@ -28,6 +28,9 @@ function loadEngines() {
 export class PromptRenderer {
   private readonly compiled = new Map<string, { template: Template[]; validate: (input: unknown) => string | undefined }>();
 
+  /** `maxRenderBytes`: PROMPT_MAX_RENDER_BYTES; rendering stops as soon as the output passes it (issue 10). */
+  constructor(private readonly limits: { maxRenderBytes?: number } = {}) {}
+
   /** Forget compiled templates (after prompts change). */
   reset(): void {
     this.compiled.clear();
@@ -44,8 +47,10 @@ export class PromptRenderer {
     const problem = entry.validate(coerced);
     if (problem) throw new GatewayError('PROMPT_ARGS_INVALID', `arguments for prompt "${prompt.name}" are invalid: ${problem}`);
     try {
+      if (this.limits.maxRenderBytes) return await renderBounded(liquid, entry.template, coerced, this.limits.maxRenderBytes, prompt.name);
       return String(await liquid.render(entry.template, coerced));
     } catch (error) {
+      if (error instanceof GatewayError) throw error;
       throw new GatewayError('PROMPT_RENDER_FAILED', `prompt "${prompt.name}" could not be rendered: ${firstLine(error)}`);
     }
   }
@@ -103,3 +108,27 @@ const noFiles = {
   readFileSync: () => refuse(),
   resolve: (_root: string, file: string) => file,
 };
+
+/** Render into an emitter that counts: past `max` characters the render stops with PROMPT_RENDER_TOO_LARGE. */
+async function renderBounded(liquid: Liquid, template: Template[], scope: Record<string, unknown>, max: number, name: string): Promise<string> {
+  const { Context, toPromise } = await import('liquidjs');
+  const parts: string[] = [];
+  let size = 0;
+  const tooLarge = new GatewayError('PROMPT_RENDER_TOO_LARGE', `prompt "${name}" renders to more than ${max} bytes (PROMPT_MAX_RENDER_BYTES); rendering stopped`);
+  const emitter = {
+    buffer: '',
+    write(html: unknown) {
+      const text = html === null || html === undefined ? '' : String(html as string);
+      size += Buffer.byteLength(text);
+      if (size > max) throw tooLarge;
+      parts.push(text);
+    },
+  };
+  try {
+    await toPromise(liquid.renderer.renderTemplates(template, new Context(scope, liquid.options), emitter as never));
+  } catch (error) {
+    if (size > max) throw tooLarge; // LiquidJS wraps what a write throws
+    throw error;
+  }
+  return parts.join('');
+}

@@ -10,8 +10,11 @@ import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
 import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
-import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
+import { OAuth2Tokens } from '../upstream/oauth2.js';
 import { RelayedError } from '../upstream/modern-http.js';
+import { UpstreamCredentials } from '../upstream/credentials.js';
+import type { OutboundPolicy } from '../upstream/outbound-policy.js';
+import { plainEnv } from './env-secrets.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
@@ -28,6 +31,10 @@ export interface DiscoveryReport {
 }
 
 export interface FederationOptions {
+  /** Largest upstream reply (MAX_RESPONSE_BYTES); unset: unbounded. */
+  maxResponseBytes?: number;
+  /** UPSTREAM_ALLOW / UPSTREAM_DENY for every connection to an HTTP gateway. */
+  policy?: OutboundPolicy;
   nameSeparator: string;
   healthIntervalMs: number;
   connectTimeoutMs: number;
@@ -122,6 +129,8 @@ export class Federation implements Upstreams {
   async refresh(idOrName: string): Promise<DiscoveryReport> {
     const stored = await this.store.get('gateways', idOrName);
     if (!stored) throw new GatewayError('GW_NOT_FOUND', `no gateway with id or name "${idOrName}"`);
+    // An inactive gateway never connects, not even on request (issue 10).
+    if (stored.fields.is_active === false) throw new GatewayError('GW_INACTIVE', `gateway "${String(stored.fields.name)}" is inactive; activate it (is_active: true) to connect`);
     const link = this.linkFor(stored);
     link.nextAttempt = 0;
     try {
@@ -323,25 +332,13 @@ export class Federation implements Upstreams {
   }
 
   private target(fields: Record<string, unknown>): UpstreamTarget {
-    let headers: Record<string, string> = {};
-    const authType = String(fields.auth_type ?? 'none');
-    let oauth: Pick<UpstreamTarget, 'bearer' | 'refused'> = {};
-    if (authType === 'oauth2') {
-      if (fields.transport === 'stdio') throw new Error(`gateway "${String(fields.name)}": oauth2 applies to HTTP transports, not stdio`);
-      const config = typeof fields.auth_value === 'string' ? (this.cipher.decrypt(fields.auth_value) as unknown as OAuth2Config) : undefined;
-      if (!config || typeof config.token_url !== 'string') throw new Error(`gateway "${String(fields.name)}" uses oauth2 without a token_url, client_id and client_secret`);
-      oauth = { bearer: () => this.tokens.token(config), refused: () => this.tokens.invalidate(config) };
-    } else if (authType !== 'none' && typeof fields.auth_value === 'string') {
-      const payload = this.cipher.decrypt(fields.auth_value);
-      headers = Object.fromEntries(Object.entries(payload).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    }
+    // The one credential resolver (issue 10), sharing this instance's token cache.
+    const { headers, query, ...oauth } = new UpstreamCredentials(this.cipher, process.env, this.tokens).gateway(fields);
     let url = (fields.url as string | null) ?? null;
-    // query_param (issue 12): the decrypted map is sent as URL query parameters, not headers.
-    if (authType === 'query_param' && url) {
+    if (query && url) {
       const withParams = new URL(url);
-      for (const [key, value] of Object.entries(headers)) withParams.searchParams.set(key, value);
+      for (const [key, value] of Object.entries(query)) withParams.searchParams.set(key, value);
       url = withParams.toString();
-      headers = {};
     }
     return {
       ...oauth,
@@ -350,7 +347,9 @@ export class Federation implements Upstreams {
       url,
       command: (fields.command as string | null) ?? null,
       args: (fields.args as string[] | undefined) ?? [],
-      env: (fields.env as Record<string, string> | undefined) ?? {},
+      env: plainEnv(fields, this.cipher),
+      ...(this.options.maxResponseBytes ? { maxResponseBytes: this.options.maxResponseBytes } : {}),
+      ...(this.options.policy ? { connect: this.options.policy.connector() } : {}),
       headers,
     };
   }

@@ -9,6 +9,7 @@ import { GatewayError, validationError } from '../errors.js';
 import { UniqueViolation, type ListQuery, type Repository, type Store, type StoredObject } from '../store/store.js';
 import { resolveCredentials, type CredentialInput } from './credentials.js';
 import { checkServerCuration, curationCandidates, namedRefs, presentCuration } from './server-curation.js';
+import { maskedEnv, resolveEnv } from './env-secrets.js';
 
 /** A change the registry made, for listeners (MCP sessions, caches, other instances). */
 export interface ChangeEvent {
@@ -240,6 +241,10 @@ export class Registry {
       fields.auth_type = resolved.auth_type;
       fields.auth_value = resolved.auth_value;
     }
+    if (def.kind === 'gateways') {
+      const current_ = current ? { env: current.fields.env as Record<string, string>, env_value: (current.fields.env_value as string | null) ?? null } : undefined;
+      Object.assign(fields, resolveEnv(fields as never, 'env' in input, this.cipher, current_, `gateway "${String(fields.name)}"`));
+    }
     if (def.kind === 'resources' && fields.name === undefined) fields.name = fields.uri;
     if (def.kind === 'tools' && fields.auth_ref) this.checkEnvRefs(fields.auth_ref as CredentialRef);
     if (def.kind === 'tools' && Array.isArray(fields.auth_also)) (fields.auth_also as CredentialRef[]).forEach((ref, i) => this.checkEnvRefs(ref, `auth_also.${i}`));
@@ -310,6 +315,7 @@ export class Registry {
       for (const key of Object.keys(readOnly)) if (!(key in item)) item[key] = readOnly[key];
       item.created_at = row.created_at;
       item.updated_at = row.updated_at;
+      if (kind === 'gateways' && item.env !== undefined) item.env = maskedEnv(item.env);
       return item;
     });
     if (kind === 'servers') await this.addMissingRefs(items, repo);

@@ -1,4 +1,4 @@
-import { mkdirSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
@@ -185,8 +185,8 @@ export class Store extends Repository {
   }
 
   /** Open a store from a DATABASE_URL and bring its schema up to date. */
-  static async open(databaseUrl: string): Promise<Store> {
-    const { db, dialect, description, schema } = await connect(databaseUrl);
+  static async open(databaseUrl: string, options: StoreOptions = {}): Promise<Store> {
+    const { db, dialect, description, schema } = await connect(databaseUrl, options);
     const store = new Store(db, dialect, description, schema);
     try {
       await store.migrate();
@@ -202,18 +202,53 @@ export class Store extends Repository {
     return this.kysely;
   }
 
-  /** Run work in one transaction; any throw rolls everything back. */
-  async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
-    return this.kysely.transaction().execute((trx) => work(new Repository(trx, this.dialect)));
+  // Single writes outside a transaction still touch two tables (the row and its tags): each runs
+  // in its own transaction, so a connection lost between the two leaves neither.
+  override async insert(kind: Kind, object: StoredObject): Promise<void> {
+    await this.transaction((repo) => repo.insert(kind, object));
   }
 
-  /** True when the database answers. */
-  async ping(): Promise<boolean> {
+  override async update(kind: Kind, object: StoredObject, before?: StoredObject): Promise<void> {
+    await this.transaction((repo) => repo.update(kind, object, before));
+  }
+
+  override async delete(kind: Kind, id: string): Promise<boolean> {
+    return this.transaction((repo) => repo.delete(kind, id));
+  }
+
+  /**
+   * Run work in one transaction; any throw rolls everything back. A connection lost mid-way
+   * leaves nothing written (the server discards an uncommitted transaction) and is reported as
+   * STORE_UNAVAILABLE, whether the loss surfaced in the work, the commit or the rollback.
+   */
+  async transaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     try {
-      await sql`select 1`.execute(this.kysely);
-      return true;
-    } catch {
-      return false;
+      return await this.kysely.transaction().execute((trx) => work(new Repository(trx, this.dialect)));
+    } catch (error) {
+      throw storeFault(error);
+    }
+  }
+
+  /** True when the database answers (within two seconds). */
+  async ping(): Promise<boolean> {
+    return (await this.state()).state === 'up';
+  }
+
+  /** The store's state for /ready: up, or down with the reason (never a credential). */
+  async state(): Promise<{ state: 'up' | 'down'; reason?: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        sql`select 1`.execute(this.kysely),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 2000 ms')), 2000);
+        }),
+      ]);
+      return { state: 'up' };
+    } catch (error) {
+      return { state: 'down', reason: errorMessage(error) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -234,7 +269,37 @@ export class Store extends Repository {
   }
 }
 
-async function connect(databaseUrl: string): Promise<{ db: Db; dialect: Dialect; description: string; schema?: string }> {
+/** Settings of the store's connection handling (SQLITE_BUSY_TIMEOUT_MS). */
+export interface StoreOptions {
+  /** How long SQLite waits for a lock held by another connection before SQLITE_BUSY (default 5000). */
+  sqliteBusyTimeoutMs?: number;
+}
+
+/**
+ * Errors that mean the database cannot be reached or lost the connection: a terminated backend
+ * (57P01..57P03), a refused or reset socket, a client pg marked unusable, SQLite busy or locked.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (error instanceof GatewayError) return error.code === 'STORE_UNAVAILABLE';
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (/^(57P0[123]|08\d{3}|53300|SQLITE_BUSY|SQLITE_LOCKED|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)/.test(code)) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|not queryable|terminating connection|timeout exceeded when trying to connect|Client was closed|database is locked/i.test(message);
+}
+
+/** A connection fault as the coded STORE_UNAVAILABLE; anything else unchanged. */
+export function storeFault(error: unknown): unknown {
+  if (error instanceof GatewayError || !isStoreUnavailable(error)) return error;
+  return new GatewayError('STORE_UNAVAILABLE', `the database is unavailable (${errorMessage(error)}); try again shortly`);
+}
+
+/** The PostgreSQL application_name of the gateway's connections: `mcpgateway`, plus `:schema` when one is set. */
+export function applicationName(schema: string | undefined): string {
+  return (schema ? `mcpgateway:${schema}` : 'mcpgateway').slice(0, 63);
+}
+
+async function connect(databaseUrl: string, options: StoreOptions = {}): Promise<{ db: Db; dialect: Dialect; description: string; schema?: string }> {
   if (databaseUrl.startsWith('sqlite:')) {
     let path = databaseUrl.slice('sqlite:'.length);
     if (path.startsWith('//')) path = path.slice(2);
@@ -242,7 +307,18 @@ async function connect(databaseUrl: string): Promise<{ db: Db; dialect: Dialect;
     const memory = path === ':memory:';
     if (!memory) {
       const dir = dirname(resolve(path));
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // The database holds encrypted credentials and, in trial mode, the generated key itself:
+      // a file the gateway creates is readable by its owner only (SQLite gives -wal and -shm
+      // the database file's permissions).
+      if (!existsSync(path)) {
+        try {
+          closeSync(openSync(path, 'a', 0o600));
+          chmodSync(path, 0o600); // the umask may have narrowed, never widened, it: make it exact
+        } catch (error) {
+          throw new GatewayError('STORE_UNAVAILABLE', `cannot create SQLite database ${path}: ${errorMessage(error)}`);
+        }
+      }
     }
     let database: SQLite.Database;
     try {
@@ -252,7 +328,9 @@ async function connect(databaseUrl: string): Promise<{ db: Db; dialect: Dialect;
     }
     if (!memory) database.pragma('journal_mode = WAL');
     database.pragma('synchronous = NORMAL');
-    database.pragma('busy_timeout = 5000');
+    // A lock held by another connection (a second process on the same file) is waited for up to
+    // the bound, then the write fails with SQLITE_BUSY, answered as 503 STORE_UNAVAILABLE.
+    database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.sqliteBusyTimeoutMs ?? 5000))}`);
     return { db: new Kysely({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite', description: `sqlite:${path}` };
   }
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
@@ -273,15 +351,23 @@ async function connect(databaseUrl: string): Promise<{ db: Db; dialect: Dialect;
       connectionString: url.toString(),
       max: 10,
       connectionTimeoutMillis: 5000,
+      application_name: applicationName(schema ?? undefined),
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
-    // An idle client that loses its server must not crash the process.
+    // A client that loses its server must not crash the process: the pool's own handler covers
+    // idle clients only, so every client also gets one for the time it is checked out. The
+    // query running on it fails (STORE_UNAVAILABLE); on release the pool drops the dead client
+    // (it is no longer queryable) and connects a new one for the next request.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     const db: Db = new Kysely({
       dialect: new PostgresDialect({
         pool: schema
           ? async () => {
               const admin = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
+              admin.on('error', () => undefined);
               await admin.connect();
               try {
                 await admin.query(`create schema if not exists "${schema}"`);

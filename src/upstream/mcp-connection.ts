@@ -3,9 +3,11 @@ import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
+import { scrubSecrets } from '../services/env-secrets.js';
 import { deadline } from './deadline.js';
 import { discoverModern, modernRequest } from './modern-http.js';
 import { ModernStdioLane } from './modern-stdio.js';
+import { cappedFetch, policyFetch, readCappedText, tooLargeMessage } from './limits.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -21,6 +23,10 @@ export interface UpstreamTarget {
   bearer?: () => string | Promise<string>;
   /** oauth2 gateways: the upstream refused the token (401); fetch a new one next time. */
   refused?: () => void;
+  /** Largest reply (a JSON body, or one event of a stream) read from the upstream: MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
+  /** The outbound policy's connector (UPSTREAM_ALLOW / UPSTREAM_DENY), for every HTTP connection. */
+  connect?: import('undici').buildConnector.connector;
 }
 
 export interface UpstreamLists {
@@ -155,7 +161,7 @@ export class UpstreamConnection {
       const version = client.getNegotiatedProtocolVersion();
       if (version) headers['mcp-protocol-version'] = version;
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
-      this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128 }), origin: url.origin, path: url.pathname + url.search, headers };
+      this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) }), origin: url.origin, path: url.pathname + url.search, headers };
       this.modernVersion = await discoverModern(await this.authorized(this.fast), timeoutMs);
     }
   }
@@ -234,7 +240,7 @@ export class UpstreamConnection {
       if (typeof type === 'string' && type.includes('text/event-stream')) {
         reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, signal);
       } else {
-        reply = parseJsonReply(await res.body.text(), id);
+        reply = parseJsonReply(this.target.maxResponseBytes ? await readCappedText(res.body, this.target.maxResponseBytes, 'the upstream reply') : await res.body.text(), id);
       }
     } catch (error) {
       if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
@@ -286,6 +292,7 @@ export class UpstreamConnection {
     for await (const chunk of body) {
       buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
       if (buffer.length > MAX_STREAM_BUFFER) throw new Error('an SSE event over 64 MiB');
+      if (this.target.maxResponseBytes && buffer.length > this.target.maxResponseBytes) throw new Error(tooLargeMessage('an event of the upstream stream', this.target.maxResponseBytes));
       let match: RegExpExecArray | null;
       EVENT_END.lastIndex = 0;
       while ((match = EVENT_END.exec(buffer)) !== null) {
@@ -414,7 +421,8 @@ export class UpstreamConnection {
         stderr: 'pipe',
       });
       transport.stderr?.on('data', (chunk: Buffer) => {
-        this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-2000);
+        // Known secrets (env values, auth headers) never reach last_error or a log (issue 10).
+        this.stderrTail = scrubSecrets(this.stderrTail + chunk.toString('utf8'), [...Object.values(t.env), ...Object.values(t.headers)]).slice(-2000);
       });
       this.stdio = transport;
       this.lane = new ModernStdioLane(t.name, { command: t.command!, args: t.args, env: { ...getDefaultEnvironment(), ...t.env } });
@@ -423,6 +431,9 @@ export class UpstreamConnection {
     const url = new URL(t.url!);
     const requestInit = { headers: t.headers };
     const bearer = t.bearer;
+    // Every reply is read against MAX_RESPONSE_BYTES (issue 10).
+    const policed = t.connect ? policyFetch(new Agent({ connect: t.connect })) : globalThis.fetch;
+    const fetch = t.maxResponseBytes ? cappedFetch(policed, t.maxResponseBytes) : policed;
     // oauth2: every request of the SDK transport carries the current token.
     const authorizedFetch = bearer
       ? async (input: string | URL, init?: RequestInit) => {
@@ -436,9 +447,9 @@ export class UpstreamConnection {
       : undefined;
     if (t.transport === 'sse') {
       const eventFetch = (input: string | URL, init?: RequestInit) => (authorizedFetch ?? fetch)(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } });
-      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch, eventSourceInit: { fetch: eventFetch } } as never);
+      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch ?? fetch, eventSourceInit: { fetch: eventFetch } } as never);
     }
-    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch });
+    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch ?? fetch });
   }
 
   private translate(error: unknown, method: string, timeoutMs: number): RpcError {
@@ -475,6 +486,7 @@ function parseJsonReply(text: string, id: string): { result?: unknown; error?: u
 
 function describe(error: unknown): string {
   const e = error as { message?: string; cause?: { code?: string; message?: string } };
+  if (e?.cause?.code === 'UPSTREAM_DENIED') return e.cause.message ?? 'the outbound policy denies this address';
   const cause = e?.cause?.code ?? e?.cause?.message;
   const message = (e?.message ?? String(error)).split('\n', 1)[0]!.slice(0, 300);
   return cause && !message.includes(cause) ? `${message} (${cause})` : message;

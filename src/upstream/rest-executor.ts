@@ -1,7 +1,9 @@
 import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
-import { CredentialResolver } from './credential-refs.js';
+import { ArgumentValidator } from './arguments.js';
+import { UpstreamCredentials, type CredentialSource, type ResolvedCredentials } from './credentials.js';
+import type { OutboundPolicy } from './outbound-policy.js';
 import { deadline } from './deadline.js';
 import { isXml, serializeCookie, serializeHeader, serializePath, serializeQuery, toXml, type SerializationMap } from './serialize.js';
 
@@ -28,6 +30,8 @@ export interface RestTool {
   auth_also?: CredentialRef[] | null;
   /** OpenAPI style/explode/allowReserved/content per parameter, and the XML root (src/upstream/serialize.ts). */
   serialization?: SerializationMap | null;
+  /** The arguments' JSON Schema: checked before any request (issue 10). */
+  input_schema?: Record<string, unknown> | null;
 }
 
 export interface RestServer {
@@ -50,6 +54,8 @@ export interface RestOptions {
   maxResponseBytes: number;
   /** Where `env:VAR` credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** UPSTREAM_ALLOW / UPSTREAM_DENY, applied to every connection. */
+  policy?: OutboundPolicy;
 }
 
 /** The request a call sends, for callers that show it (`cap test`); `secrets` are the values to mask. */
@@ -66,14 +72,17 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 /** Runs REST tools over undici's pooled, kept-alive connections (one pool per origin). */
 export class RestExecutor {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
-  private readonly credentials: CredentialResolver;
+  private readonly agent: Agent;
+  private readonly credentials: UpstreamCredentials;
+  private readonly argumentsCheck = new ArgumentValidator();
 
   constructor(
     private readonly cipher: AuthCipher,
     private readonly options: RestOptions,
   ) {
-    this.credentials = new CredentialResolver(options.env);
+    this.credentials = new UpstreamCredentials(cipher, options.env);
+    // The outbound policy checks every address at connect time (issue 10).
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1, ...(options.policy ? { connect: options.policy.connector() } : {}) });
   }
 
   /**
@@ -90,8 +99,15 @@ export class RestExecutor {
   ): Promise<ToolResult> {
     const { abort, observe } = options;
     let request: PreparedRequest;
+    const checked = this.argumentsCheck.checkTool(tool, args);
+    if (!checked.ok) return toolError(checked.message);
+    args = checked.args;
     try {
-      request = tool.auth_ref ? await this.build(tool, server, args, signal) : this.buildSync(tool, server, args);
+      // One resolver for every kind of credential (issue 10): stored oauth2 fetches its token too.
+      const source = UpstreamCredentials.forRestTool(tool, server);
+      const resolved =
+        this.credentials.needsFetch(source) || tool.auth_also?.length ? await this.resolveAll(tool, source, signal) : this.credentials.resolveSync(source);
+      request = this.buildSync(tool, server, args, resolved);
     } catch (error) {
       return toolError(`cannot call ${tool.name}: ${(error as Error).message}`);
     }
@@ -128,17 +144,17 @@ export class RestExecutor {
     await this.agent.close();
   }
 
-  /** A tool with `auth_ref` may need a token fetched first. */
-  private async build(tool: RestTool, server: RestServer | undefined, args: Record<string, unknown>, signal?: AbortSignal): Promise<PreparedRequest> {
-    const resolved = await this.credentials.resolve(tool.auth_ref!, signal);
+  /** Every credential a call sends: the tool's own source, plus each of `auth_also` (an AND-combined security requirement). */
+  private async resolveAll(tool: RestTool, source: CredentialSource, signal?: AbortSignal): Promise<ResolvedCredentials> {
+    const resolved = this.credentials.needsFetch(source) ? await this.credentials.resolve(source, signal) : this.credentials.resolveSync(source);
     for (const ref of tool.auth_also ?? []) {
-      const more = await this.credentials.resolve(ref, signal);
+      const more = await this.credentials.resolve({ ref }, signal);
       Object.assign(resolved.headers, more.headers);
       Object.assign(resolved.query, more.query);
       Object.assign(resolved.cookies, more.cookies);
       resolved.secrets.push(...more.secrets);
     }
-    return this.buildSync(tool, server, args, resolved);
+    return resolved;
   }
 
   /** The URL, headers and body for one call: placeholders filled, auth added. */
@@ -209,7 +225,7 @@ export class RestExecutor {
     }
     for (const [key, value] of Object.entries(resolved?.cookies ?? {})) cookies.push(`${key}=${encodeURIComponent(value)}`);
     if (cookies.length > 0) headers.cookie = cookies.join('; ');
-    Object.assign(headers, this.authHeaders(tool, server), resolved?.headers);
+    Object.assign(headers, resolved?.headers);
     let body: string | FormData | undefined;
     const bodyArg = /^\{([A-Za-z_][\w.-]*)\}$/.exec(typeof tool.body === 'string' ? tool.body : '')?.[1];
     if (bodyArg !== undefined && (args[bodyArg] === undefined || args[bodyArg] === null)) {
@@ -232,16 +248,6 @@ export class RestExecutor {
     if (styled.length > 0) url.search = (url.search.length > 1 ? `${url.search}&` : '?') + styled.join('&');
     headers.accept ??= 'application/json, text/plain;q=0.9, */*;q=0.5';
     return { url, method, headers, body, secrets: resolved?.secrets ?? [] };
-  }
-
-  /** Auth headers: the tool's own credentials, else its server's. */
-  private authHeaders(tool: RestTool, server: RestServer | undefined): Record<string, string> {
-    const source = tool.auth_value ? tool : server?.auth_value ? server : undefined;
-    if (!source?.auth_value || source.auth_type === 'none' || source.auth_type === 'oauth2') return {};
-    const payload = this.cipher.decrypt(source.auth_value);
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(payload)) if (typeof value === 'string') headers[key.toLowerCase()] = value;
-    return headers;
   }
 
   private toResult(tool: RestTool, status: number, contentType: string, raw: Buffer): ToolResult {
@@ -380,5 +386,6 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max
 function describeNetworkError(error: unknown): string {
   if (error instanceof undiciErrors.UndiciError) return error.message;
   const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.code === 'UPSTREAM_DENIED') return e.message ?? 'the outbound policy denies this address';
   return e.cause?.code ?? e.code ?? e.message ?? 'network error';
 }

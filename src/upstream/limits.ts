@@ -1,0 +1,95 @@
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
+/**
+ * Size and shape bounds (issue 10): every upstream reply is read against MAX_RESPONSE_BYTES, and
+ * JSON bodies are measured for nesting depth before anything recursive touches them.
+ */
+
+/** The message every oversized upstream reply is reported with (the code names the limit). */
+export function tooLargeMessage(what: string, max: number): string {
+  return `${what} exceeds MAX_RESPONSE_BYTES (${max} bytes); the rest was not read (UPSTREAM_REPLY_TOO_LARGE)`;
+}
+
+/** Read a body as text, stopping (and throwing) past `max` bytes. */
+export async function readCappedText(body: AsyncIterable<Buffer | Uint8Array | string>, max: number, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    size += buf.length;
+    if (size > max) {
+      const destroy = (body as { destroy?: () => void }).destroy;
+      if (typeof destroy === 'function') destroy.call(body);
+      throw new Error(tooLargeMessage(what, max));
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A fetch whose responses are bounded: a JSON (or any non-stream) body by `max` bytes in all, an
+ * event stream by `max` bytes per event, so a long-lived SSE stream may run for ever but no
+ * single message can be larger than the limit. Past it, the body errors and the socket closes.
+ */
+export function cappedFetch(base: typeof fetch, max: number): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await base(input, init);
+    if (!res.body) return res;
+    const stream = /text\/event-stream/i.test(res.headers.get('content-type') ?? '');
+    let count = 0;
+    let tail = '';
+    const decoder = new TextDecoder();
+    const limited = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          if (stream) {
+            // Bytes since the last blank line (the end of an event).
+            const text = tail + decoder.decode(chunk, { stream: true });
+            const end = Math.max(text.lastIndexOf('\n\n'), text.lastIndexOf('\r\n\r\n'));
+            if (end >= 0) {
+              count = Buffer.byteLength(text.slice(end));
+              tail = text.slice(-3);
+            } else {
+              count += chunk.byteLength;
+              tail = text.slice(-3);
+            }
+          } else {
+            count += chunk.byteLength;
+          }
+          if (count > max) {
+            controller.error(new Error(tooLargeMessage(stream ? 'an event of the upstream stream' : 'the upstream reply', max)));
+            return;
+          }
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(limited, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }) as typeof fetch;
+}
+
+/**
+ * The nesting depth of a JSON text is over `max` (arrays and objects, strings skipped), found by
+ * one linear scan without recursion, so a body nested thousands deep is refused before a parser
+ * or validator could overflow the stack on it.
+ */
+export function jsonTooDeep(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/** A fetch whose connections go through `dispatcher` (the outbound policy's connector). */
+export function policyFetch(dispatcher: Dispatcher): typeof fetch {
+  return ((input: string | URL | Request, init?: RequestInit) => undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+}
