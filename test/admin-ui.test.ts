@@ -323,16 +323,30 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     expect(await page.textContent('section[aria-label=Plan] .alert')).toContain('VALIDATION_FAILED');
   });
 
-  it("shows a viewer no edit, delete, save or import controls", async () => {
-    // Sessions carry the role of the credentials that signed in. No credential here can be a viewer
-    // until stored tokens with roles land (the access-control work), so this page's own answer to
-    // GET /admin/session is replaced with a viewer's; every other call goes to the real gateway.
-    const p = await context.newPage();
-    await p.route('**/admin/session', (route) =>
-      route.request().method() === 'GET'
-        ? route.fulfill({ json: { signed_in: true, trial: false, subject: 'viewer-1', method: 'session', role: 'viewer', csrf_token: 'x' } })
-        : route.continue(),
-    );
+  it("shows a viewer no edit, delete, save or import controls, and the API refuses the viewer's write", async () => {
+    // A real viewer: a stored token with the viewer role, exchanged for a session cookie.
+    const basic = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
+    const minted = await fetch(`${gw.url}/tokens`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'viewer-1', role: 'viewer' }),
+    });
+    expect(minted.status).toBe(201);
+    const { token } = (await minted.json()) as { token: string };
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const session = await viewer.request.post(`${gw.url}/admin/session`, { headers: { authorization: `Bearer ${token}` } });
+    expect(session.status()).toBe(200);
+    const { csrf_token: csrf, role } = (await session.json()) as { csrf_token: string; role: string };
+    expect(role).toBe('viewer');
+    // A write with the viewer's own cookie and CSRF token is still refused by the role check.
+    const forged = await viewer.request.post(`${gw.url}/tools`, {
+      headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      data: { name: 'viewer_made', integration_type: 'REST', url: 'http://127.0.0.1:9/x', request_type: 'GET' },
+    });
+    expect(forged.status()).toBe(403);
+    expect(((await forged.json()) as { code: string }).code).toBe('FORBIDDEN');
+    expect((await fetch(`${gw.url}/tools/viewer_made`, { headers: { authorization: basic } })).status).toBe(404);
+    const p = await viewer.newPage();
     await p.goto(`${gw.url}/admin#/k/tools`);
     await p.waitForSelector('td a:has-text("everything__echo")');
     expect(await p.locator('button:has-text("Delete"), a:has-text("New tool")').count()).toBe(0);
@@ -350,7 +364,7 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await p.waitForSelector('h1:has-text("Overview")');
     expect(await p.locator('button:has-text("Refresh")').count()).toBe(0);
     expect(await p.textContent('#who')).toContain('viewer-1 (viewer)');
-    await p.close();
+    await viewer.close();
   });
 
   it('signs out: the old cookie stops working at once', async () => {
