@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { GatewayError } from '../errors.js';
 import { errorResponse, PARSE_ERROR, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { targetFromEnv } from './admin-client.js';
 
 /**
  * `mcpgateway stdio [--server NAME]`: a bridge for stdio-only MCP clients. Each line on stdin is
@@ -11,18 +11,13 @@ import { errorResponse, PARSE_ERROR, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js'
 export function stdioCommand(program: Command): void {
   program
     .command('stdio')
-    .description('bridge stdin/stdout MCP to a running gateway (MCPGATEWAY_URL, MCPGATEWAY_BEARER_TOKEN)')
+    .description('bridge stdin/stdout MCP to a running gateway (MCPGATEWAY_URL, MCPGATEWAY_BEARER_TOKEN or MCPGATEWAY_BASIC_AUTH)')
     .option('--server <name>', 'a virtual server id or name (default: every tool, /mcp)')
     .action(async (options: { server?: string }) => {
-      const base = (process.env.MCPGATEWAY_URL || 'http://127.0.0.1:4444').replace(/\/+$/, '');
-      let endpoint: URL;
-      try {
-        endpoint = new URL(options.server ? `${base}/servers/${encodeURIComponent(options.server)}/mcp` : `${base}/mcp`);
-      } catch {
-        throw new GatewayError('CONFIG_INVALID', `MCPGATEWAY_URL "${base}" is not a valid URL`);
-      }
-      const token = process.env.MCPGATEWAY_BEARER_TOKEN;
-      await bridge(endpoint, token ? { authorization: `Bearer ${token}` } : {});
+      // The same URL and credentials as every other CLI command: bearer first, then Basic.
+      const target = targetFromEnv();
+      const endpoint = new URL(options.server ? `${target.url}/servers/${encodeURIComponent(options.server)}/mcp` : `${target.url}/mcp`);
+      await bridge(endpoint, target.authorization ? { authorization: target.authorization } : {});
     });
 }
 
