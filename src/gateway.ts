@@ -72,6 +72,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     );
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities);
+    registry.attachFederatedRefs(federation);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);

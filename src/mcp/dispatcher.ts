@@ -146,7 +146,7 @@ export class Dispatcher {
   private async route(method: string, params: Record<string, unknown>, context: DispatchContext, modern: boolean): Promise<unknown> {
     switch (method) {
       case 'initialize':
-        return this.initialize(params);
+        return this.initialize(params, await this.view(context));
       case 'server/discover':
         return { supportedVersions: MODERN_VERSIONS, capabilities: CAPABILITIES, _meta: { 'io.modelcontextprotocol/serverInfo': SERVER_INFO } };
       case 'ping':
@@ -176,14 +176,14 @@ export class Dispatcher {
     }
   }
 
-  private initialize(params: Record<string, unknown>): Record<string, unknown> {
+  private initialize(params: Record<string, unknown>, view: View): Record<string, unknown> {
     const asked = typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
     const protocolVersion = asked && LEGACY_VERSIONS.includes(asked) ? asked : LEGACY_VERSIONS[0];
     return {
       protocolVersion,
       capabilities: CAPABILITIES,
       serverInfo: SERVER_INFO,
-      instructions: 'MCP Gateway: every tool, prompt and resource behind this endpoint.',
+      instructions: view.instructions,
     };
   }
 

@@ -24,7 +24,13 @@ export interface DiscoveryReport {
   resource_templates: number;
   /** Upstream names whose natural gateway name was taken, and the name they got instead. */
   collisions: { original_name: string; wanted: string; name: string }[];
+  /** Upstream tools not served, and why (a task-only tool: the gateway does not relay tasks). */
+  hidden: { original_name: string; reason: string }[];
 }
+
+/** Tool fields the gateway stores and serves itself; every other field of an upstream tool is passed on verbatim. */
+const MANAGED_TOOL_FIELDS = new Set(['name', 'description', 'title', 'inputSchema', 'outputSchema', 'annotations']);
+const TASK_ONLY_REASON = 'execution.taskSupport is "required" and the gateway does not relay the tasks extension: every call without a task would fail';
 
 export interface FederationOptions {
   nameSeparator: string;
@@ -137,6 +143,15 @@ export class Federation implements Upstreams {
 
   federatedItems(): FederatedItems[] {
     return [...this.links.values()].map((l) => l.items);
+  }
+
+  /** Whether a virtual server's `prompts` or `resources` reference is served by a federated gateway (for missing_refs). */
+  servesRef(kind: 'prompts' | 'resources', ref: string): boolean {
+    for (const { items } of this.links.values()) {
+      if (kind === 'prompts' && items.prompts.some((p) => p.name === ref)) return true;
+      if (kind === 'resources' && (items.resources.some((r) => r.uri === ref) || items.templates.some((t) => t.uriTemplate === ref))) return true;
+    }
+    return false;
   }
 
   /** The stdio child of a gateway, if it has one running (for tests and diagnostics). */
@@ -447,6 +462,22 @@ export class Federation implements Upstreams {
       lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
     }
     if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
+    // Task-only tools cannot be called without the tasks extension, which the gateway does not offer: hide them.
+    const hidden: DiscoveryReport['hidden'] = [];
+    const toolExtras = new Map<string, Record<string, unknown>>();
+    lists = {
+      ...lists,
+      tools: lists.tools.filter((tool) => {
+        const execution = tool.execution as { taskSupport?: unknown } | undefined;
+        if (execution && typeof execution === 'object' && execution.taskSupport === 'required') {
+          hidden.push({ original_name: String(tool.name), reason: TASK_ONLY_REASON });
+          return false;
+        }
+        const extra = Object.fromEntries(Object.entries(tool).filter(([key]) => !MANAGED_TOOL_FIELDS.has(key)));
+        if (Object.keys(extra).length > 0) toolExtras.set(String(tool.name), extra);
+        return true;
+      }),
+    };
     const collisions = await this.storeTools(link, lists);
     const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
     link.items = {
@@ -459,6 +490,8 @@ export class Federation implements Upstreams {
         }),
       resources: lists.resources.filter((r) => typeof r.uri === 'string'),
       templates: lists.templates.filter((t) => typeof t.uriTemplate === 'string'),
+      toolExtras,
+      ...(lists.instructions ? { instructions: lists.instructions } : {}),
     };
     link.templates = link.items.templates.flatMap((t) => {
       try {
@@ -468,6 +501,7 @@ export class Federation implements Upstreams {
       }
     });
     for (const c of collisions) this.logger.warn({ gateway: link.name, ...c }, 'federated tool name collision: the tool got a disambiguated name');
+    for (const h of hidden) this.logger.warn({ gateway: link.name, ...h }, 'upstream tool not served');
     this.changed('tools');
     this.changed('prompts');
     this.changed('resources');
@@ -478,6 +512,7 @@ export class Federation implements Upstreams {
       resources: link.items.resources.length,
       resource_templates: link.items.templates.length,
       collisions,
+      hidden,
     };
   }
 

@@ -27,6 +27,8 @@ export interface UpstreamLists {
   resources: Record<string, unknown>[];
   templates: Record<string, unknown>[];
   capabilities: Record<string, unknown>;
+  /** The upstream's `instructions` from initialize, verbatim. */
+  instructions?: string;
 }
 
 export interface CallOptions {
@@ -310,7 +312,8 @@ export class UpstreamConnection {
     const prompts = capabilities.prompts ? await list('prompts/list', 'prompts') : [];
     const resources = capabilities.resources ? await list('resources/list', 'resources') : [];
     const templates = capabilities.resources ? await list('resources/templates/list', 'resourceTemplates').catch(() => []) : [];
-    return { tools, prompts, resources, templates, capabilities };
+    const instructions = client.getInstructions();
+    return { tools, prompts, resources, templates, capabilities, ...(typeof instructions === 'string' && instructions !== '' ? { instructions } : {}) };
   }
 
   async ping(timeoutMs: number): Promise<void> {
