@@ -62,6 +62,20 @@ interface FastPath {
   headers: Record<string, string>;
 }
 
+/** A tools/call on a stdio or SSE upstream, sent on the SDK transport and answered through the tap. */
+interface TappedCall {
+  /** The caller's own progress token; upstream the call's id is the token. */
+  token?: string | number;
+  relay?: RelayHooks;
+  signal: AbortSignal;
+  settle: (reply: { result?: unknown; error?: unknown }) => void;
+  fail: (error: Error) => void;
+}
+
+/** Requests an upstream makes of the client during a call, relayed to the calling client. */
+const CLIENT_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+const INTERNAL_ERROR_CODE = -32603;
+
 const LINE = /\r?\n/;
 const EVENT_END = /\r?\n\r?\n/g;
 const MAX_STREAM_BUFFER = 64 * 1024 * 1024;
@@ -94,6 +108,9 @@ export class UpstreamConnection {
   private fast: FastPath | undefined;
   private stdio: StdioClientTransport | undefined;
   private fastId = 0;
+  /** stdio and SSE upstreams: tools/call in flight on the SDK transport, by our request id. */
+  private readonly tapped = new Map<string, TappedCall>();
+  private tap: Transport | undefined;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -120,6 +137,8 @@ export class UpstreamConnection {
     const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
+      for (const call of this.tapped.values()) call.fail(new Error('the upstream closed the connection'));
+      this.tapped.clear();
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
     };
     client.onerror = () => undefined; // transport errors surface on the requests they break
@@ -134,6 +153,7 @@ export class UpstreamConnection {
       throw new RpcError(UPSTREAM_FAILURE, `cannot connect to gateway "${this.target.name}": ${describe(error)}${this.stderrHint()}`);
     }
     this.client = client;
+    if (!(transport instanceof StreamableHTTPClientTransport)) this.installTap(transport);
     if (transport instanceof StreamableHTTPClientTransport) {
       const url = new URL(this.target.url!);
       const headers: Record<string, string> = {
@@ -158,7 +178,8 @@ export class UpstreamConnection {
    */
   async fastCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown | undefined> {
     const fast = this.fast;
-    if (!fast || !this.client) return undefined;
+    if (!this.client) return undefined;
+    if (!fast) return this.tap ? this.tappedCall(name, args, options) : undefined;
     const id = `gw-${++this.fastId}`;
     const caller = options.signal;
     const limit = deadline(options.timeoutMs, caller, options.abort);
@@ -197,9 +218,12 @@ export class UpstreamConnection {
         reply = parseJsonReply(await res.body.text(), id);
       }
     } catch (error) {
-      if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (limit.timedOut()) {
+        this.cancelUpstream({ ...fast, headers }, id, `the gateway's ${options.timeoutMs} ms timeout expired`);
+        throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      }
       if (caller?.aborted && !limit.timedOut()) {
-        this.cancelUpstream({ ...fast, headers }, id);
+        this.cancelUpstream({ ...fast, headers }, id, 'the client cancelled the call');
         throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
       }
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
@@ -278,17 +302,113 @@ export class UpstreamConnection {
   }
 
   /** Tell the upstream a call was cancelled (fire and forget). */
-  private cancelUpstream(fast: FastPath, id: string): void {
+  private cancelUpstream(fast: FastPath, id: string, reason: string): void {
     void fast.agent
       .request({
         origin: fast.origin,
         path: fast.path,
         method: 'POST',
         headers: fast.headers,
-        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'the client cancelled the call' } }),
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }),
       })
       .then((res) => res.body.dump())
       .catch(() => undefined);
+  }
+
+  /**
+   * tools/call on a stdio or SSE upstream, sent on the SDK transport under our own id, with our id
+   * as the progress token: progress reaches the caller (under its own token) synchronously, in the
+   * order the upstream sent it and before the result; requests the upstream makes of the client
+   * (sampling, elicitation, roots) go to the calling client; a timeout or the caller's cancellation
+   * sends notifications/cancelled upstream.
+   */
+  private async tappedCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
+    const transport = this.tap!;
+    const id = `gw-${++this.fastId}`;
+    const limit = deadline(options.timeoutMs, options.signal, options.abort);
+    const signal = limit.signal;
+    const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: id } };
+    let reply: { result?: unknown; error?: unknown };
+    try {
+      reply = await new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
+        const onAbort = () => reject(new Error('aborted'));
+        const done = () => signal.removeEventListener('abort', onAbort);
+        this.tapped.set(id, {
+          token: options.progressToken,
+          relay: options.relay,
+          signal,
+          settle: (r) => (done(), resolve(r)),
+          fail: (e) => (done(), reject(e)),
+        });
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        transport.send({ jsonrpc: '2.0', id, method: 'tools/call', params } as never).catch((error: unknown) => (done(), reject(error as Error)));
+      });
+    } catch (error) {
+      const wasTapped = this.tapped.delete(id);
+      if (limit.timedOut() || (options.signal?.aborted && wasTapped)) {
+        const reason = limit.timedOut() ? `the gateway's ${options.timeoutMs} ms timeout expired` : 'the client cancelled the call';
+        void transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } } as never).catch(() => undefined);
+      }
+      if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (options.signal?.aborted) throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
+    } finally {
+      this.tapped.delete(id);
+      limit.dispose();
+    }
+    if (reply.error) {
+      const e = reply.error as { code?: unknown; message?: unknown };
+      throw new RpcError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), { upstream: this.target.name });
+    }
+    const result = reply.result;
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
+    }
+    return result;
+  }
+
+  /** See every message the SDK transport receives before the SDK client does; keep what belongs to tapped calls. */
+  private installTap(transport: Transport): void {
+    const sdk = transport.onmessage;
+    this.tap = transport;
+    transport.onmessage = (message, extra) => {
+      if (!this.tapped.size || !this.tapMessage(transport, message as Record<string, unknown>)) sdk?.call(transport, message, extra as never);
+    };
+  }
+
+  /** True when the message was a tapped call's (its response, its progress, a request of its client). */
+  private tapMessage(transport: Transport, message: Record<string, unknown>): boolean {
+    const method = message.method;
+    if (typeof method !== 'string') {
+      const call = typeof message.id === 'string' ? this.tapped.get(message.id) : undefined;
+      if (!call || !('result' in message || 'error' in message)) return false;
+      this.tapped.delete(message.id as string);
+      call.settle(message);
+      return true;
+    }
+    const params = (message.params ?? {}) as Record<string, unknown>;
+    if (message.id === undefined) {
+      if (method !== 'notifications/progress' || typeof params.progressToken !== 'string') return false;
+      const call = this.tapped.get(params.progressToken);
+      if (!call) return false;
+      if (call.token !== undefined) call.relay?.notify?.(method, { ...params, progressToken: call.token });
+      return true;
+    }
+    if (!CLIENT_REQUESTS.has(method)) return false;
+    // stdio and SSE carry no link from a request to the call it serves: the one call in flight is its call.
+    const calls = [...this.tapped.values()];
+    const requestId = message.id;
+    const answer: Promise<RelayAnswer> =
+      calls.length !== 1
+        ? Promise.resolve({ error: { code: INTERNAL_ERROR_CODE, message: `the gateway cannot tell which of ${calls.length} calls in flight this ${method} request serves` } })
+        : calls[0]!.relay?.request
+          ? calls[0]!.relay.request(method, params, calls[0]!.signal)
+          : Promise.resolve({ error: { code: METHOD_NOT_FOUND_CODE, message: `the client cannot take the upstream's ${method} request` } });
+    void answer
+      .then((a) => transport.send(('result' in a ? { jsonrpc: '2.0', id: requestId, result: a.result } : { jsonrpc: '2.0', id: requestId, error: a.error }) as never))
+      .catch(() => undefined);
+    return true;
   }
 
   /** Everything the upstream offers, page by page. */

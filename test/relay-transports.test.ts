@@ -1,0 +1,105 @@
+import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
+import { STORES } from './helpers/stores.js';
+import { EVERYTHING, startConformanceFixture, startEverything, type HttpUpstream } from './helpers/upstreams.js';
+
+const RELAY = fileURLToPath(new URL('./fixtures/relay-upstream.mjs', import.meta.url));
+type Json = Record<string, unknown>;
+
+/** An SDK client that declares sampling and elicitation and answers both. */
+async function capableClient(url: string): Promise<Client> {
+  const client = new Client({ name: 'capable', version: '1' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
+  client.setRequestHandler('sampling/createMessage', async () => ({ role: 'assistant', content: { type: 'text', text: 'sampled-by-client' }, model: 'test-model', stopReason: 'endTurn' }));
+  client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada Lovelace' } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: AUTH_HEADERS } }));
+  return client;
+}
+
+const text = (result: unknown) => JSON.stringify((result as { content?: unknown }).content ?? result);
+
+// Every upstream transport relays the same: server-everything over Streamable HTTP, legacy SSE and
+// stdio behind the gateway, a real SDK client in front. Before, stdio and SSE upstreams answered
+// sampling and elicitation with -32601 and lost the last progress notification.
+describe('every upstream transport relays the same', () => {
+  let gw: TestGateway;
+  let http: HttpUpstream;
+  let sse: HttpUpstream;
+  let conformance: HttpUpstream;
+  let client: Client;
+
+  beforeAll(async () => {
+    [http, sse, conformance] = await Promise.all([startEverything('streamableHttp'), startEverything('sse'), startConformanceFixture()]);
+    gw = await startTestGateway(STORES[0]!);
+    const gateways: Json[] = [
+      { name: 'ev', url: `http://127.0.0.1:${http.port}/mcp` },
+      { name: 'evsse', url: `http://127.0.0.1:${sse.port}/sse`, transport: 'sse' },
+      { name: 'evstdio', transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] },
+      { name: 'fx', transport: 'stdio', command: process.execPath, args: [RELAY], timeout_ms: 400 },
+      { name: 'cf', url: `http://127.0.0.1:${conformance.port}/mcp`, timeout_ms: 400 },
+    ];
+    for (const body of gateways) expect((await gw.api('/gateways', { method: 'POST', body })).status).toBe(201);
+    for (const name of ['ev', 'evsse', 'evstdio']) {
+      await waitFor(async () => ((await gw.api(`/tools/${name}__trigger-sampling-request`)).status === 200 ? true : undefined), `${name} conditional tools`);
+    }
+    for (const name of ['fx', 'cf']) await waitFor(async () => ((await gw.api(`/tools/${name}__wait_for_cancel`)).status === 200 ? true : undefined), `${name} tools`);
+    client = await capableClient(`${gw.url}/mcp`);
+  }, 60_000);
+  afterAll(async () => {
+    await client?.close();
+    await gw?.close();
+    await http?.stop();
+    await sse?.stop();
+    await conformance?.stop();
+  });
+
+  describe.each(['ev', 'evsse', 'evstdio'])('upstream %s', (gateway) => {
+    it('relays sampling to the calling client', async () => {
+      const result = await client.callTool({ name: `${gateway}__trigger-sampling-request`, arguments: { prompt: 'hello', maxTokens: 10 } });
+      expect(result.isError).toBeFalsy();
+      expect(text(result)).toContain('sampled-by-client');
+    });
+
+    it('relays elicitation to the calling client', async () => {
+      const result = await client.callTool({ name: `${gateway}__trigger-elicitation-request`, arguments: {} });
+      expect(result.isError).toBeFalsy();
+      expect(text(result)).toContain('Ada Lovelace');
+    });
+
+    it('delivers every progress notification, the last one too, before the result', async () => {
+      const counts = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const seen: number[] = [];
+          const result = await client.callTool({ name: `${gateway}__trigger-long-running-operation`, arguments: { duration: 0.06, steps: 3 } }, { onprogress: (p) => seen.push(p.progress) });
+          expect(result.isError).toBeFalsy();
+          return seen;
+        }),
+      );
+      for (const seen of counts) expect(seen).toEqual([1, 2, 3]);
+    });
+  });
+
+  it.each(['fx', 'cf'])('cancels a timed-out call upstream (notifications/cancelled; fx over stdio, cf over Streamable HTTP): %s', async (gateway) => {
+    await expect(client.callTool({ name: `${gateway}__wait_for_cancel`, arguments: {} })).rejects.toThrow(/within 400 ms/);
+    const count = await waitFor(async () => {
+      const result = await client.callTool({ name: `${gateway}__cancelled_count`, arguments: {} });
+      const n = Number(JSON.parse(text(result))[0].text);
+      return n >= 1 ? n : undefined;
+    }, 'the upstream saw the cancellation', 5_000);
+    expect(count).toBe(1);
+  });
+
+  it('cancels upstream when the client cancels (stdio)', async () => {
+    const before = Number(JSON.parse(text(await client.callTool({ name: 'fx__cancelled_count', arguments: {} })))[0].text);
+    const abort = new AbortController();
+    const call = client.callTool({ name: 'fx__wait_for_cancel', arguments: {} }, { signal: abort.signal });
+    setTimeout(() => abort.abort(), 100);
+    await expect(call).rejects.toThrow();
+    await waitFor(async () => {
+      const n = Number(JSON.parse(text(await client.callTool({ name: 'fx__cancelled_count', arguments: {} })))[0].text);
+      return n > before ? true : undefined;
+    }, 'the upstream saw the cancellation', 5_000);
+  });
+});
