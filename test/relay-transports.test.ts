@@ -81,6 +81,31 @@ describe('every upstream transport relays the same', () => {
     });
   });
 
+  describe.each(['ev', 'evsse', 'evstdio'])('a client that declared nothing, upstream %s', (gateway) => {
+    it('is never sent sampling or elicitation: the upstream gets an error instead', async () => {
+      const headers = { ...AUTH_HEADERS, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const init = await fetch(`${gw.url}/mcp`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bare', version: '1' } } }),
+      });
+      const session = init.headers.get('mcp-session-id');
+      expect(session).toBeTruthy();
+      await init.text();
+      for (const tool of ['trigger-sampling-request', 'trigger-elicitation-request']) {
+        const res = await fetch(`${gw.url}/mcp`, {
+          method: 'POST',
+          headers: { ...headers, 'mcp-session-id': session!, 'mcp-protocol-version': '2025-11-25' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: `${gateway}__${tool}`, arguments: { prompt: 'x', maxTokens: 5 } } }),
+        });
+        const body = await res.text();
+        expect(body).not.toMatch(/"method":"(sampling\/createMessage|elicitation\/create)"/);
+        expect(body).toMatch(/did not declare/);
+        expect(body).toMatch(/"isError":true|"error"/);
+      }
+    });
+  });
+
   it.each(['fx', 'cf'])('cancels a timed-out call upstream (notifications/cancelled; fx over stdio, cf over Streamable HTTP): %s', async (gateway) => {
     await expect(client.callTool({ name: `${gateway}__wait_for_cancel`, arguments: {} })).rejects.toThrow(/within 400 ms/);
     const count = await waitFor(async () => {

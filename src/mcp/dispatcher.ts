@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import type { RestExecutor } from '../upstream/rest-executor.js';
+import type { ClientSession } from './client-sessions.js';
 import { VERSION } from '../version.js';
 import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
 import {
@@ -58,6 +59,8 @@ export interface UpstreamCallOptions {
   relay?: RelayHooks;
   /** Aborts `signal`; present when the signal belongs to this call alone. */
   abort?: () => void;
+  /** The caller's 2025 session (Mcp-Session-Id or legacy SSE), if it has one: upstream sessions and subscriptions follow it. */
+  client?: ClientSession;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -89,6 +92,8 @@ export interface DispatchContext {
   notify?: (method: string, params: unknown) => void;
   /** Send a request to the client (sampling, elicitation) and wait for its answer; absent when the transport cannot. */
   request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
+  /** The client's 2025 session, when it has one. */
+  client?: ClientSession;
 }
 
 export interface DispatcherDeps {
@@ -224,6 +229,7 @@ export class Dispatcher {
           progressToken: token,
           relay: context.notify ? context : undefined,
           abort: context.abort,
+          client: context.client,
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(tool.name);
@@ -313,7 +319,7 @@ export class Dispatcher {
   }
 
   private upstreamOptions(gateway: string, context: DispatchContext): UpstreamCallOptions {
-    return { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs };
+    return { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs, client: context.client };
   }
 }
 
