@@ -106,6 +106,43 @@ describe('every upstream transport relays the same', () => {
     });
   });
 
+  // Identical resource URIs from three upstreams: the first one's wins, so each runs alone.
+  describe.each(['evstdio', 'evsse', 'ev'])('out of band, upstream %s', (gateway) => {
+    const others = () => ['ev', 'evsse', 'evstdio'].filter((g) => g !== gateway);
+    beforeAll(async () => {
+      for (const g of others()) expect((await gw.api(`/gateways/${g}`, { method: 'PATCH', body: { is_active: false } })).status).toBe(200);
+      await waitFor(async () => ((await gw.api(`/tools/${gateway}__toggle-subscriber-updates`)).status === 200 && (await client.listTools()).tools.every((t) => !others().some((g) => t.name.startsWith(`${g}__`))) && (await client.listResources()).resources.some((r) => r.uri.startsWith('demo://resource/static/')) ? true : undefined), 'only one upstream');
+    });
+    afterAll(async () => {
+      for (const g of others()) await gw.api(`/gateways/${g}`, { method: 'PATCH', body: { is_active: true } });
+    });
+
+    it('delivers notifications/resources/updated to the subscribed session and log messages after logging/setLevel', async () => {
+      const subscriber = await capableClient(`${gw.url}/mcp`);
+      const bystander = await capableClient(`${gw.url}/mcp`);
+      const updates: string[] = [];
+      const logs: string[] = [];
+      const elsewhere: string[] = [];
+      subscriber.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+      subscriber.setNotificationHandler('notifications/message', (n) => void logs.push(JSON.stringify(n.params.data)));
+      bystander.setNotificationHandler('notifications/resources/updated', (n) => void elsewhere.push(n.params.uri));
+      try {
+        const { resources } = await subscriber.listResources();
+        const uri = resources.find((r) => r.uri.startsWith('demo://resource/static/'))!.uri;
+        await subscriber.setLoggingLevel('debug');
+        await subscriber.subscribeResource({ uri });
+        await subscriber.callTool({ name: `${gateway}__toggle-subscriber-updates`, arguments: {} });
+        await waitFor(() => (updates.includes(uri) ? true : undefined), 'the resource update', 8_000);
+        await waitFor(() => (logs.some((l) => l.includes('Subscribe')) ? true : undefined), 'the log message', 8_000);
+        expect(elsewhere).toEqual([]);
+        await subscriber.callTool({ name: `${gateway}__toggle-subscriber-updates`, arguments: {} });
+      } finally {
+        await subscriber.close();
+        await bystander.close();
+      }
+    });
+  });
+
   it.each(['fx', 'cf'])('cancels a timed-out call upstream (notifications/cancelled; fx over stdio, cf over Streamable HTTP): %s', async (gateway) => {
     await expect(client.callTool({ name: `${gateway}__wait_for_cancel`, arguments: {} })).rejects.toThrow(/within 400 ms/);
     const count = await waitFor(async () => {

@@ -22,6 +22,9 @@ export interface ClientSession {
   onEnd(listener: () => void): void;
 }
 
+/** RFC 5424 severities as MCP names them, least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
+
 export interface ClientSessionOptions {
   max: number;
   idleMs: number;

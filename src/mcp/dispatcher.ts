@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import type { RestExecutor } from '../upstream/rest-executor.js';
-import type { ClientSession } from './client-sessions.js';
+import { LOG_LEVELS, type ClientSession } from './client-sessions.js';
 import { VERSION } from '../version.js';
 import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
 import {
@@ -75,6 +75,8 @@ export interface Upstreams {
   templateOwner(view: View, uri: string): string | undefined;
   /** Per-gateway timeout override. */
   timeoutFor(gateway: string): number | undefined;
+  /** logging/setLevel of a client session, for the gateways behind its endpoint. */
+  setLogLevel?(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void>;
 }
 
 export interface CallObserver {
@@ -155,8 +157,9 @@ export class Dispatcher {
       case 'server/discover':
         return { supportedVersions: MODERN_VERSIONS, capabilities: CAPABILITIES, _meta: { 'io.modelcontextprotocol/serverInfo': SERVER_INFO } };
       case 'ping':
-      case 'logging/setLevel':
         return {};
+      case 'logging/setLevel':
+        return this.setLogLevel(params, context);
       case 'tools/list':
         return this.page(await this.view(context), 'tools', params, modern);
       case 'prompts/list':
@@ -288,6 +291,18 @@ export class Dispatcher {
     const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
     if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
     await this.deps.upstreams.subscription(gateway, method, uri, this.upstreamOptions(gateway, context));
+    return {};
+  }
+
+  /** logging/setLevel: passed on to the upstreams behind this endpoint, for this client session. */
+  private async setLogLevel(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    if (typeof params.level !== 'string' || !LOG_LEVELS.includes(params.level as never)) {
+      throw new RpcError(INVALID_PARAMS, `logging/setLevel needs params.level, one of ${LOG_LEVELS.join(', ')}`);
+    }
+    const view = await this.view(context);
+    const gateways = new Set<string>();
+    for (const entry of [...view.tools, ...view.prompts, ...view.resources, ...view.templates]) if (entry.gateway) gateways.add(entry.gateway);
+    await this.deps.upstreams.setLogLevel?.([...gateways], params.level, { signal: context.signal, timeoutMs: this.deps.toolTimeoutMs, client: context.client });
     return {};
   }
 

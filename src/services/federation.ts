@@ -11,6 +11,7 @@ import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
+import { ClientDelivery } from './client-delivery.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
@@ -68,6 +69,8 @@ export class Federation implements Upstreams {
   /** oauth2 access tokens of upstream gateways, cached until they expire. */
   private readonly tokens = new OAuth2Tokens();
   private syncing = 0;
+  /** Resource updates and log messages from upstreams, to the client sessions that asked. */
+  private readonly delivery = new ClientDelivery();
   private readonly syncQueue: (() => void)[] = [];
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
@@ -197,10 +200,37 @@ export class Federation implements Upstreams {
     return this.ready(gateway).request('completion/complete', rest, options);
   }
 
+  /**
+   * resources/subscribe and unsubscribe: the session is recorded (updates reach it on its stream);
+   * the upstream hears the first subscribe and the last unsubscribe of a resource.
+   */
   async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
     const connection = this.ready(gateway);
+    const client = options.client;
+    if (client) {
+      const tell = method === 'resources/subscribe' ? this.delivery.subscribe(gateway, uri, client) : this.delivery.unsubscribe(gateway, uri, client);
+      if (!tell) return;
+    }
     if (!connection.supportsSubscriptions) return;
     await connection.request(method, { uri }, options);
+  }
+
+  /**
+   * logging/setLevel from a client session: it hears these gateways' log messages at or above
+   * `level`; each upstream that declares logging is asked for the most verbose level any session wants.
+   */
+  async setLogLevel(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void> {
+    const client = options.client;
+    if (!client) return;
+    client.logLevel = level;
+    const wanted = this.delivery.listen(gateways, client);
+    await Promise.all(
+      [...wanted].map(async ([gateway, upstreamLevel]) => {
+        const connection = this.find(gateway)?.connection;
+        if (!connection?.connected || !connection.supportsLogging) return;
+        await connection.request('logging/setLevel', { level: upstreamLevel }, options).catch(() => undefined);
+      }),
+    );
   }
 
   templateOwner(view: View, uri: string): string | undefined {
@@ -308,6 +338,7 @@ export class Federation implements Upstreams {
         link.connection = undefined;
         void this.markDown(link, reason);
       },
+      onNotification: (method, params) => this.delivery.deliver(link.name, method, params),
       onListChanged: (kind) => {
         this.logger.info({ gateway: link.name, kind }, 'upstream list changed; rediscovering');
         void this.discover(link).catch((error: unknown) => this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'rediscovery failed'));

@@ -114,7 +114,12 @@ export class UpstreamConnection {
 
   constructor(
     readonly target: UpstreamTarget,
-    private readonly hooks: { onLost: (reason: string) => void; onListChanged: (kind: 'tools' | 'prompts' | 'resources') => void },
+    private readonly hooks: {
+      onLost: (reason: string) => void;
+      onListChanged: (kind: 'tools' | 'prompts' | 'resources') => void;
+      /** Resource updates and log messages the upstream sends outside a call's own stream. */
+      onNotification?: (method: string, params: unknown) => void;
+    },
   ) {}
 
   get connected(): boolean {
@@ -125,6 +130,11 @@ export class UpstreamConnection {
   get supportsSubscriptions(): boolean {
     const resources = this.client?.getServerCapabilities()?.resources as { subscribe?: unknown } | undefined;
     return resources?.subscribe === true;
+  }
+
+  /** Whether the upstream declared logging (logging/setLevel). */
+  get supportsLogging(): boolean {
+    return Boolean(this.client?.getServerCapabilities()?.logging);
   }
 
   /** The stdio child's pid, for tests and diagnostics. */
@@ -144,6 +154,9 @@ export class UpstreamConnection {
     client.onerror = () => undefined; // transport errors surface on the requests they break
     for (const kind of ['tools', 'prompts', 'resources'] as const) {
       client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.hooks.onListChanged(kind));
+    }
+    for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
+      client.setNotificationHandler(method, (n: { params?: unknown }) => this.hooks.onNotification?.(method, n.params));
     }
     this.transport = transport;
     try {
