@@ -42,6 +42,13 @@ export interface McpSettings {
   healthIntervalMs: number;
   /** Separator between a gateway prefix and a tool name (FEDERATION_NAME_SEPARATOR, default "__"). */
   nameSeparator: string;
+  // issue 9 (relay isolation): upstream sessions per client session
+  /** stdio upstreams: one process for every client ("shared") or one per client session (STDIO_UPSTREAM_SESSIONS). */
+  stdioSessions: 'shared' | 'per-client';
+  /** Most upstream sessions open per gateway (UPSTREAM_SESSION_MAX). */
+  upstreamSessionMax: number;
+  /** An upstream session idle this long is closed (UPSTREAM_SESSION_IDLE_MS). */
+  upstreamSessionIdleMs: number;
 }
 
 /** Flags of `mcpgateway serve`; each overrides its variable. */
@@ -121,8 +128,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       maxResponseBytes: parseInteger(value(undefined, 'MAX_RESPONSE_BYTES') ?? String(10 * 1024 * 1024), 'MAX_RESPONSE_BYTES', 1, 1024 ** 3),
       healthIntervalMs: parseInteger(value(undefined, 'HEALTH_CHECK_INTERVAL_MS') ?? '30000', 'HEALTH_CHECK_INTERVAL_MS', 50, 86_400_000),
       nameSeparator: separator(value(undefined, 'FEDERATION_NAME_SEPARATOR') ?? '__'),
+      stdioSessions: stdioSessions(value(undefined, 'STDIO_UPSTREAM_SESSIONS') ?? 'shared'),
+      upstreamSessionMax: parseInteger(value(undefined, 'UPSTREAM_SESSION_MAX') ?? '100', 'UPSTREAM_SESSION_MAX', 1, 100_000),
+      upstreamSessionIdleMs: parseInteger(value(undefined, 'UPSTREAM_SESSION_IDLE_MS') ?? '300000', 'UPSTREAM_SESSION_IDLE_MS', 1_000, 86_400_000),
     },
   };
+}
+
+function stdioSessions(raw: string): 'shared' | 'per-client' {
+  if (raw !== 'shared' && raw !== 'per-client') throw new GatewayError('CONFIG_INVALID', `STDIO_UPSTREAM_SESSIONS must be "shared" or "per-client", not "${raw.slice(0, 50)}"`);
+  return raw;
 }
 
 function separator(raw: string): string {

@@ -9,7 +9,10 @@ import type { FederatedItems, View } from '../mcp/catalog.js';
 import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
 import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
-import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import type { ClientSession } from '../mcp/client-sessions.js';
+import { notification } from '../mcp/jsonrpc.js';
+import { UPSTREAM_CAPABILITIES, UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import { SessionPool } from '../upstream/session-pool.js';
 import { OAuth2Tokens, type OAuth2Config } from '../upstream/oauth2.js';
 import { ClientDelivery } from './client-delivery.js';
 
@@ -39,7 +42,11 @@ export interface FederationOptions {
   connectTimeoutMs: number;
   /** Longest wait between reconnect attempts. */
   maxBackoffMs: number;
+  /** Upstream sessions per client session (STDIO_UPSTREAM_SESSIONS, UPSTREAM_SESSION_MAX, UPSTREAM_SESSION_IDLE_MS). */
+  sessions?: { stdio: 'shared' | 'per-client'; max: number; idleMs: number };
 }
+
+const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
 
 interface Link {
   id: string;
@@ -56,6 +63,8 @@ interface Link {
   closed: boolean;
   /** Serializes discoveries of one gateway. */
   discovering: Promise<unknown>;
+  /** Upstream sessions of client sessions (stateful upstreams), made on first use. */
+  pool: SessionPool | undefined;
 }
 
 /**
@@ -74,6 +83,8 @@ export class Federation implements Upstreams {
   private readonly syncQueue: (() => void)[] = [];
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
+  /** Told about per-client upstream sessions (metrics): the count open, and opened / idle_closed / refused events. */
+  onSessions: { size(gateway: string, open: number): void; event(gateway: string, kind: string): void } = { size: () => undefined, event: () => undefined };
 
   constructor(
     private readonly store: Store,
@@ -169,14 +180,24 @@ export class Federation implements Upstreams {
   }
 
   async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
-    const connection = this.ready(gateway);
+    const shared = this.ready(gateway);
+    let session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
+    const connection = session?.connection ?? shared;
     try {
-      const result = ((await connection.fastCall(name, args, options)) ??
-        (await connection.request('tools/call', { name, arguments: args }, options))) as Record<string, unknown>;
-      if (!Array.isArray(result.content) && result.structuredContent === undefined) {
-        throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
+      if (session) {
+        try {
+          return await this.checkedCall(gateway, connection, name, args, options);
+        } catch (error) {
+          if (!((error as RpcError).data as { sessionExpired?: boolean } | undefined)?.sessionExpired) throw error;
+          // The upstream restarted and forgot this client's session (it never ran the call): once more on a new one.
+          session.release();
+          session = undefined;
+          this.find(gateway)?.pool?.end(options.client!.id);
+          session = await this.sessionFor(gateway, shared, options.client!);
+          return await this.checkedCall(gateway, session!.connection, name, args, options);
+        }
       }
-      return result;
+      return await this.checkedCall(gateway, connection, name, args, options);
     } catch (error) {
       const rpc = error as RpcError;
       // The upstream answered with a JSON-RPC error: the tool failed, the transport is fine.
@@ -184,20 +205,89 @@ export class Federation implements Upstreams {
         return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
       }
       throw error;
+    } finally {
+      session?.release();
     }
   }
 
+  /** tools/call on one connection (fast path, else the SDK client); a reply without content is malformed. */
+  private async checkedCall(gateway: string, connection: UpstreamConnection, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const result = ((await connection.fastCall(name, args, options)) ?? (await connection.request('tools/call', { name, arguments: args }, options))) as Record<string, unknown>;
+    if (!Array.isArray(result.content) && result.structuredContent === undefined) {
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
+    }
+    return result;
+  }
+
   async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
-    return this.ready(gateway).request('prompts/get', { name, arguments: args }, options);
+    return this.requestOn(gateway, 'prompts/get', { name, arguments: args }, options);
   }
 
   async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
-    return this.ready(gateway).request('resources/read', { uri }, options);
+    return this.requestOn(gateway, 'resources/read', { uri }, options);
   }
 
   async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
     const { _meta: _ignored, ...rest } = params;
-    return this.ready(gateway).request('completion/complete', rest, options);
+    return this.requestOn(gateway, 'completion/complete', rest, options);
+  }
+
+  /** One request on the caller's own upstream session when the upstream keeps state, else on the shared connection. */
+  private async requestOn(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const shared = this.ready(gateway);
+    const session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
+    try {
+      return await (session?.connection ?? shared).request(method, params, options);
+    } finally {
+      session?.release();
+    }
+  }
+
+  /**
+   * The client session's own upstream session, for upstreams that keep state per session: Streamable
+   * HTTP upstreams that hand out an Mcp-Session-Id, legacy SSE upstreams, and stdio upstreams when
+   * STDIO_UPSTREAM_SESSIONS=per-client (one process each). Undefined: the shared connection serves it.
+   */
+  private async sessionFor(gateway: string, shared: UpstreamConnection, client: ClientSession): Promise<{ connection: UpstreamConnection; release: () => void } | undefined> {
+    const link = this.find(gateway);
+    if (!link) return undefined;
+    const settings = this.options.sessions ?? DEFAULT_SESSIONS;
+    const isolated = shared.target.transport === 'stdio' ? settings.stdio === 'per-client' : shared.sessionful;
+    if (!isolated) return undefined;
+    link.pool ??= new SessionPool(link.name, settings, {
+      size: (open) => this.onSessions.size(link.name, open),
+      event: (kind) => this.onSessions.event(link.name, kind),
+    });
+    return link.pool.acquire(client.id, () => this.openSession(link, client.id, client));
+  }
+
+  private async openSession(link: Link, key: string, client: ClientSession): Promise<UpstreamConnection> {
+    const declared = client.capabilities.roots;
+    // What the gateway relays, plus roots when this client declared them (asked of it during its calls).
+    const capabilities = declared && typeof declared === 'object' ? { ...UPSTREAM_CAPABILITIES, roots: declared } : UPSTREAM_CAPABILITIES;
+    const connection = new UpstreamConnection(
+      this.target(link.fields),
+      {
+        onLost: () => link.pool?.end(key),
+        onListChanged: () => undefined, // discovery follows the shared connection
+        // The session is this client's alone: everything it hears outside a call is the client's.
+        onNotification: (method, params) => client.push?.(notification(method, params)),
+      },
+      capabilities,
+    );
+    try {
+      await connection.connect(this.options.connectTimeoutMs);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    client.onEnd(() => link.pool?.end(key));
+    return connection;
+  }
+
+  /** How many per-client upstream sessions a gateway has open, and their stdio pids (tests, diagnostics). */
+  sessionsOf(idOrName: string): number {
+    return this.find(idOrName)?.pool?.size ?? 0;
   }
 
   /**
@@ -207,6 +297,16 @@ export class Federation implements Upstreams {
   async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
     const connection = this.ready(gateway);
     const client = options.client;
+    const session = client ? await this.sessionFor(gateway, connection, client) : undefined;
+    if (session) {
+      // The client's own upstream session: its updates reach it directly.
+      try {
+        if (session.connection.supportsSubscriptions) await session.connection.request(method, { uri }, options);
+      } finally {
+        session.release();
+      }
+      return;
+    }
     if (client) {
       const tell = method === 'resources/subscribe' ? this.delivery.subscribe(gateway, uri, client) : this.delivery.unsubscribe(gateway, uri, client);
       if (!tell) return;
@@ -226,9 +326,16 @@ export class Federation implements Upstreams {
     const wanted = this.delivery.listen(gateways, client);
     await Promise.all(
       [...wanted].map(async ([gateway, upstreamLevel]) => {
-        const connection = this.find(gateway)?.connection;
-        if (!connection?.connected || !connection.supportsLogging) return;
-        await connection.request('logging/setLevel', { level: upstreamLevel }, options).catch(() => undefined);
+        const shared = this.find(gateway)?.connection;
+        if (!shared?.connected) return;
+        const session = await this.sessionFor(gateway, shared, client).catch(() => undefined);
+        const connection = session?.connection ?? shared;
+        try {
+          // Its own upstream session hears the client's level; a shared one the most verbose any session wants.
+          if (connection.supportsLogging) await connection.request('logging/setLevel', { level: session ? level : upstreamLevel }, options).catch(() => undefined);
+        } finally {
+          session?.release();
+        }
       }),
     );
   }
@@ -287,6 +394,7 @@ export class Federation implements Upstreams {
         lastError: null,
         closed: false,
         discovering: Promise.resolve(),
+        pool: undefined,
       };
       this.links.set(stored.id, link);
     }
@@ -325,6 +433,10 @@ export class Federation implements Upstreams {
   private async connect(link: Link): Promise<UpstreamConnection> {
     await link.connection?.close();
     link.connection = undefined;
+    // A new connection means the upstream went away or changed: the client sessions' upstream sessions went with it.
+    const pool = link.pool;
+    link.pool = undefined;
+    await pool?.close();
     let target: UpstreamTarget;
     try {
       target = this.target(link.fields);
@@ -389,6 +501,9 @@ export class Federation implements Upstreams {
     link.closed = true;
     this.links.delete(link.id);
     this.onHealth(link.name, undefined);
+    const pool = link.pool;
+    link.pool = undefined;
+    await pool?.close();
     await link.connection?.close();
     link.connection = undefined;
     if (removeItems) {

@@ -92,7 +92,7 @@ const MAX_LIST_PAGES = 200;
  * What the gateway tells upstreams its clients can do: sampling and elicitation requests made
  * during a tools/call are relayed to the calling client (fast path), which answers or refuses.
  */
-const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
+export const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
 
 /**
  * One kept-alive connection to an upstream MCP server through the SDK client: connect, list,
@@ -120,7 +120,15 @@ export class UpstreamConnection {
       /** Resource updates and log messages the upstream sends outside a call's own stream. */
       onNotification?: (method: string, params: unknown) => void;
     },
+    /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
+    private readonly capabilities: Record<string, unknown> = UPSTREAM_CAPABILITIES,
   ) {}
+
+  /** Whether the upstream gave this connection a session of its own (Streamable HTTP Mcp-Session-Id, legacy SSE). */
+  get sessionful(): boolean {
+    if (this.transport instanceof StreamableHTTPClientTransport) return this.transport.sessionId !== undefined;
+    return this.target.transport === 'sse';
+  }
 
   get connected(): boolean {
     return this.client !== undefined;
@@ -144,7 +152,7 @@ export class UpstreamConnection {
 
   async connect(timeoutMs: number): Promise<void> {
     const transport = await this.makeTransport();
-    const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
+    const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: this.capabilities });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
       for (const call of this.tapped.values()) call.fail(new Error('the upstream closed the connection'));
@@ -218,7 +226,7 @@ export class UpstreamConnection {
         await res.body.dump().catch(() => undefined);
         this.fast = undefined; // the session is gone: drop the connection so it is re-initialized
         void this.client?.close();
-        throw new Error('the upstream forgot the session (it restarted?); reconnecting');
+        throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" forgot the session (it restarted?); reconnecting`, { sessionExpired: true });
       }
       if (res.statusCode >= 400) {
         await res.body.dump().catch(() => undefined);
@@ -231,6 +239,7 @@ export class UpstreamConnection {
         reply = parseJsonReply(await res.body.text(), id);
       }
     } catch (error) {
+      if (error instanceof RpcError) throw error;
       if (limit.timedOut()) {
         this.cancelUpstream({ ...fast, headers }, id, `the gateway's ${options.timeoutMs} ms timeout expired`);
         throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
