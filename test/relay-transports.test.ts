@@ -106,6 +106,20 @@ describe('every upstream transport relays the same', () => {
     });
   });
 
+  // server-everything over Streamable HTTP asks for roots on its standalone stream, outside the call: not relayed (docs/mcp.md).
+  it.each(['evstdio'])('relays roots/list during a call to a client that declared roots (%s)', async (gateway) => {
+    const rooted = new Client({ name: 'rooted', version: '1' }, { capabilities: { roots: { listChanged: true } } });
+    rooted.setRequestHandler('roots/list', async () => ({ roots: [{ uri: 'file:///work/project', name: 'project' }] }));
+    await rooted.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: AUTH_HEADERS } }));
+    try {
+      await waitFor(async () => ((await gw.api(`/tools/${gateway}__get-roots-list`)).status === 200 ? true : undefined), 'the roots tool');
+      const result = await rooted.callTool({ name: `${gateway}__get-roots-list`, arguments: {} });
+      expect(text(result)).toContain('file:///work/project');
+    } finally {
+      await rooted.close();
+    }
+  });
+
   // Identical resource URIs from three upstreams: the first one's wins, so each runs alone.
   describe.each(['evstdio', 'evsse', 'ev'])('out of band, upstream %s', (gateway) => {
     const others = () => ['ev', 'evsse', 'evstdio'].filter((g) => g !== gateway);

@@ -93,6 +93,11 @@ const MAX_LIST_PAGES = 200;
  * during a tools/call are relayed to the calling client (fast path), which answers or refuses.
  */
 export const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
+/**
+ * The shared connection also declares roots, so that upstreams offer their roots tools: a roots/list
+ * during a call goes to the calling client (refused for clients that did not declare roots).
+ */
+const SHARED_CAPABILITIES = { ...UPSTREAM_CAPABILITIES, roots: {} };
 
 /**
  * One kept-alive connection to an upstream MCP server through the SDK client: connect, list,
@@ -121,7 +126,7 @@ export class UpstreamConnection {
       onNotification?: (method: string, params: unknown) => void;
     },
     /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
-    private readonly capabilities: Record<string, unknown> = UPSTREAM_CAPABILITIES,
+    private readonly capabilities: Record<string, unknown> = SHARED_CAPABILITIES,
   ) {}
 
   /** Whether the upstream gave this connection a session of its own (Streamable HTTP Mcp-Session-Id, legacy SSE). */
