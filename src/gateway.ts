@@ -72,7 +72,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       cipher,
       logger,
-      { nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
+      {
+        nameSeparator: mcp.nameSeparator,
+        healthIntervalMs: mcp.healthIntervalMs,
+        connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000),
+        maxBackoffMs: 5 * 60_000,
+        sessions: { stdio: mcp.stdioSessions, max: mcp.upstreamSessionMax, idleMs: mcp.upstreamSessionIdleMs },
+      },
       (kind) => {
         changed.invalidate(kind);
         // Discovery wrote tools to the shared database and changed what this instance serves.
@@ -80,6 +86,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     );
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities, mcp.toolSearchThreshold);
+    registry.attachFederatedRefs(federation);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
@@ -97,6 +104,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         : undefined;
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
+    federation.onSessions = { size: (name, open) => metrics.upstreamSessions(name, open), event: (name, kind) => metrics.upstreamSessionEvent(name, kind) };
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes });
     const prompts = new PromptRenderer();
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
