@@ -171,7 +171,8 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
       scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, sessions, request, reply));
       scope.delete(`${prefix}/mcp`, quiet, (request, reply) => {
         const id = request.headers['mcp-session-id'];
-        if (typeof id === 'string' && sessions.end(id)) return reply.code(204).send();
+        if (typeof id === 'string' && sessions.terminate(id)) return reply.code(204).send();
+        if (typeof id === 'string' && sessions.wasTerminated(id)) return terminatedSession(reply);
         reply.code(405).header('allow', 'GET, POST').type('application/json');
         return reply.send(errorResponse(null, INVALID_REQUEST, 'this endpoint is stateless: there is no session to end'));
       });
@@ -237,8 +238,10 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
   };
   const accept = request.headers.accept;
   // A 2026-07-28 request stands alone: no 2025 session, no server-to-client requests.
-  const sessionHeader = request.headers['mcp-session-id'];
-  const client = meta ? undefined : sessions.get(typeof sessionHeader === 'string' ? sessionHeader : undefined);
+  const sessionHeader = typeof request.headers['mcp-session-id'] === 'string' ? request.headers['mcp-session-id'] : undefined;
+  // A session the client ended itself is gone: 404, so the client starts a new one.
+  if (!meta && sessions.wasTerminated(sessionHeader)) return terminatedSession(reply);
+  const client = meta ? undefined : sessions.get(sessionHeader);
   const context: DispatchContext = { server, signal: abort.signal, meta, client };
   if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
@@ -322,12 +325,13 @@ async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sess
   if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
     return reply.code(406).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'GET opens an event stream: send Accept: text/event-stream'));
   }
+  const sessionId = request.headers['mcp-session-id'];
+  if (typeof sessionId === 'string' && sessions.wasTerminated(sessionId)) return terminatedSession(reply);
   reply.hijack();
   reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   reply.raw.write(': stream open\n\n');
   streams.add(reply.raw);
-  const id = request.headers['mcp-session-id'];
-  const client = sessions.get(typeof id === 'string' ? id : undefined);
+  const client = sessions.get(typeof sessionId === 'string' ? sessionId : undefined);
   if (client) attachStream(client, reply.raw);
   return reply;
 }
@@ -396,6 +400,10 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: Clie
 }
 
 /** A successful initialize opens a client session: its id, or undefined. */
+function terminatedSession(reply: FastifyReply): FastifyReply {
+  return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'the session was ended (DELETE): initialize a new one'));
+}
+
 function openedSession(sessions: ClientSessions, message: unknown, body: string): string | undefined {
   const m = message as { method?: unknown } | null;
   if (!m || typeof m !== 'object' || Array.isArray(m) || m.method !== 'initialize' || !body.includes('"result"')) return undefined;

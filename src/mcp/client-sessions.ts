@@ -47,6 +47,8 @@ class Session implements ClientSession {
 export class ClientSessions {
   /** In insertion order, touched sessions moved to the end: the first is the least recently seen. */
   private readonly sessions = new Map<string, Session>();
+  /** Ids of sessions the client ended (DELETE), most recent last: a later request with one gets 404. */
+  private readonly terminated = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: ClientSessionOptions = DEFAULT_CLIENT_SESSIONS) {
@@ -89,6 +91,19 @@ export class ClientSessions {
       }
     }
     return true;
+  }
+
+  /** The client ended the session (DELETE): end it and remember the id, so a later request with it gets 404. */
+  terminate(id: string): boolean {
+    if (!this.end(id)) return false;
+    this.terminated.add(id);
+    if (this.terminated.size > this.options.max) this.terminated.delete(this.terminated.values().next().value!);
+    return true;
+  }
+
+  /** Whether the client ended this session itself (its id must not be used again). */
+  wasTerminated(id: string | undefined): boolean {
+    return id !== undefined && this.terminated.has(id);
   }
 
   close(): void {
