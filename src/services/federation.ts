@@ -82,6 +82,8 @@ export class Federation implements Upstreams {
   /** Resource updates and log messages from upstreams, to the client sessions that asked. */
   private readonly delivery = new ClientDelivery();
   private readonly syncQueue: (() => void)[] = [];
+  /** Admin API changes of gateways being applied (see gatewayChanged). */
+  private readonly changes = new Set<Promise<void>>();
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
   /** Told about per-client upstream sessions (metrics): the count open, and opened / idle_closed / refused events. */
@@ -106,6 +108,17 @@ export class Federation implements Upstreams {
   /** React to an Admin API change of a gateway: connect, reconnect with new settings, or drop it. */
   async gatewayChanged(op: 'create' | 'update' | 'delete', id: string): Promise<void> {
     if (this.closed) return;
+    // close() waits for changes under way: a connection one of them opens, or closes, ends before the gateway does.
+    const change = this.applyChange(op, id);
+    this.changes.add(change);
+    try {
+      await change;
+    } finally {
+      this.changes.delete(change);
+    }
+  }
+
+  private async applyChange(op: 'create' | 'update' | 'delete', id: string): Promise<void> {
     if (op === 'delete') {
       const link = this.links.get(id);
       if (link) await this.drop(link, true);
@@ -365,6 +378,7 @@ export class Federation implements Upstreams {
     if (this.timer) clearInterval(this.timer);
     for (const release of this.syncQueue.splice(0)) release(); // queued syncs see `closed` and stop
     await Promise.all([...this.links.values()].map((link) => this.drop(link, false, false)));
+    await Promise.all([...this.changes].map((change) => change.catch(() => undefined)));
   }
 
   // ---- connections -----------------------------------------------------------------------------
@@ -434,6 +448,9 @@ export class Federation implements Upstreams {
 
   private ensureConnected(link: Link): Promise<UpstreamConnection> {
     if (link.connection?.connected) return Promise.resolve(link.connection);
+    // A dropped gateway (deactivated, deleted, or the gateway shutting down) is never reconnected:
+    // a process started now would outlive it.
+    if (link.closed || this.closed) return Promise.reject(new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`));
     if (link.connecting) return link.connecting;
     link.connecting = this.connect(link).finally(() => {
       link.connecting = undefined;
@@ -448,6 +465,7 @@ export class Federation implements Upstreams {
     const pool = link.pool;
     link.pool = undefined;
     await pool?.close();
+    if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
     let target: UpstreamTarget;
     try {
       target = this.target(link.fields);
@@ -520,6 +538,9 @@ export class Federation implements Upstreams {
     link.closed = true;
     this.links.delete(link.id);
     this.onHealth(link.name, undefined);
+    // A connect under way (a gateway re-activated just before) sees `closed` when it finishes and
+    // closes what it opened: wait for it, so no upstream process outlives the gateway.
+    await link.connecting?.catch(() => undefined);
     const pool = link.pool;
     link.pool = undefined;
     await pool?.close();
