@@ -93,6 +93,13 @@ export interface McpSettings {
   nameSeparator: string;
   /** Past this many tools, /mcp lists the search meta-tools instead of every tool (TOOL_SEARCH_THRESHOLD; 0, the default: never). */
   toolSearchThreshold: number;
+  // issue 9 (relay isolation): upstream sessions per client session
+  /** stdio upstreams: one process for every client ("shared") or one per client session (STDIO_UPSTREAM_SESSIONS). */
+  stdioSessions: 'shared' | 'per-client';
+  /** Most upstream sessions open per gateway (UPSTREAM_SESSION_MAX). */
+  upstreamSessionMax: number;
+  /** An upstream session idle this long is closed (UPSTREAM_SESSION_IDLE_MS). */
+  upstreamSessionIdleMs: number;
 }
 
 /** Flags of `mcpgateway serve`; each overrides its variable. */
@@ -187,6 +194,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       healthIntervalMs: parseInteger(value(undefined, 'HEALTH_CHECK_INTERVAL_MS') ?? '30000', 'HEALTH_CHECK_INTERVAL_MS', 50, 86_400_000),
       nameSeparator: separator(value(undefined, 'FEDERATION_NAME_SEPARATOR') ?? '__'),
       toolSearchThreshold: parseInteger(value(undefined, 'TOOL_SEARCH_THRESHOLD') ?? '0', 'TOOL_SEARCH_THRESHOLD', 0, 10_000_000),
+      stdioSessions: stdioSessions(value(undefined, 'STDIO_UPSTREAM_SESSIONS') ?? 'shared'),
+      upstreamSessionMax: parseInteger(value(undefined, 'UPSTREAM_SESSION_MAX') ?? '100', 'UPSTREAM_SESSION_MAX', 1, 100_000),
+      upstreamSessionIdleMs: parseInteger(value(undefined, 'UPSTREAM_SESSION_IDLE_MS') ?? '300000', 'UPSTREAM_SESSION_IDLE_MS', 1_000, 86_400_000),
     },
     access,
   };
@@ -218,6 +228,11 @@ function accessSettings(value: (flag: string | undefined, name: string) => strin
     ratePerTool: parseInteger(value(undefined, 'RATE_LIMIT_PER_TOOL') ?? '0', 'RATE_LIMIT_PER_TOOL', 0, 10_000_000),
     ratePerServer: parseInteger(value(undefined, 'RATE_LIMIT_PER_SERVER') ?? '0', 'RATE_LIMIT_PER_SERVER', 0, 10_000_000),
   };
+}
+
+function stdioSessions(raw: string): 'shared' | 'per-client' {
+  if (raw !== 'shared' && raw !== 'per-client') throw new GatewayError('CONFIG_INVALID', `STDIO_UPSTREAM_SESSIONS must be "shared" or "per-client", not "${raw.slice(0, 50)}"`);
+  return raw;
 }
 
 function separator(raw: string): string {

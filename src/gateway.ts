@@ -74,7 +74,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       cipher,
       logger,
-      { policy, maxResponseBytes: mcp.maxResponseBytes, nameSeparator: mcp.nameSeparator, healthIntervalMs: mcp.healthIntervalMs, connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000), maxBackoffMs: 5 * 60_000 },
+      {
+        policy,
+        maxResponseBytes: mcp.maxResponseBytes,
+        nameSeparator: mcp.nameSeparator,
+        healthIntervalMs: mcp.healthIntervalMs,
+        connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000),
+        maxBackoffMs: 5 * 60_000,
+        sessions: { stdio: mcp.stdioSessions, max: mcp.upstreamSessionMax, idleMs: mcp.upstreamSessionIdleMs },
+      },
       (kind) => {
         changed.invalidate(kind);
         // Discovery wrote tools to the shared database and changed what this instance serves.
@@ -82,6 +90,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     );
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities, mcp.toolSearchThreshold);
+    registry.attachFederatedRefs(federation);
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
@@ -99,6 +108,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         : undefined;
     const metrics = new Metrics();
     federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
+    federation.onSessions = { size: (name, open) => metrics.upstreamSessions(name, open), event: (name, kind) => metrics.upstreamSessionEvent(name, kind) };
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes, policy });
     const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });

@@ -33,17 +33,8 @@ const LEGS: Leg[] = ['http /mcp', 'http virtual server', 'stdio /mcp', 'stdio vi
  * reason. An entry that starts to pass fails the last test (remove it then), unless it is marked
  * `flaky` (it fails only some of the time).
  */
-const STDIO_2025_RELAY = 'a stdio upstream pinned to 2025-11-25 cannot yet send the calling client its server-to-client requests (sampling, elicitation) and log messages: the SDK connection has no per-call route for them (issue 9, "every transport equal", the 9b half)';
-const STDIO_2025: Record<string, Exception> = {
-  'tools-call-sampling': { reason: STDIO_2025_RELAY },
-  'tools-call-elicitation': { reason: STDIO_2025_RELAY },
-  'elicitation-sep1034-defaults': { reason: STDIO_2025_RELAY },
-  'elicitation-sep1330-enums': { reason: STDIO_2025_RELAY },
-  'tools-call-with-logging': { reason: STDIO_2025_RELAY },
-  'tools-call-with-progress': { reason: 'over a stdio upstream the last progress notification can arrive after the SDK has settled the call, and is then dropped (issue 9, the 9b half)', flaky: true },
-};
 const EXCEPTIONS: Record<Revision, Partial<Record<Leg, Record<string, Exception>>>> = {
-  '2025-11-25': { 'stdio /mcp': STDIO_2025, 'stdio virtual server': STDIO_2025 },
+  '2025-11-25': {},
   '2026-07-28': {},
 };
 
@@ -128,7 +119,7 @@ async function federate(gw: TestGateway, body: Record<string, unknown>, server: 
   const refreshed = await gw.api('/gateways/conformance/refresh', { method: 'POST' });
   expect(refreshed.status, await refreshed.clone().text()).toBe(200);
   // What the gateway serves from the fixture, as its /mcp lists it (discovered prompts and resources
-  // are not in the Admin API's own lists).
+  // are not in the Admin API's own lists). A server serves only the URI templates it names in `resources`.
   const names = async (method: string, key: string, field: string) => {
     const res = await gw.api('/mcp', { method: 'POST', headers: { accept: 'application/json, text/event-stream' }, body: { jsonrpc: '2.0', id: 1, method } });
     const items = ((await res.json()) as { result: Record<string, Record<string, unknown>[]> }).result[key]!;
@@ -136,7 +127,7 @@ async function federate(gw: TestGateway, body: Record<string, unknown>, server: 
   };
   const res = await gw.api('/servers', {
     method: 'POST',
-    body: { name: server, tools: await names('tools/list', 'tools', 'name'), prompts: await names('prompts/list', 'prompts', 'name'), resources: await names('resources/list', 'resources', 'uri') },
+    body: { name: server, tools: await names('tools/list', 'tools', 'name'), prompts: await names('prompts/list', 'prompts', 'name'), resources: [...(await names('resources/list', 'resources', 'uri')), ...(await names('resources/templates/list', 'resourceTemplates', 'uriTemplate'))] },
   });
   expect(res.status, await res.clone().text()).toBe(201);
 }

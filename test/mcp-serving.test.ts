@@ -147,6 +147,16 @@ describe('MCP serving', () => {
       expect(del.status).toBe(405);
     });
 
+    it('answers 404 to a request with a session the client ended (DELETE), and still serves requests without one', async () => {
+      const init = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
+      const session = init.headers.get('mcp-session-id')!;
+      expect(session).toBeTruthy();
+      expect((await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }), '/mcp', { 'mcp-session-id': session })).status).toBe(200);
+      expect((await fetch(`${gw.url}/mcp`, { method: 'DELETE', headers: { ...AUTH_HEADERS, 'mcp-session-id': session } })).status).toBe(204);
+      expect((await post(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }), '/mcp', { 'mcp-session-id': session })).status).toBe(404);
+      expect((await post(JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'ping' }))).status).toBe(200);
+    });
+
     it('requires credentials on /mcp and /sse', async () => {
       expect((await fetch(`${gw.url}/mcp`, { method: 'POST', body: '{}' })).status).toBe(401);
       expect((await fetch(`${gw.url}/sse`)).status).toBe(401);

@@ -3,7 +3,9 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/cli/token.js';
-import { JWT_SECRET, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ADMIN, JWT_SECRET, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { startHttp, type TestHttp } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
 
@@ -29,13 +31,13 @@ describe('mcpgateway stdio bridge', () => {
     await api?.close();
   });
 
-  const connect = async (args: string[], token: string, modern = false) => {
+  const connect = async (args: string[], token: string, modern = false, credentials: Record<string, string> = { MCPGATEWAY_BEARER_TOKEN: token }) => {
     const client = new Client({ name: 'desktop', version: '1' }, modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {});
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
         args: [MAIN, 'stdio', ...args],
-        env: { PATH: process.env.PATH ?? '', MCPGATEWAY_URL: gw.url, MCPGATEWAY_BEARER_TOKEN: token },
+        env: { PATH: process.env.PATH ?? '', MCPGATEWAY_URL: gw.url, ...credentials },
         stderr: 'pipe',
       }),
     );
@@ -65,6 +67,24 @@ describe('mcpgateway stdio bridge', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('takes Basic credentials (MCPGATEWAY_BASIC_AUTH), read as the other CLI commands read them', async () => {
+    const client = await connect(['--server', 'desk'], '', false, { MCPGATEWAY_BASIC_AUTH: `${ADMIN.user}:${ADMIN.password}` });
+    try {
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'basic over stdio' } });
+      expect(result.content).toEqual([{ type: 'text', text: 'basic over stdio' }]);
+    } finally {
+      await client.close();
+    }
+    await expect(connect([], '', false, { MCPGATEWAY_BASIC_AUTH: `${ADMIN.user}:wrong-password-here` })).rejects.toThrow(/HTTP 401/);
+  });
+
+  it('exits non-zero with a coded error when MCPGATEWAY_BASIC_AUTH is not user:password', async () => {
+    const run = promisify(execFile)(process.execPath, [MAIN, 'stdio'], { env: { PATH: process.env.PATH ?? '', MCPGATEWAY_URL: gw.url, MCPGATEWAY_BASIC_AUTH: 'no-colon' } });
+    const failure = (await run.then(() => undefined, (e: unknown) => e)) as { code?: number; stderr?: string } | undefined;
+    expect(failure?.code).not.toBe(0);
+    expect(failure?.stderr).toMatch(/MCPGATEWAY_BASIC_AUTH must be user:password/);
   });
 
   it('answers with a clear error when the token is refused', async () => {

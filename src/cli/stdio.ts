@@ -1,29 +1,27 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { GatewayError } from '../errors.js';
 import { errorResponse, PARSE_ERROR, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { standardHeaders } from '../protocol/revision-2026.js';
+import { targetFromEnv } from './admin-client.js';
 
 /**
  * `mcpgateway stdio [--server NAME]`: a bridge for stdio-only MCP clients. Each line on stdin is
  * a JSON-RPC message, POSTed to the running gateway's `/mcp` (or a virtual server's); replies and
- * server notifications are written to stdout, one per line. Logs go to stderr only.
+ * server notifications are written to stdout, one per line. Logs go to stderr only. The session
+ * the gateway opens at initialize (Mcp-Session-Id) is sent with every later message and on the
+ * notification stream, so the gateway knows what the client declared and keeps its upstream
+ * sessions apart from other clients'.
  */
 export function stdioCommand(program: Command): void {
   program
     .command('stdio')
-    .description('bridge stdin/stdout MCP to a running gateway (MCPGATEWAY_URL, MCPGATEWAY_BEARER_TOKEN)')
+    .description('bridge stdin/stdout MCP to a running gateway (MCPGATEWAY_URL, MCPGATEWAY_BEARER_TOKEN or MCPGATEWAY_BASIC_AUTH)')
     .option('--server <name>', 'a virtual server id or name (default: every tool, /mcp)')
     .action(async (options: { server?: string }) => {
-      const base = (process.env.MCPGATEWAY_URL || 'http://127.0.0.1:4444').replace(/\/+$/, '');
-      let endpoint: URL;
-      try {
-        endpoint = new URL(options.server ? `${base}/servers/${encodeURIComponent(options.server)}/mcp` : `${base}/mcp`);
-      } catch {
-        throw new GatewayError('CONFIG_INVALID', `MCPGATEWAY_URL "${base}" is not a valid URL`);
-      }
-      const token = process.env.MCPGATEWAY_BEARER_TOKEN;
-      await bridge(endpoint, token ? { authorization: `Bearer ${token}` } : {});
+      // The same URL and credentials as every other CLI command: bearer first, then Basic.
+      const target = targetFromEnv();
+      const endpoint = new URL(options.server ? `${target.url}/servers/${encodeURIComponent(options.server)}/mcp` : `${target.url}/mcp`);
+      await bridge(endpoint, target.authorization ? { authorization: target.authorization } : {});
     });
 }
 
@@ -32,7 +30,16 @@ async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void
   const write = (line: string) => process.stdout.write(`${line}\n`);
   const inflight = new Set<Promise<void>>();
   const abort = new AbortController();
-  void listen(endpoint, auth, write, abort.signal);
+  let sessionId: string | undefined;
+  let unsessioned = new AbortController();
+  void listen(endpoint, auth, write, AbortSignal.any([abort.signal, unsessioned.signal]));
+  const opened = (id: string) => {
+    if (sessionId !== undefined) return;
+    sessionId = id;
+    unsessioned.abort(); // the session's own stream replaces the anonymous one
+    unsessioned = new AbortController();
+    void listen(endpoint, { ...auth, 'mcp-session-id': id }, write, abort.signal);
+  };
 
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
@@ -47,7 +54,9 @@ async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void
       write(errorResponse(null, PARSE_ERROR, 'the line is not valid JSON'));
       continue;
     }
-    const task = post(endpoint, modern ? { ...headers, ...modern } : headers, line, write).catch((error: unknown) => {
+    // A 2026-07-28 request carries its standard headers and no 2025 session; a 2025 message carries the session.
+    const sent = modern ? { ...headers, ...modern } : sessionId === undefined ? headers : { ...headers, 'mcp-session-id': sessionId };
+    const task = post(endpoint, sent, line, write, opened).catch((error: unknown) => {
       if (id !== null) write(errorResponse(id as string, UPSTREAM_FAILURE, `cannot reach the gateway at ${endpoint.origin}: ${(error as Error).message}`));
     });
     inflight.add(task);
@@ -55,11 +64,16 @@ async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void
   }
   await Promise.all(inflight);
   abort.abort();
+  if (sessionId !== undefined) {
+    await fetch(endpoint, { method: 'DELETE', headers: { ...auth, 'mcp-session-id': sessionId }, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+  }
 }
 
 /** POST one message; relay a JSON reply or every event of an SSE reply. */
-async function post(endpoint: URL, headers: Record<string, string>, body: string, write: (line: string) => void): Promise<void> {
+async function post(endpoint: URL, headers: Record<string, string>, body: string, write: (line: string) => void, opened: (id: string) => void): Promise<void> {
   const res = await fetch(endpoint, { method: 'POST', headers, body });
+  const session = res.headers.get('mcp-session-id');
+  if (session) opened(session); // before the reply is written: the client's next message carries it
   const type = res.headers.get('content-type') ?? '';
   if (res.status === 202 || res.status === 204) return;
   if (type.includes('text/event-stream') && res.body) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
+import { ClientSessions, gated, type ClientSession } from '../mcp/client-sessions.js';
 import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, notification, PARSE_ERROR, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
@@ -20,6 +21,8 @@ export interface McpRouteDeps {
   bodyLimitBytes: number;
   /** Browser rules and bounds checked before dispatch (issue 10). */
   guard?: McpGuardSettings;
+  /** 2025 client sessions (Mcp-Session-Id, legacy SSE); made here when not given. */
+  sessions?: ClientSessions;
 }
 
 type ServerParams = { server?: string };
@@ -147,13 +150,18 @@ interface LegacySession {
   res: ServerResponse;
   server: string | undefined;
   inflight: Map<string | number, AbortController>;
+  client: ClientSession;
 }
 
 /** Register the MCP endpoints in their own scope: they read raw JSON-RPC, not problem+json. */
 export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps): Promise<void> {
   const streams = new Streams(deps.catalog);
   const traffic = new ClientTraffic();
-  app.addHook('preClose', async () => streams.close());
+  const sessions = deps.sessions ?? new ClientSessions();
+  app.addHook('preClose', async () => {
+    streams.close();
+    sessions.close();
+  });
 
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -163,13 +171,16 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
     // MCP traffic logs failures only (warn and above), through a child logger made on demand.
     const quiet = { logLevel: 'warn' as const, childLoggerFactory: lazyChildLoggerFactory as never };
     for (const prefix of ['', '/servers/:server']) {
-      scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, streams, traffic, request, reply));
-      scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, request, reply));
-      scope.delete(`${prefix}/mcp`, quiet, (_request, reply) => {
+      scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, streams, traffic, sessions, request, reply));
+      scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, sessions, request, reply));
+      scope.delete(`${prefix}/mcp`, quiet, (request, reply) => {
+        const id = request.headers['mcp-session-id'];
+        if (typeof id === 'string' && sessions.terminate(id)) return reply.code(204).send();
+        if (typeof id === 'string' && sessions.wasTerminated(id)) return terminatedSession(reply);
         reply.code(405).header('allow', 'GET, POST').type('application/json');
         return reply.send(errorResponse(null, INVALID_REQUEST, 'this endpoint is stateless: there is no session to end'));
       });
-      scope.get(`${prefix}/sse`, quiet, (request, reply) => openLegacySession(deps, streams, request, reply, prefix));
+      scope.get(`${prefix}/sse`, quiet, (request, reply) => openLegacySession(deps, streams, sessions, request, reply, prefix));
       scope.post(`${prefix}/message`, quiet, (request, reply) => legacyMessage(deps, streams, traffic, request, reply));
     }
   });
@@ -185,7 +196,7 @@ async function serverKnown(deps: McpRouteDeps, request: FastifyRequest, reply: F
   return false;
 }
 
-async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic, sessions: ClientSessions, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const server = (request.params as ServerParams).server;
   if (server !== undefined && !(await serverKnown(deps, request, reply))) return reply;
   let message: unknown;
@@ -230,12 +241,18 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     raw.write(`event: message\ndata: ${frame}\n\n`);
   };
   const accept = request.headers.accept;
-  const context: DispatchContext = { server, signal: abort.signal, meta };
+  // A 2026-07-28 request stands alone: no 2025 session, no server-to-client requests.
+  const sessionHeader = typeof request.headers['mcp-session-id'] === 'string' ? request.headers['mcp-session-id'] : undefined;
+  // A session the client ended itself is gone: 404, so the client starts a new one.
+  if (!meta && sessions.wasTerminated(sessionHeader)) return terminatedSession(reply);
+  const client = meta ? undefined : sessions.get(sessionHeader);
+  const context: DispatchContext = { server, signal: abort.signal, meta, client };
   if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
     context.notify = (method, params) => write(notification(method, params));
     // 2026-07-28 has no server-to-client requests: an upstream's needs come back as input_required.
-    if (!meta) context.request = (method, params, signal) => traffic.request(subject, write, method, params, signal);
+    // A 2025 client is asked only for what it declared (its session's capabilities).
+    if (!meta) context.request = gated(client?.capabilities ?? requestCapabilities(message), (method, params, signal) => traffic.request(subject, write, method, params, signal));
   }
 
   let body: string | undefined;
@@ -262,6 +279,8 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     return reply;
   }
   if (body === undefined) return reply.code(202).send();
+  const opened = meta ? undefined : openedSession(sessions, message, body);
+  if (opened) reply.header('mcp-session-id', opened);
   return reply.code(context.status ?? 200).type('application/json').send(body);
 }
 
@@ -305,20 +324,24 @@ function listen(streams: Streams, id: unknown, params: Record<string, unknown>, 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
 
 /** GET /mcp: a server-to-client stream carrying list_changed notifications. */
-async function openNotificationStream(deps: McpRouteDeps, streams: Streams, request: FastifyRequest, reply: FastifyReply) {
+async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sessions: ClientSessions, request: FastifyRequest, reply: FastifyReply) {
   if (!(await serverKnown(deps, request, reply))) return reply;
   if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
     return reply.code(406).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'GET opens an event stream: send Accept: text/event-stream'));
   }
+  const sessionId = request.headers['mcp-session-id'];
+  if (typeof sessionId === 'string' && sessions.wasTerminated(sessionId)) return terminatedSession(reply);
   reply.hijack();
   reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   reply.raw.write(': stream open\n\n');
   streams.add(reply.raw);
+  const client = sessions.get(typeof sessionId === 'string' ? sessionId : undefined);
+  if (client) attachStream(client, reply.raw);
   return reply;
 }
 
 /** GET /sse: a legacy (2024-11-05) session; replies to POST /message arrive on this stream. */
-async function openLegacySession(deps: McpRouteDeps, streams: Streams, request: FastifyRequest, reply: FastifyReply, prefix: string) {
+async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions: ClientSessions, request: FastifyRequest, reply: FastifyReply, prefix: string) {
   if (!(await serverKnown(deps, request, reply))) return reply;
   const server = (request.params as ServerParams).server;
   const id = randomUUID();
@@ -327,10 +350,12 @@ async function openLegacySession(deps: McpRouteDeps, streams: Streams, request: 
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(`event: endpoint\ndata: ${base}/message?sessionId=${id}\n\n`);
-  const session: LegacySession = { res, server, inflight: new Map() };
+  const session: LegacySession = { res, server, inflight: new Map(), client: sessions.open(id) };
+  attachStream(session.client, res);
   streams.sessions.set(id, session);
   streams.add(res);
   res.on('close', () => {
+    sessions.end(id);
     streams.sessions.delete(id);
     for (const controller of session.inflight.values()) controller.abort();
   });
@@ -360,11 +385,14 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: Clie
   const id = m && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : undefined;
   if (id !== undefined) session.inflight.set(id, controller);
   const write = (frame: string) => session.res.write(sseFrame(frame, 'message'));
+  const client = session.client;
+  if (m && m.method === 'initialize') client.capabilities = declaredCapabilities(m);
   const context: DispatchContext = {
     server: session.server,
     signal: controller.signal,
+    client,
     notify: (method, params) => write(notification(method, params)),
-    request: (method, params, signal) => traffic.request(subject, write, method, params, signal),
+    request: gated(client.capabilities, (method, params, signal) => traffic.request(subject, write, method, params, signal)),
   };
   try {
     const answer = await deps.dispatcher.handle(message, context);
@@ -373,6 +401,40 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: Clie
     if (id !== undefined) session.inflight.delete(id);
   }
   return reply;
+}
+
+/** A successful initialize opens a client session: its id, or undefined. */
+function terminatedSession(reply: FastifyReply): FastifyReply {
+  return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'the session was ended (DELETE): initialize a new one'));
+}
+
+function openedSession(sessions: ClientSessions, message: unknown, body: string): string | undefined {
+  const m = message as { method?: unknown } | null;
+  if (!m || typeof m !== 'object' || Array.isArray(m) || m.method !== 'initialize' || !body.includes('"result"')) return undefined;
+  const session = sessions.open();
+  session.capabilities = declaredCapabilities(m);
+  return session.id;
+}
+
+function declaredCapabilities(message: unknown): Record<string, unknown> {
+  const capabilities = (message as { params?: { capabilities?: unknown } }).params?.capabilities;
+  return capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities) ? (capabilities as Record<string, unknown>) : {};
+}
+
+/** A 2026 request's client capabilities from its _meta, if it has any. */
+function requestCapabilities(message: unknown): Record<string, unknown> | undefined {
+  const meta = (message as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta;
+  const capabilities = meta && typeof meta === 'object' ? meta['io.modelcontextprotocol/clientCapabilities'] : undefined;
+  return capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities) ? (capabilities as Record<string, unknown>) : undefined;
+}
+
+/** The session's messages outside a call (resource updates, log messages) go on this stream while it is open. */
+function attachStream(client: ClientSession, res: ServerResponse): void {
+  const push = (message: string) => res.write(sseFrame(message));
+  client.push = push;
+  res.on('close', () => {
+    if (client.push === push) client.push = undefined;
+  });
 }
 
 function sseFrame(data: string, event = 'message'): string {

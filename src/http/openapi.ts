@@ -147,7 +147,7 @@ export function buildOpenApi(version: string): object {
       tags: ['gateways'],
       summary: "Rediscover an upstream's tools, prompts and resources now",
       responses: {
-        200: json({ type: 'object', properties: { gateway: { type: 'string' }, tools: { type: 'integer' }, prompts: { type: 'integer' }, resources: { type: 'integer' }, resource_templates: { type: 'integer' }, collisions: { type: 'array' } } }, 'What was found'),
+        200: json({ type: 'object', properties: { gateway: { type: 'string' }, tools: { type: 'integer' }, prompts: { type: 'integer' }, resources: { type: 'integer' }, resource_templates: { type: 'integer' }, collisions: { type: 'array' }, hidden: { type: 'array' } } }, 'What was found'),
         404: problemResponse('GW_NOT_FOUND'),
         502: problemResponse('GW_UNREACHABLE or GW_DISCOVERY_FAILED'),
       },

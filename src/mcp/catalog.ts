@@ -53,6 +53,10 @@ export interface FederatedItems {
   prompts: { name: string; originalName: string; descriptor: Record<string, unknown> }[];
   resources: Record<string, unknown>[];
   templates: Record<string, unknown>[];
+  /** Fields of upstream tools the gateway does not manage (execution, icons, _meta…), by original name, verbatim. */
+  toolExtras?: Map<string, Record<string, unknown>>;
+  /** The upstream's own instructions. */
+  instructions?: string;
 }
 
 export interface FederationSource {
@@ -73,6 +77,8 @@ export class View {
   readonly promptsByName = new Map<string, PromptEntry>();
   readonly resourcesByUri = new Map<string, ResourceEntry>();
   private readonly pages = new Map<string, RawResult>();
+  /** `instructions` for initialize: the gateway's line, then each upstream's own under its name. */
+  readonly instructions: string;
 
   constructor(
     readonly name: string,
@@ -84,7 +90,9 @@ export class View {
     private readonly pageSize: number,
     /** What tools/list shows when it differs from the callable tools (search mode). */
     readonly listed: ToolEntry[] = tools,
+    upstreamInstructions: Map<string, string> = new Map(),
   ) {
+    this.instructions = viewInstructions(this, upstreamInstructions);
     for (const tool of tools) this.toolsByName.set(tool.name, tool);
     for (const tool of listed) if (tool.meta) this.toolsByName.set(tool.name, tool);
     for (const prompt of prompts) this.promptsByName.set(prompt.name, prompt);
@@ -203,9 +211,11 @@ export class Catalog {
       this.store.list('gateways'),
     ]);
     const activeGateways = new Set(gateways.map((g) => String(g.fields.name)));
+    const federated = this.federation.federatedItems().filter((items) => activeGateways.has(items.gateway));
+    const extras = new Map(federated.map((items) => [items.gateway, items.toolExtras]));
     const toolEntries = tools
       .filter((t) => t.fields.integration_type !== 'MCP' || activeGateways.has(String(t.fields.gateway)))
-      .map(toolEntry);
+      .map((row) => toolEntry(row, extras.get(String(row.fields.gateway))?.get(String(row.fields.original_name))));
     // Enabled capability files, unless a stored tool has the same name.
     const storedNames = new Set(tools.map((t) => String(t.fields.name)));
     for (const fields of this.fileTools?.enabled() ?? []) {
@@ -218,8 +228,10 @@ export class Catalog {
     const templateEntries: TemplateEntry[] = [];
     const storedUris = new Set(resourceEntries.map((r) => r.uri));
     const promptNames = new Set(promptEntries.map((p) => p.name));
-    for (const items of this.federation.federatedItems()) {
-      if (!activeGateways.has(items.gateway)) continue;
+    const templateUris = new Set<string>();
+    const instructions = new Map<string, string>();
+    for (const items of federated) {
+      if (items.instructions) instructions.set(items.gateway, items.instructions);
       for (const p of items.prompts) {
         if (promptNames.has(p.name)) continue;
         promptNames.add(p.name);
@@ -231,14 +243,20 @@ export class Catalog {
         storedUris.add(uri);
         resourceEntries.push({ uri, descriptor: r, gateway: items.gateway });
       }
-      for (const t of items.templates) templateEntries.push({ uriTemplate: String(t.uriTemplate), descriptor: t, gateway: items.gateway });
+      // One entry per URI template: the first gateway (by name order of discovery) keeps it.
+      for (const t of items.templates) {
+        const uriTemplate = String(t.uriTemplate);
+        if (templateUris.has(uriTemplate)) continue;
+        templateUris.add(uriTemplate);
+        templateEntries.push({ uriTemplate, descriptor: t, gateway: items.gateway });
+      }
     }
     promptEntries.sort(byKey((p) => p.name));
     resourceEntries.sort(byKey((r) => r.uri));
     templateEntries.sort(byKey((t) => t.uriTemplate));
 
     const globalExposure = this.searchThreshold > 0 && toolEntries.length > this.searchThreshold ? { tool_exposure: 'search' } : {};
-    const all = new View('all', undefined, toolEntries, promptEntries, resourceEntries, templateEntries, this.pageSize, listedTools(globalExposure, toolEntries));
+    const all = new View('all', undefined, toolEntries, promptEntries, resourceEntries, templateEntries, this.pageSize, listedTools(globalExposure, toolEntries), instructions);
     const views = new Map<string, View>();
     const toolServer = new Map<string, Fields>();
     for (const server of servers) {
@@ -248,10 +266,10 @@ export class Catalog {
       const serverTools = servedTools(f, toolEntries);
       const serverPrompts = pick(f.prompts, all.promptsByName).sort(byKey((p) => p.name));
       const serverResources = pick(f.resources, all.resourcesByUri).sort(byKey((r) => r.uri));
-      // A server gets the templates of every gateway whose tools it lists.
-      const gatewaysUsed = new Set(serverTools.map((t) => t.gateway).filter(Boolean));
-      const serverTemplates = templateEntries.filter((t) => gatewaysUsed.has(t.gateway));
-      const view = new View(String(f.name), f, serverTools, serverPrompts, serverResources, serverTemplates, this.pageSize, listedTools(f, serverTools));
+      // A server serves the URI templates it names in `resources`, and no others.
+      const named = new Set((f.resources as string[] | undefined) ?? []);
+      const serverTemplates = templateEntries.filter((t) => named.has(t.uriTemplate));
+      const view = new View(String(f.name), f, serverTools, serverPrompts, serverResources, serverTemplates, this.pageSize, listedTools(f, serverTools), instructions);
       views.set(server.id, view);
       views.set(String(f.name), view);
       for (const tool of serverTools) if (!toolServer.has(String(tool.fields.name))) toolServer.set(String(tool.fields.name), f);
@@ -260,9 +278,11 @@ export class Catalog {
   }
 }
 
-function toolEntry(row: StoredObject): ToolEntry {
+function toolEntry(row: StoredObject, extras?: Record<string, unknown>): ToolEntry {
   const f = row.fields;
+  // An upstream tool's other fields (execution, icons, _meta…) first, verbatim; the managed ones win.
   const descriptor: Record<string, unknown> = {
+    ...extras,
     name: f.name,
     description: f.description ?? '',
     inputSchema: withObjectType(f.input_schema),
@@ -309,6 +329,20 @@ function resourceEntry(row: StoredObject): ResourceEntry {
     descriptor,
     local: { text: (f.text as string | null) ?? null, blob: (f.blob as string | null) ?? null, mime_type: (f.mime_type as string | null) ?? null },
   };
+}
+
+const GATEWAY_INSTRUCTIONS = 'MCP Gateway: every tool, prompt and resource behind this endpoint.';
+
+/** The gateway's line, then the instructions of each upstream this view serves something of, under its name. */
+function viewInstructions(view: View, upstream: Map<string, string>): string {
+  if (upstream.size === 0) return GATEWAY_INSTRUCTIONS;
+  const used = new Set<string>();
+  for (const t of view.tools) if (t.gateway) used.add(t.gateway);
+  for (const p of view.prompts) if (p.gateway) used.add(p.gateway);
+  for (const r of view.resources) if (r.gateway) used.add(r.gateway);
+  for (const t of view.templates) used.add(t.gateway);
+  const parts = [...used].sort().flatMap((gateway) => (upstream.has(gateway) ? [`## ${gateway}\n\n${upstream.get(gateway)!}`] : []));
+  return parts.length === 0 ? GATEWAY_INSTRUCTIONS : `${GATEWAY_INSTRUCTIONS}\n\n${parts.join('\n\n')}`;
 }
 
 function withObjectType(schema: unknown): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors.js';
 import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import type { RestExecutor } from '../upstream/rest-executor.js';
+import { LOG_LEVELS, type ClientSession } from './client-sessions.js';
 import { VERSION } from '../version.js';
 import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
 import {
@@ -72,6 +73,8 @@ export interface UpstreamCallOptions {
    * name or URI mapped back to the upstream's.
    */
   modern?: Record<string, unknown>;
+  /** The caller's 2025 session (Mcp-Session-Id or legacy SSE), if it has one: upstream sessions and subscriptions follow it. */
+  client?: ClientSession;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -86,6 +89,8 @@ export interface Upstreams {
   templateOwner(view: View, uri: string): string | undefined;
   /** Per-gateway timeout override. */
   timeoutFor(gateway: string): number | undefined;
+  /** logging/setLevel of a client session, for the gateways behind its endpoint. */
+  setLogLevel?(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void>;
 }
 
 export interface CallObserver {
@@ -109,6 +114,8 @@ export interface DispatchContext {
   meta?: Record<string, unknown>;
   /** Set by the dispatcher: the HTTP status a 2026-07-28 error response goes out with. */
   status?: number;
+  /** The client's 2025 session, when it has one. */
+  client?: ClientSession;
 }
 
 export interface DispatcherDeps {
@@ -172,12 +179,13 @@ export class Dispatcher {
   private async route(method: string, params: Record<string, unknown>, context: DispatchContext, modern: boolean): Promise<unknown> {
     switch (method) {
       case 'initialize':
-        return this.initialize(params);
+        return this.initialize(params, await this.view(context));
       case 'server/discover':
         return { supportedVersions: MODERN_VERSIONS, capabilities: modern ? MODERN_CAPABILITIES : CAPABILITIES, _meta: { [SERVER_INFO_META]: SERVER_INFO } };
       case 'ping':
-      case 'logging/setLevel':
         return {};
+      case 'logging/setLevel':
+        return this.setLogLevel(params, context);
       case 'tools/list':
         return this.page(await this.view(context), 'tools', params, modern);
       case 'prompts/list':
@@ -202,14 +210,14 @@ export class Dispatcher {
     }
   }
 
-  private initialize(params: Record<string, unknown>): Record<string, unknown> {
+  private initialize(params: Record<string, unknown>, view: View): Record<string, unknown> {
     const asked = typeof params.protocolVersion === 'string' ? params.protocolVersion : undefined;
     const protocolVersion = asked && LEGACY_VERSIONS.includes(asked) ? asked : LEGACY_VERSIONS[0];
     return {
       protocolVersion,
       capabilities: CAPABILITIES,
       serverInfo: SERVER_INFO,
-      instructions: 'MCP Gateway: every tool, prompt and resource behind this endpoint.',
+      instructions: view.instructions,
     };
   }
 
@@ -262,6 +270,7 @@ export class Dispatcher {
           // A 2026 upstream gets the caller's own params, with the server's pinned arguments applied.
           modern: context.meta ? { ...params, arguments: callArgs } : undefined,
           paramHeaders: context.paramHeaders,
+          client: context.client,
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(String(tool.fields.name));
@@ -323,6 +332,18 @@ export class Dispatcher {
     return {};
   }
 
+  /** logging/setLevel: passed on to the upstreams behind this endpoint, for this client session. */
+  private async setLogLevel(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    if (typeof params.level !== 'string' || !LOG_LEVELS.includes(params.level as never)) {
+      throw new RpcError(INVALID_PARAMS, `logging/setLevel needs params.level, one of ${LOG_LEVELS.join(', ')}`);
+    }
+    const view = await this.view(context);
+    const gateways = new Set<string>();
+    for (const entry of [...view.tools, ...view.prompts, ...view.resources, ...view.templates]) if (entry.gateway) gateways.add(entry.gateway);
+    await this.deps.upstreams.setLogLevel?.([...gateways], params.level, { signal: context.signal, timeoutMs: this.deps.toolTimeoutMs, client: context.client });
+    return {};
+  }
+
   private async complete(params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
     const ref = params.ref as Record<string, unknown> | undefined;
     const argument = params.argument as { name?: unknown; value?: unknown } | undefined;
@@ -352,7 +373,7 @@ export class Dispatcher {
   }
 
   private upstreamOptions(gateway: string, context: DispatchContext, params?: Record<string, unknown>): UpstreamCallOptions {
-    const options: UpstreamCallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs };
+    const options: UpstreamCallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs, client: context.client };
     if (context.meta && params) options.modern = params;
     return options;
   }

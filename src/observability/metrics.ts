@@ -44,6 +44,28 @@ export class Metrics implements CallObserver {
     this.latency.observe({ tool, gateway }, seconds);
   }
 
+  // issue 9 (relay isolation): per-client upstream sessions
+  private readonly sessions = new Gauge({
+    name: 'mcpgateway_upstream_sessions',
+    help: 'upstream sessions open for client sessions, by gateway (a shared connection is not counted)',
+    labelNames: ['gateway'],
+    registers: [this.registry],
+  });
+  private readonly sessionEvents = new Counter({
+    name: 'mcpgateway_upstream_session_events_total',
+    help: 'per-client upstream sessions opened, closed idle (or to make room), and refused because UPSTREAM_SESSION_MAX were busy',
+    labelNames: ['gateway', 'event'],
+    registers: [this.registry],
+  });
+
+  upstreamSessions(gateway: string, open: number): void {
+    this.sessions.set({ gateway }, open);
+  }
+
+  upstreamSessionEvent(gateway: string, event: string): void {
+    this.sessionEvents.inc({ gateway, event });
+  }
+
   gatewayHealth(gateway: string, reachable: boolean | undefined): void {
     if (reachable === undefined) this.reachable.remove({ gateway });
     else this.reachable.set({ gateway }, reachable ? 1 : 0);

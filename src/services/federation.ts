@@ -9,12 +9,16 @@ import type { FederatedItems, View } from '../mcp/catalog.js';
 import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
 import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
-import { UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import type { ClientSession } from '../mcp/client-sessions.js';
+import { notification } from '../mcp/jsonrpc.js';
+import { UPSTREAM_CAPABILITIES, UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import { SessionPool } from '../upstream/session-pool.js';
 import { OAuth2Tokens } from '../upstream/oauth2.js';
 import { RelayedError } from '../upstream/modern-http.js';
 import { UpstreamCredentials } from '../upstream/credentials.js';
 import type { OutboundPolicy } from '../upstream/outbound-policy.js';
 import { plainEnv } from './env-secrets.js';
+import { ClientDelivery } from './client-delivery.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
@@ -28,7 +32,13 @@ export interface DiscoveryReport {
   resource_templates: number;
   /** Upstream names whose natural gateway name was taken, and the name they got instead. */
   collisions: { original_name: string; wanted: string; name: string }[];
+  /** Upstream tools not served, and why (a task-only tool: the gateway does not relay tasks). */
+  hidden: { original_name: string; reason: string }[];
 }
+
+/** Tool fields the gateway stores and serves itself; every other field of an upstream tool is passed on verbatim. */
+const MANAGED_TOOL_FIELDS = new Set(['name', 'description', 'title', 'inputSchema', 'outputSchema', 'annotations']);
+const TASK_ONLY_REASON = 'execution.taskSupport is "required" and the gateway does not relay the tasks extension: every call without a task would fail';
 
 export interface FederationOptions {
   /** Largest upstream reply (MAX_RESPONSE_BYTES); unset: unbounded. */
@@ -40,7 +50,11 @@ export interface FederationOptions {
   connectTimeoutMs: number;
   /** Longest wait between reconnect attempts. */
   maxBackoffMs: number;
+  /** Upstream sessions per client session (STDIO_UPSTREAM_SESSIONS, UPSTREAM_SESSION_MAX, UPSTREAM_SESSION_IDLE_MS). */
+  sessions?: { stdio: 'shared' | 'per-client'; max: number; idleMs: number };
 }
+
+const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
 
 interface Link {
   id: string;
@@ -57,6 +71,8 @@ interface Link {
   closed: boolean;
   /** Serializes discoveries of one gateway. */
   discovering: Promise<unknown>;
+  /** Upstream sessions of client sessions (stateful upstreams), made on first use. */
+  pool: SessionPool | undefined;
 }
 
 /**
@@ -70,9 +86,15 @@ export class Federation implements Upstreams {
   /** oauth2 access tokens of upstream gateways, cached until they expire. */
   private readonly tokens = new OAuth2Tokens();
   private syncing = 0;
+  /** Resource updates and log messages from upstreams, to the client sessions that asked. */
+  private readonly delivery = new ClientDelivery();
   private readonly syncQueue: (() => void)[] = [];
+  /** Admin API changes of gateways being applied (see gatewayChanged). */
+  private readonly changes = new Set<Promise<void>>();
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
+  /** Told about per-client upstream sessions (metrics): the count open, and opened / idle_closed / refused events. */
+  onSessions: { size(gateway: string, open: number): void; event(gateway: string, kind: string): void } = { size: () => undefined, event: () => undefined };
 
   constructor(
     private readonly store: Store,
@@ -93,6 +115,17 @@ export class Federation implements Upstreams {
   /** React to an Admin API change of a gateway: connect, reconnect with new settings, or drop it. */
   async gatewayChanged(op: 'create' | 'update' | 'delete', id: string): Promise<void> {
     if (this.closed) return;
+    // close() waits for changes under way: a connection one of them opens, or closes, ends before the gateway does.
+    const change = this.applyChange(op, id);
+    this.changes.add(change);
+    try {
+      await change;
+    } finally {
+      this.changes.delete(change);
+    }
+  }
+
+  private async applyChange(op: 'create' | 'update' | 'delete', id: string): Promise<void> {
     if (op === 'delete') {
       const link = this.links.get(id);
       if (link) await this.drop(link, true);
@@ -149,6 +182,15 @@ export class Federation implements Upstreams {
     return [...this.links.values()].map((l) => l.items);
   }
 
+  /** Whether a virtual server's `prompts` or `resources` reference is served by a federated gateway (for missing_refs). */
+  servesRef(kind: 'prompts' | 'resources', ref: string): boolean {
+    for (const { items } of this.links.values()) {
+      if (kind === 'prompts' && items.prompts.some((p) => p.name === ref)) return true;
+      if (kind === 'resources' && (items.resources.some((r) => r.uri === ref) || items.templates.some((t) => t.uriTemplate === ref))) return true;
+    }
+    return false;
+  }
+
   /** The stdio child of a gateway, if it has one running (for tests and diagnostics). */
   pidOf(idOrName: string): number | null {
     return this.find(idOrName)?.connection?.pid ?? null;
@@ -161,16 +203,28 @@ export class Federation implements Upstreams {
   }
 
   async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
-    const connection = this.ready(gateway);
+    const shared = this.ready(gateway);
+    let session: { connection: UpstreamConnection; release: () => void } | undefined;
     try {
-      const modern = options.modern && (await connection.modernRequest('tools/call', { ...options.modern, name }, options));
-      if (modern) return modern; // 2026-07-28 both sides: the upstream's answer as it is (input_required too)
-      const result = ((await connection.fastCall(name, args, options)) ??
-        (await connection.request('tools/call', options.trace ? { name, arguments: args, _meta: options.trace } : { name, arguments: args }, options))) as Record<string, unknown>;
-      if (!Array.isArray(result.content) && result.structuredContent === undefined) {
-        throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
+      // 2026-07-28 both sides: the caller's own params, the upstream's answer as it is (input_required too).
+      const modern = options.modern && (await shared.modernRequest('tools/call', { ...options.modern, name }, options));
+      if (modern) return modern;
+      session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
+      const connection = session?.connection ?? shared;
+      if (session) {
+        try {
+          return await this.checkedCall(gateway, connection, name, args, options);
+        } catch (error) {
+          if (!((error as RpcError).data as { sessionExpired?: boolean } | undefined)?.sessionExpired) throw error;
+          // The upstream restarted and forgot this client's session (it never ran the call): once more on a new one.
+          session.release();
+          session = undefined;
+          this.find(gateway)?.pool?.end(options.client!.id);
+          session = await this.sessionFor(gateway, shared, options.client!);
+          return await this.checkedCall(gateway, session!.connection, name, args, options);
+        }
       }
-      return result;
+      return await this.checkedCall(gateway, connection, name, args, options);
     } catch (error) {
       const rpc = error as RpcError;
       // The upstream answered with a JSON-RPC error: the tool failed, the transport is fine.
@@ -178,17 +232,29 @@ export class Federation implements Upstreams {
         return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
       }
       throw error;
+    } finally {
+      session?.release();
     }
   }
 
+  /** tools/call on one connection (fast path, else the SDK client); a reply without content is malformed. */
+  private async checkedCall(gateway: string, connection: UpstreamConnection, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const params = options.trace ? { name, arguments: args, _meta: options.trace } : { name, arguments: args };
+    const result = ((await connection.fastCall(name, args, options)) ?? (await connection.request('tools/call', params, options))) as Record<string, unknown>;
+    if (!Array.isArray(result.content) && result.structuredContent === undefined) {
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" sent a malformed tools/call reply (no content)`);
+    }
+    return result;
+  }
+
   async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
-    const connection = this.ready(gateway);
-    return (options.modern && (await connection.modernRequest('prompts/get', { ...options.modern, name }, options))) || connection.request('prompts/get', { name, arguments: args }, options);
+    const modern = options.modern && (await this.ready(gateway).modernRequest('prompts/get', { ...options.modern, name }, options));
+    return modern || this.requestOn(gateway, 'prompts/get', { name, arguments: args }, options);
   }
 
   async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
-    const connection = this.ready(gateway);
-    return (options.modern && (await connection.modernRequest('resources/read', options.modern, options))) || connection.request('resources/read', { uri }, options);
+    const modern = options.modern && (await this.ready(gateway).modernRequest('resources/read', options.modern, options));
+    return modern || this.requestOn(gateway, 'resources/read', { uri }, options);
   }
 
   async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
@@ -196,13 +262,115 @@ export class Federation implements Upstreams {
     const modern = options.modern && (await connection.modernRequest('completion/complete', options.modern, options));
     if (modern) return modern;
     const { _meta: _ignored, ...rest } = params;
-    return connection.request('completion/complete', rest, options);
+    return this.requestOn(gateway, 'completion/complete', rest, options);
   }
 
+  /** One request on the caller's own upstream session when the upstream keeps state, else on the shared connection. */
+  private async requestOn(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const shared = this.ready(gateway);
+    const session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
+    try {
+      return await (session?.connection ?? shared).request(method, params, options);
+    } finally {
+      session?.release();
+    }
+  }
+
+  /**
+   * The client session's own upstream session, for upstreams that keep state per session: Streamable
+   * HTTP upstreams that hand out an Mcp-Session-Id, legacy SSE upstreams, and stdio upstreams when
+   * STDIO_UPSTREAM_SESSIONS=per-client (one process each). Undefined: the shared connection serves it.
+   */
+  private async sessionFor(gateway: string, shared: UpstreamConnection, client: ClientSession): Promise<{ connection: UpstreamConnection; release: () => void } | undefined> {
+    const link = this.find(gateway);
+    if (!link) return undefined;
+    const settings = this.options.sessions ?? DEFAULT_SESSIONS;
+    const isolated = shared.target.transport === 'stdio' ? settings.stdio === 'per-client' : shared.sessionful;
+    if (!isolated) return undefined;
+    link.pool ??= new SessionPool(link.name, settings, {
+      size: (open) => this.onSessions.size(link.name, open),
+      event: (kind) => this.onSessions.event(link.name, kind),
+    });
+    return link.pool.acquire(client.id, () => this.openSession(link, client.id, client));
+  }
+
+  private async openSession(link: Link, key: string, client: ClientSession): Promise<UpstreamConnection> {
+    const declared = client.capabilities.roots;
+    // What the gateway relays, plus roots when this client declared them (asked of it during its calls).
+    const capabilities = declared && typeof declared === 'object' ? { ...UPSTREAM_CAPABILITIES, roots: declared } : UPSTREAM_CAPABILITIES;
+    const connection = new UpstreamConnection(
+      this.target(link.fields),
+      {
+        onLost: () => link.pool?.end(key),
+        onListChanged: () => undefined, // discovery follows the shared connection
+        // The session is this client's alone: everything it hears outside a call is the client's.
+        onNotification: (method, params) => client.push?.(notification(method, params)),
+      },
+      capabilities,
+    );
+    try {
+      await connection.connect(this.options.connectTimeoutMs);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    client.onEnd(() => link.pool?.end(key));
+    return connection;
+  }
+
+  /** How many per-client upstream sessions a gateway has open, and their stdio pids (tests, diagnostics). */
+  sessionsOf(idOrName: string): number {
+    return this.find(idOrName)?.pool?.size ?? 0;
+  }
+
+  /**
+   * resources/subscribe and unsubscribe: the session is recorded (updates reach it on its stream);
+   * the upstream hears the first subscribe and the last unsubscribe of a resource.
+   */
   async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
     const connection = this.ready(gateway);
+    const client = options.client;
+    const session = client ? await this.sessionFor(gateway, connection, client) : undefined;
+    if (session) {
+      // The client's own upstream session: its updates reach it directly.
+      try {
+        if (session.connection.supportsSubscriptions) await session.connection.request(method, { uri }, options);
+      } finally {
+        session.release();
+      }
+      return;
+    }
+    if (client) {
+      const tell = method === 'resources/subscribe' ? this.delivery.subscribe(gateway, uri, client) : this.delivery.unsubscribe(gateway, uri, client);
+      if (!tell) return;
+    }
     if (!connection.supportsSubscriptions) return;
     await connection.request(method, { uri }, options);
+  }
+
+  /**
+   * logging/setLevel from a client session: it hears these gateways' log messages at or above
+   * `level`; each upstream that declares logging is asked for the most verbose level any session wants.
+   */
+  async setLogLevel(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void> {
+    const client = options.client;
+    if (!client) return;
+    client.logLevel = level;
+    const wanted = this.delivery.listen(gateways, client);
+    await Promise.all(
+      [...wanted].map(async ([gateway, upstreamLevel]) => {
+        const shared = this.find(gateway)?.connection;
+        if (!shared?.connected) return;
+        const session = await this.sessionFor(gateway, shared, client).catch(() => undefined);
+        const connection = session?.connection ?? shared;
+        try {
+          // Its own upstream session hears the client's level; a shared one the most verbose any session wants.
+          if (connection.supportsLogging) await connection.request('logging/setLevel', { level: session ? level : upstreamLevel }, options).catch(() => undefined);
+        } finally {
+          session?.release();
+        }
+      }),
+    );
   }
 
   templateOwner(view: View, uri: string): string | undefined {
@@ -219,6 +387,7 @@ export class Federation implements Upstreams {
     if (this.timer) clearInterval(this.timer);
     for (const release of this.syncQueue.splice(0)) release(); // queued syncs see `closed` and stop
     await Promise.all([...this.links.values()].map((link) => this.drop(link, false, false)));
+    await Promise.all([...this.changes].map((change) => change.catch(() => undefined)));
   }
 
   // ---- connections -----------------------------------------------------------------------------
@@ -259,6 +428,7 @@ export class Federation implements Upstreams {
         lastError: null,
         closed: false,
         discovering: Promise.resolve(),
+        pool: undefined,
       };
       this.links.set(stored.id, link);
     }
@@ -287,6 +457,9 @@ export class Federation implements Upstreams {
 
   private ensureConnected(link: Link): Promise<UpstreamConnection> {
     if (link.connection?.connected) return Promise.resolve(link.connection);
+    // A dropped gateway (deactivated, deleted, or the gateway shutting down) is never reconnected:
+    // a process started now would outlive it.
+    if (link.closed || this.closed) return Promise.reject(new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`));
     if (link.connecting) return link.connecting;
     link.connecting = this.connect(link).finally(() => {
       link.connecting = undefined;
@@ -297,6 +470,11 @@ export class Federation implements Upstreams {
   private async connect(link: Link): Promise<UpstreamConnection> {
     await link.connection?.close();
     link.connection = undefined;
+    // A new connection means the upstream went away or changed: the client sessions' upstream sessions went with it.
+    const pool = link.pool;
+    link.pool = undefined;
+    await pool?.close();
+    if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
     let target: UpstreamTarget;
     try {
       target = this.target(link.fields);
@@ -310,6 +488,7 @@ export class Federation implements Upstreams {
         link.connection = undefined;
         void this.markDown(link, reason);
       },
+      onNotification: (method, params) => this.delivery.deliver(link.name, method, params),
       onListChanged: (kind) => {
         this.logger.info({ gateway: link.name, kind }, 'upstream list changed; rediscovering');
         void this.discover(link).catch((error: unknown) => this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'rediscovery failed'));
@@ -358,6 +537,12 @@ export class Federation implements Upstreams {
     link.closed = true;
     this.links.delete(link.id);
     this.onHealth(link.name, undefined);
+    // A connect under way (a gateway re-activated just before) sees `closed` when it finishes and
+    // closes what it opened: wait for it, so no upstream process outlives the gateway.
+    await link.connecting?.catch(() => undefined);
+    const pool = link.pool;
+    link.pool = undefined;
+    await pool?.close();
     await link.connection?.close();
     link.connection = undefined;
     if (removeItems) {
@@ -462,6 +647,22 @@ export class Federation implements Upstreams {
       lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
     }
     if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
+    // Task-only tools cannot be called without the tasks extension, which the gateway does not offer: hide them.
+    const hidden: DiscoveryReport['hidden'] = [];
+    const toolExtras = new Map<string, Record<string, unknown>>();
+    lists = {
+      ...lists,
+      tools: lists.tools.filter((tool) => {
+        const execution = tool.execution as { taskSupport?: unknown } | undefined;
+        if (execution && typeof execution === 'object' && execution.taskSupport === 'required') {
+          hidden.push({ original_name: String(tool.name), reason: TASK_ONLY_REASON });
+          return false;
+        }
+        const extra = Object.fromEntries(Object.entries(tool).filter(([key]) => !MANAGED_TOOL_FIELDS.has(key)));
+        if (Object.keys(extra).length > 0) toolExtras.set(String(tool.name), extra);
+        return true;
+      }),
+    };
     const collisions = await this.storeTools(link, lists);
     const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
     link.items = {
@@ -474,6 +675,8 @@ export class Federation implements Upstreams {
         }),
       resources: lists.resources.filter((r) => typeof r.uri === 'string'),
       templates: lists.templates.filter((t) => typeof t.uriTemplate === 'string'),
+      toolExtras,
+      ...(lists.instructions ? { instructions: lists.instructions } : {}),
     };
     link.templates = link.items.templates.flatMap((t) => {
       try {
@@ -483,6 +686,7 @@ export class Federation implements Upstreams {
       }
     });
     for (const c of collisions) this.logger.warn({ gateway: link.name, ...c }, 'federated tool name collision: the tool got a disambiguated name');
+    for (const h of hidden) this.logger.warn({ gateway: link.name, ...h }, 'upstream tool not served');
     this.changed('tools');
     this.changed('prompts');
     this.changed('resources');
@@ -493,6 +697,7 @@ export class Federation implements Upstreams {
       resources: link.items.resources.length,
       resource_templates: link.items.templates.length,
       collisions,
+      hidden,
     };
   }
 

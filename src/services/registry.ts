@@ -60,6 +60,7 @@ const READ_ONLY_DEFAULTS: Partial<Record<Kind, Record<string, unknown>>> = {
 /** CRUD over the five kinds: validation, credentials, references and change events. */
 export class Registry {
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
+  private federatedRefs: { servesRef(kind: 'prompts' | 'resources', ref: string): boolean } | undefined;
   private fileTools: ReadOnlyToolSource | undefined;
   // Events of writes made inside a transaction wait here until it commits.
   private readonly pending = new WeakMap<Repository, ChangeEvent[]>();
@@ -70,6 +71,11 @@ export class Registry {
     /** Variables tools stored through the Admin API may reference as env:VAR (ENV_REF_ALLOWLIST). */
     private readonly envRefAllowlist: readonly string[] = [],
   ) {}
+
+  /** Count references to federated prompts, resources and templates (held in memory) as present in missing_refs. */
+  attachFederatedRefs(source: { servesRef(kind: 'prompts' | 'resources', ref: string): boolean }): void {
+    this.federatedRefs = source;
+  }
 
   /** Show tools from capability files beside the stored ones; their changes reach listeners too. */
   attachReadOnlyTools(source: ReadOnlyToolSource): void {
@@ -335,7 +341,9 @@ export class Registry {
       const missing: Record<string, string[]> = {};
       for (const refKind of refKinds) {
         const have = existing.get(refKind)!;
-        missing[refKind] = namedRefs((server[refKind] as string[] | undefined) ?? []).filter((ref) => !have.has(ref));
+        const federated = this.federatedRefs;
+        const served = (ref: string) => have.has(ref) || (refKind !== 'tools' && federated !== undefined && federated.servesRef(refKind, ref));
+        missing[refKind] = namedRefs((server[refKind] as string[] | undefined) ?? []).filter((ref) => !served(ref));
       }
       server.missing_refs = missing;
     }

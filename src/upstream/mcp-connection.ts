@@ -35,6 +35,8 @@ export interface UpstreamLists {
   resources: Record<string, unknown>[];
   templates: Record<string, unknown>[];
   capabilities: Record<string, unknown>;
+  /** The upstream's `instructions` from initialize, verbatim. */
+  instructions?: string;
 }
 
 export interface CallOptions {
@@ -74,6 +76,20 @@ interface FastPath {
   headers: Record<string, string>;
 }
 
+/** A tools/call on a stdio or SSE upstream, sent on the SDK transport and answered through the tap. */
+interface TappedCall {
+  /** The caller's own progress token; upstream the call's id is the token. */
+  token?: string | number;
+  relay?: RelayHooks;
+  signal: AbortSignal;
+  settle: (reply: { result?: unknown; error?: unknown }) => void;
+  fail: (error: Error) => void;
+}
+
+/** Requests an upstream makes of the client during a call, relayed to the calling client. */
+const CLIENT_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
+const INTERNAL_ERROR_CODE = -32603;
+
 const LINE = /\r?\n/;
 const EVENT_END = /\r?\n\r?\n/g;
 const MAX_STREAM_BUFFER = 64 * 1024 * 1024;
@@ -90,7 +106,12 @@ const MAX_LIST_PAGES = 200;
  * What the gateway tells upstreams its clients can do: sampling and elicitation requests made
  * during a tools/call are relayed to the calling client (fast path), which answers or refuses.
  */
-const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
+export const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } };
+/**
+ * The shared connection also declares roots, so that upstreams offer their roots tools: a roots/list
+ * during a call goes to the calling client (refused for clients that did not declare roots).
+ */
+const SHARED_CAPABILITIES = { ...UPSTREAM_CAPABILITIES, roots: {} };
 
 /**
  * One kept-alive connection to an upstream MCP server through the SDK client: connect, list,
@@ -110,11 +131,27 @@ export class UpstreamConnection {
   private modernVersion: string | undefined;
   /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
   private lane: ModernStdioLane | undefined;
+  /** stdio and SSE upstreams: tools/call in flight on the SDK transport, by our request id. */
+  private readonly tapped = new Map<string, TappedCall>();
+  private tap: Transport | undefined;
 
   constructor(
     readonly target: UpstreamTarget,
-    private readonly hooks: { onLost: (reason: string) => void; onListChanged: (kind: 'tools' | 'prompts' | 'resources') => void },
+    private readonly hooks: {
+      onLost: (reason: string) => void;
+      onListChanged: (kind: 'tools' | 'prompts' | 'resources') => void;
+      /** Resource updates and log messages the upstream sends outside a call's own stream. */
+      onNotification?: (method: string, params: unknown) => void;
+    },
+    /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
+    private readonly capabilities: Record<string, unknown> = SHARED_CAPABILITIES,
   ) {}
+
+  /** Whether the upstream gave this connection a session of its own (Streamable HTTP Mcp-Session-Id, legacy SSE). */
+  get sessionful(): boolean {
+    if (this.transport instanceof StreamableHTTPClientTransport) return this.transport.sessionId !== undefined;
+    return this.target.transport === 'sse';
+  }
 
   get connected(): boolean {
     return this.client !== undefined;
@@ -126,6 +163,11 @@ export class UpstreamConnection {
     return resources?.subscribe === true;
   }
 
+  /** Whether the upstream declared logging (logging/setLevel). */
+  get supportsLogging(): boolean {
+    return Boolean(this.client?.getServerCapabilities()?.logging);
+  }
+
   /** The stdio child's pid, for tests and diagnostics. */
   get pid(): number | null {
     return this.stdio ? this.stdio.pid : null;
@@ -133,15 +175,20 @@ export class UpstreamConnection {
 
   async connect(timeoutMs: number): Promise<void> {
     const transport = await this.makeTransport();
-    const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: UPSTREAM_CAPABILITIES });
+    const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: this.capabilities });
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
       this.lane?.stop(); // the 2026 process goes with the connection
+      for (const call of this.tapped.values()) call.fail(new Error('the upstream closed the connection'));
+      this.tapped.clear();
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
     };
     client.onerror = () => undefined; // transport errors surface on the requests they break
     for (const kind of ['tools', 'prompts', 'resources'] as const) {
       client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.hooks.onListChanged(kind));
+    }
+    for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
+      client.setNotificationHandler(method, (n: { params?: unknown }) => this.hooks.onNotification?.(method, n.params));
     }
     this.transport = transport;
     try {
@@ -151,6 +198,7 @@ export class UpstreamConnection {
       throw new RpcError(UPSTREAM_FAILURE, `cannot connect to gateway "${this.target.name}": ${describe(error)}${this.stderrHint()}`);
     }
     this.client = client;
+    if (!(transport instanceof StreamableHTTPClientTransport)) this.installTap(transport);
     if (transport instanceof StreamableHTTPClientTransport) {
       const url = new URL(this.target.url!);
       const headers: Record<string, string> = {
@@ -203,7 +251,8 @@ export class UpstreamConnection {
    */
   async fastCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown | undefined> {
     const fast = this.fast;
-    if (!fast || !this.client) return undefined;
+    if (!this.client) return undefined;
+    if (!fast) return this.tap ? this.tappedCall(name, args, options) : undefined;
     const id = `gw-${++this.fastId}`;
     const caller = options.signal;
     const limit = deadline(options.timeoutMs, caller, options.abort);
@@ -230,7 +279,7 @@ export class UpstreamConnection {
         await res.body.dump().catch(() => undefined);
         this.fast = undefined; // the session is gone: drop the connection so it is re-initialized
         void this.client?.close();
-        throw new Error('the upstream forgot the session (it restarted?); reconnecting');
+        throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" forgot the session (it restarted?); reconnecting`, { sessionExpired: true });
       }
       if (res.statusCode >= 400) {
         await res.body.dump().catch(() => undefined);
@@ -243,9 +292,13 @@ export class UpstreamConnection {
         reply = parseJsonReply(this.target.maxResponseBytes ? await readCappedText(res.body, this.target.maxResponseBytes, 'the upstream reply') : await res.body.text(), id);
       }
     } catch (error) {
-      if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (error instanceof RpcError) throw error;
+      if (limit.timedOut()) {
+        this.cancelUpstream({ ...fast, headers }, id, `the gateway's ${options.timeoutMs} ms timeout expired`);
+        throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      }
       if (caller?.aborted && !limit.timedOut()) {
-        this.cancelUpstream({ ...fast, headers }, id);
+        this.cancelUpstream({ ...fast, headers }, id, 'the client cancelled the call');
         throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
       }
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
@@ -325,17 +378,113 @@ export class UpstreamConnection {
   }
 
   /** Tell the upstream a call was cancelled (fire and forget). */
-  private cancelUpstream(fast: FastPath, id: string): void {
+  private cancelUpstream(fast: FastPath, id: string, reason: string): void {
     void fast.agent
       .request({
         origin: fast.origin,
         path: fast.path,
         method: 'POST',
         headers: fast.headers,
-        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'the client cancelled the call' } }),
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }),
       })
       .then((res) => res.body.dump())
       .catch(() => undefined);
+  }
+
+  /**
+   * tools/call on a stdio or SSE upstream, sent on the SDK transport under our own id, with our id
+   * as the progress token: progress reaches the caller (under its own token) synchronously, in the
+   * order the upstream sent it and before the result; requests the upstream makes of the client
+   * (sampling, elicitation, roots) go to the calling client; a timeout or the caller's cancellation
+   * sends notifications/cancelled upstream.
+   */
+  private async tappedCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
+    const transport = this.tap!;
+    const id = `gw-${++this.fastId}`;
+    const limit = deadline(options.timeoutMs, options.signal, options.abort);
+    const signal = limit.signal;
+    const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: id } };
+    let reply: { result?: unknown; error?: unknown };
+    try {
+      reply = await new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
+        const onAbort = () => reject(new Error('aborted'));
+        const done = () => signal.removeEventListener('abort', onAbort);
+        this.tapped.set(id, {
+          token: options.progressToken,
+          relay: options.relay,
+          signal,
+          settle: (r) => (done(), resolve(r)),
+          fail: (e) => (done(), reject(e)),
+        });
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        transport.send({ jsonrpc: '2.0', id, method: 'tools/call', params } as never).catch((error: unknown) => (done(), reject(error as Error)));
+      });
+    } catch (error) {
+      const wasTapped = this.tapped.delete(id);
+      if (limit.timedOut() || (options.signal?.aborted && wasTapped)) {
+        const reason = limit.timedOut() ? `the gateway's ${options.timeoutMs} ms timeout expired` : 'the client cancelled the call';
+        void transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } } as never).catch(() => undefined);
+      }
+      if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
+      if (options.signal?.aborted) throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
+    } finally {
+      this.tapped.delete(id);
+      limit.dispose();
+    }
+    if (reply.error) {
+      const e = reply.error as { code?: unknown; message?: unknown };
+      throw new RpcError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), { upstream: this.target.name });
+    }
+    const result = reply.result;
+    if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
+    }
+    return result;
+  }
+
+  /** See every message the SDK transport receives before the SDK client does; keep what belongs to tapped calls. */
+  private installTap(transport: Transport): void {
+    const sdk = transport.onmessage;
+    this.tap = transport;
+    transport.onmessage = (message, extra) => {
+      if (!this.tapped.size || !this.tapMessage(transport, message as Record<string, unknown>)) sdk?.call(transport, message, extra as never);
+    };
+  }
+
+  /** True when the message was a tapped call's (its response, its progress, a request of its client). */
+  private tapMessage(transport: Transport, message: Record<string, unknown>): boolean {
+    const method = message.method;
+    if (typeof method !== 'string') {
+      const call = typeof message.id === 'string' ? this.tapped.get(message.id) : undefined;
+      if (!call || !('result' in message || 'error' in message)) return false;
+      this.tapped.delete(message.id as string);
+      call.settle(message);
+      return true;
+    }
+    const params = (message.params ?? {}) as Record<string, unknown>;
+    if (message.id === undefined) {
+      if (method !== 'notifications/progress' || typeof params.progressToken !== 'string') return false;
+      const call = this.tapped.get(params.progressToken);
+      if (!call) return false;
+      if (call.token !== undefined) call.relay?.notify?.(method, { ...params, progressToken: call.token });
+      return true;
+    }
+    if (!CLIENT_REQUESTS.has(method)) return false;
+    // stdio and SSE carry no link from a request to the call it serves: the one call in flight is its call.
+    const calls = [...this.tapped.values()];
+    const requestId = message.id;
+    const answer: Promise<RelayAnswer> =
+      calls.length !== 1
+        ? Promise.resolve({ error: { code: INTERNAL_ERROR_CODE, message: `the gateway cannot tell which of ${calls.length} calls in flight this ${method} request serves` } })
+        : calls[0]!.relay?.request
+          ? calls[0]!.relay.request(method, params, calls[0]!.signal)
+          : Promise.resolve({ error: { code: METHOD_NOT_FOUND_CODE, message: `the client cannot take the upstream's ${method} request` } });
+    void answer
+      .then((a) => transport.send(('result' in a ? { jsonrpc: '2.0', id: requestId, result: a.result } : { jsonrpc: '2.0', id: requestId, error: a.error }) as never))
+      .catch(() => undefined);
+    return true;
   }
 
   /** Everything the upstream offers, page by page. */
@@ -359,7 +508,8 @@ export class UpstreamConnection {
     const prompts = capabilities.prompts ? await list('prompts/list', 'prompts') : [];
     const resources = capabilities.resources ? await list('resources/list', 'resources') : [];
     const templates = capabilities.resources ? await list('resources/templates/list', 'resourceTemplates').catch(() => []) : [];
-    return { tools, prompts, resources, templates, capabilities };
+    const instructions = client.getInstructions();
+    return { tools, prompts, resources, templates, capabilities, ...(typeof instructions === 'string' && instructions !== '' ? { instructions } : {}) };
   }
 
   async ping(timeoutMs: number): Promise<void> {

@@ -7,6 +7,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const EVERYTHING = `${root}node_modules/@modelcontextprotocol/server-everything/dist/index.js`;
 export const MEMORY = `${root}node_modules/@modelcontextprotocol/server-memory/dist/index.js`;
 export const DYNAMIC = `${root}test/fixtures/dynamic-upstream.mjs`;
+export const CONFORMANCE = `${root}test/fixtures/conformance-upstream.mjs`;
 
 /** A free loopback port (asked of the OS, then released). */
 export async function freePort(): Promise<number> {
@@ -29,11 +30,24 @@ export interface HttpUpstream {
 
 export async function startEverything(mode: 'streamableHttp' | 'sse', port?: number): Promise<HttpUpstream> {
   const chosen = port ?? (await freePort());
-  const child = spawn(process.execPath, [EVERYTHING, mode], { env: { ...process.env, PORT: String(chosen) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await startNode([EVERYTHING, mode], { PORT: String(chosen) }, /listening|running/i, `server-everything ${mode}`);
+  return { port: chosen, child, stop: () => stopChild(child) };
+}
+
+/** The conformance fixture (test/fixtures/conformance-upstream.mjs) over Streamable HTTP on a free port. */
+export async function startConformanceFixture(): Promise<HttpUpstream> {
+  const port = await freePort();
+  const child = await startNode([CONFORMANCE, String(port)], {}, /ready \d+/, 'the conformance fixture');
+  return { port, child, stop: () => stopChild(child) };
+}
+
+/** `node ARGS` as a child process, ready once its stdout or stderr matches `ready`. */
+async function startNode(args: string[], env: Record<string, string>, ready: RegExp, what: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server-everything ${mode} did not start`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 15_000);
     const check = (chunk: Buffer) => {
-      if (/listening|running/i.test(chunk.toString())) {
+      if (ready.test(chunk.toString())) {
         clearTimeout(timer);
         resolve();
       }
@@ -42,11 +56,11 @@ export async function startEverything(mode: 'streamableHttp' | 'sse', port?: num
     child.stdout!.on('data', check);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server-everything exited with ${code}`));
+      reject(new Error(`${what} exited with ${code}`));
     });
   });
   child.removeAllListeners('exit');
-  return { port: chosen, child, stop: () => stopChild(child) };
+  return child;
 }
 
 /** Stop a child by pid and wait for it to exit (SIGKILL after 3 s). */
