@@ -12,6 +12,7 @@ import { Dispatcher } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
 import { AuditLog } from './services/audit.js';
+import { CapabilityAuditMirror } from './services/capability-audit-mirror.js';
 import { LocalLimiter, RedisLimiter, type Limiter } from './services/rate-limit.js';
 import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
@@ -85,6 +86,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
+    // The planner's capability-audit.jsonl (drafts activation and rollback) joins audit_events.
+    const capabilityAudit = new CapabilityAuditMirror(config.capabilityDirs, store, logger, config.access.auditRetentionDays);
+    await capabilityAudit.start();
     const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
     if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
       limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
@@ -188,6 +192,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await app.close();
         await tokens.close();
         await audit.close();
+        await capabilityAudit.close();
         await limiter?.close();
         await federation.close();
         await rest.close();
