@@ -230,7 +230,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     raw.write(`event: message\ndata: ${frame}\n\n`);
   };
   const accept = request.headers.accept;
-  const context: DispatchContext = { server, signal: abort.signal, meta };
+  const context: DispatchContext = { server, signal: abort.signal, meta, principal: request.principal, requestId: request.id, source: request.ip };
   if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
     context.notify = (method, params) => write(notification(method, params));
@@ -363,6 +363,9 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: Clie
   const context: DispatchContext = {
     server: session.server,
     signal: controller.signal,
+    principal: request.principal,
+    requestId: request.id,
+    source: request.ip,
     notify: (method, params) => write(notification(method, params)),
     request: (method, params, signal) => traffic.request(subject, write, method, params, signal),
   };
