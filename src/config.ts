@@ -39,6 +39,8 @@ export interface Config {
 export interface AccessSettings {
   /** Days audit events are kept (AUDIT_RETENTION_DAYS, default 90). */
   auditRetentionDays: number;
+  /** Record every tools/call (actor, tool, outcome, duration; never arguments). */
+  auditToolCalls: boolean;
   /** Failed sign-ins per address or user per window before 429 (AUTH_FAILURE_LIMIT, default 20). */
   authFailureLimit: number;
   /** That window in seconds (AUTH_FAILURE_WINDOW_SECONDS, default 60). */
@@ -218,6 +220,7 @@ function accessSettings(value: (flag: string | undefined, name: string) => strin
   if (!/^[\w.:-]{1,100}$/.test(serversClaim)) throw new GatewayError('CONFIG_INVALID', 'OAUTH_SERVERS_CLAIM must be a claim name');
   return {
     auditRetentionDays: parseInteger(value(undefined, 'AUDIT_RETENTION_DAYS') ?? '90', 'AUDIT_RETENTION_DAYS', 1, 36_500),
+    auditToolCalls: parseBoolean(value(undefined, 'AUDIT_TOOL_CALLS') ?? 'false', 'AUDIT_TOOL_CALLS'),
     authFailureLimit: parseInteger(value(undefined, 'AUTH_FAILURE_LIMIT') ?? '20', 'AUTH_FAILURE_LIMIT', 1, 1_000_000),
     authFailureWindowSeconds: parseInteger(value(undefined, 'AUTH_FAILURE_WINDOW_SECONDS') ?? '60', 'AUTH_FAILURE_WINDOW_SECONDS', 1, 86_400),
     oauthIssuer: issuer,

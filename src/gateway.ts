@@ -8,10 +8,11 @@ import { buildApp } from './http/app.js';
 import { OAuthResourceServer } from './http/oauth.js';
 import { createLogger } from './logging.js';
 import { Catalog } from './mcp/catalog.js';
-import { Dispatcher } from './mcp/dispatcher.js';
+import { Dispatcher, type CallObserver } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
 import { AuditLog } from './services/audit.js';
+import { CapabilityAuditMirror } from './services/capability-audit-mirror.js';
 import { LocalLimiter, RedisLimiter, type Limiter } from './services/rate-limit.js';
 import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
@@ -94,6 +95,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     changed.invalidate = (kind) => catalog.invalidate(kind);
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
+    // The planner's capability-audit.jsonl (drafts activation and rollback) joins audit_events.
+    const capabilityAudit = new CapabilityAuditMirror(config.capabilityDirs, store, logger, config.access.auditRetentionDays);
+    await capabilityAudit.start();
     const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
     if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
       limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
@@ -111,7 +115,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     federation.onSessions = { size: (name, open) => metrics.upstreamSessions(name, open), event: (name, kind) => metrics.upstreamSessionEvent(name, kind) };
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes, policy });
     const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
-    const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: metrics });
+    const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: toolCallObserver(metrics, config.access.auditToolCalls ? audit : undefined) });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.
     const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {
       catalog.invalidate(event.kind);
@@ -198,6 +202,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await app.close();
         await tokens.close();
         await audit.close();
+        await capabilityAudit.close();
         await limiter?.close();
         await federation.close();
         await rest.close();
@@ -222,4 +227,18 @@ async function generatedSecret(store: Store, logger: Logger): Promise<string> {
   const secret = await store.initSetting(GENERATED_SECRET_KEY, randomBytes(32).toString('base64url'));
   logger.warn('using a generated encryption secret stored in the database; exports from here import only where the same secret is set');
   return secret;
+}
+
+/**
+ * The dispatcher's observer: the metrics, plus the audit trail when AUDIT_TOOL_CALLS is on. Off,
+ * it is the metrics object itself, so a call costs nothing more than before.
+ */
+function toolCallObserver(metrics: Metrics, audit: AuditLog | undefined): CallObserver {
+  if (!audit) return metrics;
+  return {
+    toolCall(tool, gateway, outcome, seconds, context) {
+      metrics.toolCall(tool, gateway, outcome, seconds);
+      audit.toolCall({ actor: context?.principal, source: context?.source, requestId: context?.requestId, tool, server: context?.server, outcome, seconds });
+    },
+  };
 }

@@ -435,9 +435,15 @@ describe('mcpgateway import preview/apply/activate/rollback (CLI)', () => {
     const ok = run(['import', 'activate', manifest, '--draft', 'get_order', '--approve', '--actor', 'ci'], dir);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(dir, 'capabilities', 'get_order.yaml'))).toBe(true);
-    const back = run(['import', 'rollback', manifest], dir);
+    const back = run(['import', 'rollback', manifest, '--actor', 'ci-undo'], dir);
     expect(back.code, back.stderr).toBe(0);
     expect(existsSync(join(dir, 'capability-drafts'))).toBe(false);
+    // The rollback is recorded next to the activation, one draft entry per draft removed.
+    const records = readFileSync(join(dir, 'capabilities', 'capability-audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; actor: string; drafts: { name: string }[] });
+    expect(records.map((r) => [r.action, r.actor])).toEqual([['activate', 'ci'], ['rollback', 'ci-undo']]);
+    const removedDrafts = back.stdout.split('\n').filter((l) => /^removed\t.*\.yaml$/.test(l)).length;
+    expect(records[1]!.drafts).toHaveLength(removedDrafts);
+    expect(records[1]!.drafts.map((d) => d.name)).not.toContain('get_order');
   });
 
   it('exits 2 for an unknown kind and 1 with a clear message for a missing file', () => {

@@ -99,11 +99,19 @@ export function importPlanCommands(importCommand: Command): void {
     .description('remove exactly the drafts and manifest an apply wrote (edited drafts are kept unless --force)')
     .argument('<manifest>', 'the manifest import apply wrote')
     .option('--force', 'remove drafts edited since apply too')
-    .action(async (manifest: string, flags: { force?: boolean }) => {
+    .option('--capability-dir <dir>', 'where the audit record goes (default: the first of CAPABILITY_DIRS)')
+    .option('--actor <name>', 'who rolls back, for the audit record (default: the login name)')
+    .action(async (manifest: string, flags: { force?: boolean; capabilityDir?: string; actor?: string }) => {
       const { rollback } = await planner();
-      const result = rollback(manifest, { force: Boolean(flags.force) });
+      const auditDir = flags.capabilityDir ?? loadConfig().capabilityDirs[0];
+      const result = rollback(manifest, {
+        force: Boolean(flags.force),
+        ...(auditDir ? { auditDir } : {}),
+        actor: flags.actor ?? process.env.USER ?? userInfo().username,
+      });
       for (const file of result.removed) process.stdout.write(`removed\t${file}\n`);
       for (const file of result.kept) process.stdout.write(`kept\t${file}\n`);
+      if (result.auditFile) process.stdout.write(`audit\t${result.auditFile}\n`);
       if (result.kept.length > 0) process.exitCode = 1;
     });
 }

@@ -246,7 +246,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
   // A session the client ended itself is gone: 404, so the client starts a new one.
   if (!meta && sessions.wasTerminated(sessionHeader)) return terminatedSession(reply);
   const client = meta ? undefined : sessions.get(sessionHeader);
-  const context: DispatchContext = { server, signal: abort.signal, meta, client };
+  const context: DispatchContext = { server, signal: abort.signal, meta, client, principal: request.principal, requestId: request.id, source: request.ip };
   if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
     context.notify = (method, params) => write(notification(method, params));
@@ -391,6 +391,9 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: Clie
     server: session.server,
     signal: controller.signal,
     client,
+    principal: request.principal,
+    requestId: request.id,
+    source: request.ip,
     notify: (method, params) => write(notification(method, params)),
     request: gated(client.capabilities, (method, params, signal) => traffic.request(subject, write, method, params, signal)),
   };

@@ -94,13 +94,26 @@ export interface Upstreams {
 }
 
 export interface CallObserver {
-  toolCall(tool: string, gateway: string, outcome: 'ok' | 'tool_error' | 'error', seconds: number): void;
+  /** `context` is the call's endpoint context (its caller in `principal`), for the audit trail. */
+  toolCall(tool: string, gateway: string, outcome: 'ok' | 'tool_error' | 'error', seconds: number, context?: DispatchContext): void;
+}
+
+/** Who sent a message, as authentication found them (the audit trail's actor). */
+export interface CallerIdentity {
+  subject: string;
+  method: string;
+  tokenId?: string | undefined;
 }
 
 /** The endpoint a message arrived on and how to talk back while it runs. */
 export interface DispatchContext {
   /** A virtual server's id or name; undefined for `/mcp`. */
   server?: string;
+  /** The authenticated caller, when there is one. */
+  principal?: CallerIdentity | undefined;
+  /** The HTTP request's id and source address, when the message came over HTTP. */
+  requestId?: string;
+  source?: string;
   signal: AbortSignal;
   /** Aborts `signal`; set only when the signal serves this one request (not a batch). */
   abort?: () => void;
@@ -279,7 +292,7 @@ export class Dispatcher {
       outcome = (result as { isError?: unknown }).isError === true ? 'tool_error' : 'ok';
       return result;
     } finally {
-      this.deps.observer?.toolCall(tool.name, gateway, outcome, (performance.now() - started) / 1000);
+      this.deps.observer?.toolCall(tool.name, gateway, outcome, (performance.now() - started) / 1000, context);
     }
   }
 

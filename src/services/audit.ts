@@ -27,6 +27,20 @@ export interface AuditEvent {
   outcome: string;
   /** How many occurrences the event stands for (aggregated refusals), else 1. */
   count: number;
+  /** How long an audited tool call took, in milliseconds; null for other events. */
+  duration_ms: number | null;
+}
+
+/** A tool call for the trail (AUDIT_TOOL_CALLS): never its arguments or result. */
+export interface ToolCallInput {
+  actor?: { subject: string; method: string; tokenId?: string | undefined } | undefined;
+  source?: string | undefined;
+  requestId?: string | undefined;
+  tool: string;
+  /** The virtual server the call came through; undefined for `/mcp`. */
+  server?: string | undefined;
+  outcome: 'ok' | 'tool_error' | 'error';
+  seconds: number;
 }
 
 export interface AuditInput {
@@ -56,6 +70,12 @@ const REFUSAL_WINDOW_MS = 60_000;
 /** Most distinct sources counted per window; the rest share one "other" row. */
 const MAX_REFUSAL_SOURCES = 100;
 const PRUNE_EVERY_MS = 6 * 3600_000;
+/** Tool calls are written in batches: every second, or at this many rows. */
+const TOOL_CALL_FLUSH_MS = 1000;
+const TOOL_CALL_BATCH = 200;
+/** Most tool calls held while the database is slow; beyond it they are counted and dropped. */
+const MAX_PENDING_TOOL_CALLS = 20_000;
+const CALL_OUTCOME = { ok: 'ok', tool_error: 'failed:TOOL_ERROR', error: 'failed:CALL_ERROR' } as const;
 
 let sequence = 0;
 
@@ -70,6 +90,9 @@ export class AuditLog {
   private refusals = new Map<string, { count: number; subjects: Set<string> }>();
   private readonly refusalTimer: NodeJS.Timeout;
   private readonly pruneTimer: NodeJS.Timeout;
+  private toolCalls: Record<string, string | number | null>[] = [];
+  private droppedToolCalls = 0;
+  private toolCallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: Store,
@@ -112,6 +135,59 @@ export class AuditLog {
     void write.finally(() => this.pending.delete(write));
   }
 
+  /** A tool call (AUDIT_TOOL_CALLS), buffered: written with others every second or 200 rows. */
+  toolCall(input: ToolCallInput): void {
+    if (this.toolCalls.length >= MAX_PENDING_TOOL_CALLS) {
+      this.droppedToolCalls++;
+      return;
+    }
+    const at = new Date().toISOString();
+    this.toolCalls.push({
+      id: eventId(at),
+      at,
+      actor_subject: input.actor?.subject ?? null,
+      actor_method: input.actor?.method ?? null,
+      actor_token_id: input.actor?.tokenId ?? null,
+      source: input.source ?? null,
+      request_id: input.requestId ?? null,
+      action: 'call',
+      kind: 'tool_calls',
+      object_id: input.server ?? null,
+      object_name: input.tool,
+      fields: null,
+      outcome: CALL_OUTCOME[input.outcome],
+      count: 1,
+      duration_ms: Math.round(input.seconds * 1000),
+    });
+    if (this.toolCalls.length >= TOOL_CALL_BATCH) this.flushToolCalls();
+    else if (!this.toolCallTimer) {
+      this.toolCallTimer = setTimeout(() => this.flushToolCalls(), TOOL_CALL_FLUSH_MS);
+      this.toolCallTimer.unref();
+    }
+  }
+
+  /** Write the buffered tool calls, in statements of up to 200 rows. */
+  flushToolCalls(): void {
+    if (this.toolCallTimer) clearTimeout(this.toolCallTimer);
+    this.toolCallTimer = undefined;
+    const batch = this.toolCalls;
+    this.toolCalls = [];
+    if (this.droppedToolCalls > 0) {
+      this.logger.warn({ dropped: this.droppedToolCalls }, 'audit: the database is behind; tool calls were not recorded');
+      this.droppedToolCalls = 0;
+    }
+    for (let i = 0; i < batch.length; i += TOOL_CALL_BATCH) {
+      const rows = batch.slice(i, i + TOOL_CALL_BATCH);
+      const write = this.store.handle
+        .insertInto('audit_events')
+        .values(rows)
+        .execute()
+        .catch((error: unknown) => this.logger.warn({ err: (error as Error).message, calls: rows.length }, 'audit: cannot write tool calls'));
+      this.pending.add(write);
+      void write.finally(() => this.pending.delete(write));
+    }
+  }
+
   /** A refused authentication, counted; one row per source (and minute) is written later. */
   refused(source: string, subject: string | undefined): void {
     let key = source;
@@ -133,6 +209,7 @@ export class AuditLog {
 
   /** Wait for the writes under way (so a read sees what this instance recorded). */
   async settle(): Promise<void> {
+    this.flushToolCalls();
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
@@ -147,7 +224,12 @@ export class AuditLog {
     if (query.action) q = q.where('action', '=', query.action);
     if (query.cursor) q = q.where('id', '>', query.cursor);
     const rows = (await q.orderBy('id').limit(limit + 1).execute()) as (Omit<AuditEvent, 'fields'> & { fields: string | null })[];
-    const items = rows.slice(0, limit).map((r) => ({ ...r, count: Number(r.count), fields: r.fields ? (JSON.parse(r.fields) as string[]) : null }));
+    const items = rows.slice(0, limit).map((r) => ({
+      ...r,
+      count: Number(r.count),
+      fields: r.fields ? (JSON.parse(r.fields) as string[]) : null,
+      duration_ms: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+    }));
     return rows.length > limit ? { items, nextCursor: items[items.length - 1]!.id } : { items };
   }
 

@@ -80,6 +80,12 @@ export function migrations(dialect: Dialect): MigrationProvider {
         await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
       },
     },
+    '0003_i11_audit_duration': {
+      async up(db: Kysely<unknown>) {
+        // How long an audited tool call took (AUDIT_TOOL_CALLS); null for every other event.
+        await db.schema.alterTable('audit_events').addColumn('duration_ms', 'integer').execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

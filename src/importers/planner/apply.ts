@@ -98,11 +98,23 @@ export function applyPlan(plan: ImportPlan, outputDir: string, options: { force?
   return { manifest, manifestPath };
 }
 
-/** Remove exactly what an apply wrote; files edited since are kept unless `force`. */
-export function rollback(manifestPath: string, options: { force?: boolean } = {}): { removed: string[]; kept: string[] } {
+export interface RollbackOptions {
+  force?: boolean;
+  /** With `actor`: append a rollback record to `capability-audit.jsonl` in this folder. */
+  auditDir?: string;
+  actor?: string;
+  now?: Date;
+}
+
+/**
+ * Remove exactly what an apply wrote; files edited since are kept unless `force`. With `auditDir`
+ * and `actor`, the drafts removed are recorded in that folder's `capability-audit.jsonl`.
+ */
+export function rollback(manifestPath: string, options: RollbackOptions = {}): { removed: string[]; kept: string[]; auditFile?: string } {
   const { manifest, dir } = readManifest(manifestPath);
   const removed: string[] = [];
   const kept: string[] = [];
+  const drafts: { name: string; file: string; applied_sha256: string; verdict: string }[] = [];
   for (const entry of manifest.written) {
     const path = safeChild(dir, entry.file);
     if (!existsSync(path)) continue; // activated (moved) or already removed
@@ -112,13 +124,29 @@ export function rollback(manifestPath: string, options: { force?: boolean } = {}
     }
     rmSync(path);
     removed.push(path);
+    drafts.push({ name: entry.draft, file: path, applied_sha256: entry.sha256, verdict: entry.verdict });
   }
   if (kept.length === 0) {
     rmSync(resolve(manifestPath));
     removed.push(resolve(manifestPath));
     if (manifest.created_output_dir && readdirSync(dir).length === 0) rmdirSync(dir);
   }
-  return { removed, kept };
+  if (options.auditDir === undefined || options.actor === undefined || drafts.length === 0) return { removed, kept };
+  const auditDir = resolve(options.auditDir);
+  mkdirSync(auditDir, { recursive: true });
+  const auditFile = join(auditDir, 'capability-audit.jsonl');
+  const record = {
+    at: (options.now ?? new Date()).toISOString(),
+    actor: options.actor,
+    action: 'rollback',
+    plan_digest_sha256: manifest.plan_digest_sha256,
+    source_digest_sha256: manifest.source_digest_sha256,
+    source: manifest.source,
+    manifest: resolve(manifestPath),
+    drafts,
+  };
+  appendFileSync(auditFile, `${JSON.stringify(record)}\n`);
+  return { removed, kept, auditFile };
 }
 
 export interface ActivateOptions {
