@@ -137,6 +137,78 @@ describe('onboarding from desktop clients\' configuration files', () => {
     }
   });
 
+  describe('client-config --mint-token', () => {
+    const initialize = (token: string) => ({
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'ide', version: '1' } } }),
+    });
+
+    it('mints a stored client token limited to the server: it reaches that server, and only that one', async () => {
+      expect((await gw.api('/servers', { method: 'POST', body: { name: 'other', tools: ['everything__*'] } })).status).toBe(201);
+      const result = await runCli(['client-config', '--server', 'desk', '--client', 'vscode', '--mint-token', '--expires', '1h'], env);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).not.toContain('<MCPGATEWAY_TOKEN>');
+      expect(result.stderr).toMatch(/token "vscode-desk-\d{8}T\d{6}Z" \(id .+, role client, limited to server "desk", expires .+\) created; this is the only time its secret is shown/);
+      const [entry] = readClientFile('vscode', result.stdout);
+      const token = entry!.headers.Authorization!.replace(/^Bearer /, '');
+      expect(result.stderr).not.toContain(token);
+      const stored = ((await (await gw.api('/tokens')).json()) as Record<string, unknown>[]).find((t) => String(t.name).startsWith('vscode-desk-'));
+      expect(stored).toMatchObject({ role: 'client', servers: ['desk'] });
+      expect(stored!.expires_at).toBeTruthy();
+
+      const client = new Client({ name: 'ide', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(entry!.url!), { requestInit: { headers: entry!.headers } }));
+      try {
+        const { tools } = await client.listTools();
+        expect(tools.length).toBeGreaterThan(0);
+        const echo = await client.callTool({ name: 'everything__echo', arguments: { message: 'minted' } });
+        expect(echo.content).toEqual([{ type: 'text', text: 'Echo: minted' }]);
+      } finally {
+        await client.close();
+      }
+      for (const path of ['/mcp', '/servers/other/mcp']) {
+        const refused = await fetch(gw.url + path, initialize(token));
+        expect(refused.status, path).toBe(403);
+        await refused.body?.cancel();
+      }
+      const admin = await fetch(`${gw.url}/servers`, { headers: { authorization: `Bearer ${token}` } });
+      expect(admin.status).toBe(403);
+      await admin.body?.cancel();
+      const reached = await fetch(`${gw.url}/servers/desk/mcp`, initialize(token));
+      expect(reached.status).toBe(200);
+      await reached.body?.cancel();
+    }, 60_000);
+
+    it('writes the minted token into a Codex snippet as a header, which reads back', async () => {
+      const result = await runCli(['client-config', '--server', 'desk', '--client', 'codex', '--mint-token'], env);
+      expect(result.code, result.stderr).toBe(0);
+      const [entry] = readClientFile('codex', result.stdout);
+      expect(entry!.url).toBe(`${gw.url}/servers/desk/mcp`);
+      expect(entry!.headers.Authorization).toMatch(/^Bearer \S+$/);
+      expect(entry!.headers.Authorization).not.toContain('MCPGATEWAY_BEARER_TOKEN');
+      const response = await fetch(`${gw.url}/servers/desk/mcp`, initialize(entry!.headers.Authorization!.slice('Bearer '.length)));
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
+    }, 30_000);
+
+    it('mints nothing for a server that does not exist, nor with bad flags', async () => {
+      const before = ((await (await gw.api('/tokens')).json()) as unknown[]).length;
+      const missing = await runCli(['client-config', '--server', 'nowhere', '--client', 'cursor', '--mint-token'], env);
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toBe('');
+      expect(missing.stderr).toMatch(/^mcpgateway: .*nowhere/);
+      const both = await runCli(['client-config', '--server', 'desk', '--client', 'cursor', '--mint-token', '--token', 'x'], env);
+      expect(both.code).toBe(2);
+      const badExpiry = await runCli(['client-config', '--server', 'desk', '--client', 'cursor', '--mint-token', '--expires', 'soon'], env);
+      expect(badExpiry.code).toBe(2);
+      expect(badExpiry.stderr).toContain('--expires "soon"');
+      const noMint = await runCli(['client-config', '--server', 'desk', '--client', 'cursor', '--expires', '1d'], env);
+      expect(noMint.code).toBe(2);
+      expect(((await (await gw.api('/tokens')).json()) as unknown[]).length).toBe(before);
+    }, 30_000);
+  });
+
   describe('gateways add --from server.json (MCP Registry)', () => {
     const MEMORY_VERSION = (JSON.parse(readFileSync('node_modules/@modelcontextprotocol/server-memory/package.json', 'utf8')) as { version: string }).version;
     let file: string;

@@ -127,6 +127,9 @@ export function gatewayName(key: string): string {
   return cleaned || 'imported';
 }
 
+/** Written into snippets where the client's token goes. */
+export const TOKEN_PLACEHOLDER = '<MCPGATEWAY_TOKEN>';
+
 /** How the snippet reaches the gateway. */
 export interface SnippetTarget {
   server: string;
@@ -152,8 +155,9 @@ export function clientSnippet(client: ClientKind, target: SnippetTarget): string
       return json({ servers: { [name]: { type: 'http', url, headers: auth } } });
     case 'windsurf':
       return json({ mcpServers: { [name]: { serverUrl: url, headers: auth } } });
+    // Codex reads the token from a variable; a real token (--token, --mint-token) goes in as a header.
     case 'codex':
-      return `${stringifyToml({ mcp_servers: { [name]: { url, bearer_token_env_var: 'MCPGATEWAY_BEARER_TOKEN' } } })}\n`;
+      return `${stringifyToml({ mcp_servers: { [name]: target.token === TOKEN_PLACEHOLDER ? { url, bearer_token_env_var: 'MCPGATEWAY_BEARER_TOKEN' } : { url, http_headers: auth } } })}\n`;
   }
 }
 

@@ -2,12 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { GatewayError } from '../errors.js';
 import { AdminClient, targetFromEnv } from './admin-client.js';
-import { CLIENTS, clientSnippet, detectClient, gatewayName, readClientFile, resolvePlaceholders, type ClientEntry, type ClientKind } from './client-files.js';
+import { CLIENTS, clientSnippet, detectClient, gatewayName, readClientFile, resolvePlaceholders, TOKEN_PLACEHOLDER, type ClientEntry, type ClientKind } from './client-files.js';
 import { EXIT } from './exit.js';
+import { parseDuration } from './token.js';
 
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
-/** Written into snippets where the client's token goes. */
-export const TOKEN_PLACEHOLDER = '<MCPGATEWAY_TOKEN>';
 
 interface ImportClientsFlags {
   client: string;
@@ -35,11 +34,49 @@ export function clientConfigCommand(program: Command): void {
     .requiredOption('--server <name>', 'the virtual server')
     .requiredOption('--client <kind>', CLIENTS.join(', '))
     .option('--token <token>', `the bearer token to write in (default: the placeholder ${TOKEN_PLACEHOLDER})`)
-    .action((flags: { server: string; client: string; token?: string }) => {
+    .option('--mint-token', 'ask the gateway for a new stored client token limited to this server, and write it in (needs an admin credential)')
+    .option('--expires <duration>', "the minted token's lifetime: 30m, 12h, 30d, 1y … (default: never)")
+    .action(async (flags: ClientConfigFlags) => {
       const client = clientKind(flags.client, false);
+      if (flags.mintToken && flags.token !== undefined) throw new GatewayError('CLI_USAGE', 'give --token or --mint-token, not both');
+      if (flags.expires !== undefined && !flags.mintToken) throw new GatewayError('CLI_USAGE', '--expires is for --mint-token only');
+      if (flags.expires !== undefined) parseDuration(flags.expires, '--expires');
       const target = targetFromEnv();
-      process.stdout.write(clientSnippet(client, { server: flags.server, gatewayUrl: target.url, token: flags.token ?? TOKEN_PLACEHOLDER }));
+      let token = flags.token ?? TOKEN_PLACEHOLDER;
+      let note: string | undefined;
+      if (flags.mintToken) {
+        const minted = await mintClientToken(new AdminClient(target), flags.server, client, flags.expires);
+        token = minted.token;
+        note = `token "${minted.name}" (id ${minted.id}, role client, limited to server "${flags.server}"${minted.expires_at ? `, expires ${minted.expires_at}` : ''}) created; this is the only time its secret is shown — revoke it with \`mcpgateway token revoke ${minted.id}\``;
+      }
+      process.stdout.write(clientSnippet(client, { server: flags.server, gatewayUrl: target.url, token }));
+      if (note) process.stderr.write(`${note}\n`);
     });
+}
+
+interface ClientConfigFlags {
+  server: string;
+  client: string;
+  token?: string;
+  mintToken?: boolean;
+  expires?: string;
+}
+
+interface MintedToken {
+  id: string;
+  name: string;
+  token: string;
+  expires_at?: string | null;
+}
+
+/** A stored `client` token limited to one virtual server (POST /tokens), named after the client and server. */
+async function mintClientToken(api: AdminClient, server: string, client: ClientKind, expires: string | undefined): Promise<MintedToken> {
+  // The server must exist: a token for a name that is not (yet) a server would reach nothing.
+  await api.request('GET', `/servers/${encodeURIComponent(server)}`);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const name = `${client}-${server}`.replace(/[^\w.@:-]/g, '_').slice(0, 100) + `-${stamp}`;
+  const body = { name, role: 'client', servers: [server], ...(expires ? { expires_in: expires } : {}) };
+  return api.json<MintedToken>('POST', '/tokens', { body: JSON.stringify(body) });
 }
 
 async function importClients(file: string, flags: ImportClientsFlags): Promise<number> {
