@@ -7,7 +7,7 @@ import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
 import { OAuthResourceServer } from './http/oauth.js';
 import { createLogger } from './logging.js';
-import { Catalog } from './mcp/catalog.js';
+import { Catalog, rateLimitsOf, type Snapshot } from './mcp/catalog.js';
 import { Dispatcher, type CallObserver } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
@@ -99,9 +99,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const capabilityAudit = new CapabilityAuditMirror(config.capabilityDirs, store, logger, config.access.auditRetentionDays);
     await capabilityAudit.start();
     const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
-    if (ratePerPrincipal + ratePerServer + ratePerTool > 0) {
-      limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
-    }
+    // Always: besides the variables' limits, any tool's or server's own `rate_limit` may need it (and with
+    // REDIS_URL its connection must be ready before the first limited call, for the buckets to be shared).
+    limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
     const { oauthIssuer } = config.access;
     const oauth =
       oauthIssuer !== undefined
@@ -165,7 +165,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         ...(oauth ? { oauth } : {}),
       },
       access: { tokens, audit, oauth },
-      ...(limiter ? { rateLimit: { limits: { perPrincipal: ratePerPrincipal, perServer: ratePerServer, perTool: ratePerTool }, limiter } } : {}),
+      rateLimit: {
+        limits: { perPrincipal: ratePerPrincipal, perServer: ratePerServer, perTool: ratePerTool, objects: (server) => withSnapshot(catalog.current(), (snapshot) => rateLimitsOf(snapshot, server)) },
+        limiter,
+      },
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
@@ -241,4 +244,9 @@ function toolCallObserver(metrics: Metrics, audit: AuditLog | undefined): CallOb
       audit.toolCall({ actor: context?.principal, source: context?.source, requestId: context?.requestId, tool, server: context?.server, outcome, seconds });
     },
   };
+}
+
+/** Apply `use` to the catalog's snapshot without a tick when it is current. */
+function withSnapshot<T>(snapshot: Snapshot | Promise<Snapshot>, use: (snapshot: Snapshot) => T): T | Promise<T> {
+  return snapshot instanceof Promise ? snapshot.then(use) : use(snapshot);
 }

@@ -356,6 +356,9 @@ describe('our ContextForge-format export', () => {
     await post('gateways', { name: 'local-files', transport: 'stdio', command: 'mcp-files' });
     await post('tools', { name: 'with-body', url: 'https://api.example.com/x', request_type: 'POST', body: { q: '{q}' }, cookies: { s: '1' }, tags: ['env=prod'], auth_token: 'tok-123' });
     await post('resources', { uri: 'file:///logo.png', blob: Buffer.from('png').toString('base64') });
+    // A tool's rate_limit is ContextForge's field; a server's is ours alone.
+    await post('tools', { name: 'limited', url: 'https://api.example.com/limited', rate_limit: 5 });
+    await post('servers', { name: 'capped', tools: ['limited'], rate_limit: 4 });
     const exported = await runCli(['export', '--format', 'contextforge', '--include-inactive', '--out', 'cf.json'], { MCPGATEWAY_URL: source.url }, dir);
     expect(exported.code).toBe(0);
     expect(exported.stderr).toContain('contextforge: $.gateways["local-files"].transport: not carried: stdio gateways');
@@ -364,6 +367,8 @@ describe('our ContextForge-format export', () => {
     expect(exported.stderr).toContain('contextforge: $.tools["with-body"].tags: not carried: tag "env=prod"');
     expect(exported.stderr).toContain('contextforge: $.resources["file:///logo.png"].blob: not carried');
     expect(exported.stderr).toContain('contextforge: $.resources["file:///logo.png"].name: written as "file_logo.png"');
+    expect(exported.stderr).toContain('contextforge: $.tools["limited"].rate_limit: written as its rate_limit');
+    expect(exported.stderr).toContain('contextforge: $.servers["capped"].rate_limit: not carried: ContextForge servers have no rate limit');
     const text = readFileSync(join(dir, 'cf.json'), 'utf8');
     const doc = JSON.parse(text) as { entities: Record<string, Obj[]>; metadata: Obj };
     const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
@@ -371,7 +376,8 @@ describe('our ContextForge-format export', () => {
     // ContextForge's field names and layout.
     expect(Object.keys(doc.entities).sort()).toEqual(['gateways', 'prompts', 'resources', 'roots', 'servers', 'tools']);
     expect(doc.entities.servers!.find((s) => s.name === 'full-server')).toMatchObject({ tool_ids: ['basic-tool', 'create-issue'] });
-    expect(doc.entities.tools!.find((t) => t.name === 'create-issue')).toMatchObject({ displayName: 'Create issue', jsonpath_filter: '.data', integration_type: 'REST' });
+    expect(doc.entities.tools!.find((t) => t.name === 'create-issue')).toMatchObject({ displayName: 'Create issue', jsonpath_filter: '.data', integration_type: 'REST', rate_limit: null });
+    expect(doc.entities.tools!.find((t) => t.name === 'limited')).toMatchObject({ rate_limit: 5 });
     expect(doc.entities.gateways!.find((g) => g.name === 'stream-gw')).toMatchObject({ auth_type: 'authheaders', transport: 'STREAMABLEHTTP' });
     expect(doc.entities.gateways!.map((g) => g.name)).not.toContain('local-files');
     expect((doc.metadata.not_carried as unknown[]).length).toBeGreaterThan(0);
@@ -394,7 +400,7 @@ describe('our ContextForge-format export', () => {
       if (kind === 'tools') return { ...rest, body: null, cookies: {}, tags: (rest.tags as string[]).filter((t) => !t.includes('=')) };
       // A resource named by its URI gets a name ContextForge accepts (reported); the rest comes back as it was.
       if (kind === 'resources') return { ...rest, blob: null, name: rest.uri === 'file:///logo.png' ? undefined : rest.name };
-      if (kind === 'servers') return { ...rest, missing_refs: undefined };
+      if (kind === 'servers') return { ...rest, missing_refs: undefined, rate_limit: null };
       return rest;
     };
     expect((await get(target, 'resources', 'file:///logo.png')).name).toBe('file_logo.png');
@@ -403,5 +409,14 @@ describe('our ContextForge-format export', () => {
       const to = (await listAll(target, kind)).map((o) => carried(o, kind));
       expect(to, kind).toEqual(from);
     }
+    expect((await get(target, 'tools', 'limited')).rate_limit).toBe(5);
+
+    // A ContextForge tool's rate_limit (calls per minute) is imported as ours, not reported as lost.
+    const cfTool = { ...real('full-export.json').entities.tools!.find((t) => t.integration_type !== 'MCP')!, name: 'cf_rated', rate_limit: 7 };
+    writeFileSync(join(dir, 'cf-rated.json'), JSON.stringify({ version: '2025-03-26', entities: { tools: [cfTool] } }));
+    const rated = await runCli(['import', 'cf-rated.json'], { MCPGATEWAY_URL: target.url }, dir);
+    expect(rated.code, rated.stderr).toBe(0);
+    expect(rated.stderr).not.toContain('rate_limit');
+    expect((await get(target, 'tools', 'cf-rated')).rate_limit).toBe(7);
   }, 90_000);
 });

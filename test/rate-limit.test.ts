@@ -65,6 +65,86 @@ describe('rate limits on HTTP and MCP', () => {
   });
 });
 
+describe('a tool\'s and a virtual server\'s own rate_limit (no variables set)', () => {
+  let gw: TestGateway;
+  let api: TestHttp;
+  beforeAll(async () => {
+    api = await startHttp((_req, _body, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    gw = await startTestGateway(STORES[0]!);
+    expect((await gw.api('/tools', { method: 'POST', body: { name: 'limited', url: `${api.url}/limited`, rate_limit: 2 } })).status).toBe(201);
+    expect((await gw.api('/tools', { method: 'POST', body: { name: 'free', url: `${api.url}/free` } })).status).toBe(201);
+    const servers = [
+      { name: 'renaming', tools: ['limited', 'free'], tool_overrides: { limited: { name: 'renamed' } } },
+      { name: 'capped', tools: ['free'], rate_limit: 3 },
+    ];
+    for (const body of servers) expect((await gw.api('/servers', { method: 'POST', body })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await api?.close();
+  });
+
+  const rpc = (path: string, id: number, method: string, params?: unknown) =>
+    gw.api(path, { method: 'POST', headers: { accept: ACCEPT }, body: { jsonrpc: '2.0', id, method, ...(params ? { params } : {}) } });
+  const call = (path: string, name: string, id: number) => rpc(path, id, 'tools/call', { name, arguments: {} });
+
+  it('refuses the third call of a tool with rate_limit 2 within a minute, under any served name, while another tool is unaffected', async () => {
+    expect((await call('/mcp', 'limited', 1)).status).toBe(200);
+    expect((await call('/mcp', 'limited', 2)).status).toBe(200);
+    const refused = await call('/mcp', 'limited', 3);
+    expect(refused.status).toBe(429);
+    const seconds = Number(refused.headers.get('retry-after'));
+    expect(seconds).toBeGreaterThanOrEqual(20);
+    expect(await refused.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32029, message: expect.stringMatching(/rate limit \(tool\) exceeded/), data: { retry_after_seconds: seconds, limit: 'tool' } },
+    });
+    expect((await call('/mcp', 'free', 4)).status).toBe(200);
+    // The bucket is the stored tool's: a server serving it under another name shares it.
+    const renamed = await call('/servers/renaming/mcp', 'renamed', 5);
+    expect(renamed.status).toBe(429);
+    expect(((await renamed.json()) as { error: { data: { limit: string } } }).error.data.limit).toBe('tool');
+    expect((await call('/servers/renaming/mcp', 'free', 6)).status).toBe(200);
+    // Another principal has buckets of its own.
+    const token = (await (await gw.api('/tokens', { method: 'POST', body: { name: 'other', role: 'admin' } })).json()) as { token: string };
+    const other = await fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.token}`, accept: ACCEPT, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'limited', arguments: {} } }),
+    });
+    expect(other.status).toBe(200);
+    // Clearing the field lifts the limit at once (the catalog is rebuilt on change).
+    expect((await gw.api('/tools/limited', { method: 'PATCH', body: { rate_limit: null } })).status).toBe(200);
+    expect((await call('/mcp', 'limited', 8)).status).toBe(200);
+  });
+
+  it('limits every MCP request to a server with rate_limit 3 per principal, and only there', async () => {
+    expect((await rpc('/servers/capped/mcp', 1, 'tools/list')).status).toBe(200);
+    expect((await call('/servers/capped/mcp', 'free', 2)).status).toBe(200);
+    expect((await rpc('/servers/capped/mcp', 3, 'ping')).status).toBe(200);
+    const refused = await rpc('/servers/capped/mcp', 4, 'tools/list');
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: number; data: { limit: string } } }).error).toMatchObject({ code: -32029, data: { limit: 'server' } });
+    expect((await rpc('/mcp', 5, 'tools/list')).status).toBe(200);
+    expect((await rpc('/servers/renaming/mcp', 6, 'tools/list')).status).toBe(200);
+    const metrics = await (await gw.api('/metrics')).text();
+    expect(metrics).toMatch(/mcpgateway_rate_limited_total\{scope="tool"\} 2/);
+    expect(metrics).toMatch(/mcpgateway_rate_limited_total\{scope="server"\} 1/);
+  });
+
+  it('takes an integer of at least 1 or null, and says where otherwise', async () => {
+    for (const bad of [0, 2.5, '5']) {
+      const res = await gw.api('/tools/free', { method: 'PATCH', body: { rate_limit: bad } });
+      expect(res.status).toBe(422);
+      expect(((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toContain('$.rate_limit');
+    }
+    const read = (await (await gw.api('/servers/capped')).json()) as { rate_limit: unknown };
+    expect(read.rate_limit).toBe(3);
+    expect(((await (await gw.api('/tools/free')).json()) as { rate_limit: unknown }).rate_limit).toBeNull();
+  });
+});
+
 describe('a per-principal limit on the Admin API', () => {
   let gw: TestGateway;
   beforeAll(async () => {
@@ -88,27 +168,32 @@ describe('a per-principal limit on the Admin API', () => {
   });
 });
 
-describe.skipIf(!redisAvailable || !postgresAvailable)('rate limits shared by two instances through redis', () => {
-  let db: TestDatabase;
-  let a: TestGateway;
-  let b: TestGateway;
+/** Two instances on one PostgreSQL database sharing buckets through Redis, started for a describe block. */
+function twoInstances(limits: Record<string, string>): { a: TestGateway; b: TestGateway } {
+  const pair = {} as { a: TestGateway; b: TestGateway };
+  let db: TestDatabase | undefined;
   beforeAll(async () => {
     db = await STORES[1]!.create();
-    const env = { REDIS_URL, REDIS_CHANNEL_PREFIX: `test-${randomBytes(6).toString('hex')}`, RATE_LIMIT_PER_PRINCIPAL: '10' };
-    a = await startTestGateway(STORES[1]!, env, db);
-    b = await startTestGateway(STORES[1]!, env, db);
-    await waitFor(async () => ((await (await fetch(`${a.url}/ready`)).json()) as { events: string }).events === 'redis', 'redis');
+    const env = { REDIS_URL, REDIS_CHANNEL_PREFIX: `test-${randomBytes(6).toString('hex')}`, ...limits };
+    pair.a = await startTestGateway(STORES[1]!, env, db);
+    pair.b = await startTestGateway(STORES[1]!, env, db);
+    for (const gw of [pair.a, pair.b]) await waitFor(async () => ((await (await fetch(`${gw.url}/ready`)).json()) as { events: string }).events === 'redis', 'redis');
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
+    await pair.a?.close();
+    await pair.b?.close();
     await db?.drop();
   });
+  return pair;
+}
+
+describe.skipIf(!redisAvailable || !postgresAvailable)('rate limits shared by two instances through redis', () => {
+  const pair = twoInstances({ RATE_LIMIT_PER_PRINCIPAL: '10' });
 
   it('keeps the sum of both within the limit', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
-      statuses.push((await a.api('/tools')).status, (await b.api('/tools')).status);
+      statuses.push((await pair.a.api('/tools')).status, (await pair.b.api('/tools')).status);
     }
     const allowed = statuses.filter((s) => s === 200).length;
     // 10 per minute: a test shorter than 6 s refills at most one more.
@@ -118,3 +203,28 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('rate limits shared by tw
   });
 });
 
+describe.skipIf(!redisAvailable || !postgresAvailable)('a tool\'s own rate_limit shared by two instances through redis', () => {
+  const pair = twoInstances({});
+
+  it('keeps both within the tool\'s limit', async () => {
+    const api = await startHttp((_req, _body, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    try {
+      expect((await pair.a.api('/tools', { method: 'POST', body: { name: 'shared-limit', url: `${api.url}/x`, rate_limit: 3 } })).status).toBe(201);
+      const list = async (gw: TestGateway) =>
+        (await (await gw.api('/mcp', { method: 'POST', headers: { accept: ACCEPT }, body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } })).text()).includes('shared-limit');
+      await waitFor(async () => (await list(pair.b)) && (await list(pair.a)), 'the tool on both');
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        for (const gw of [pair.a, pair.b]) {
+          const res = await gw.api('/mcp', { method: 'POST', headers: { accept: ACCEPT }, body: { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'shared-limit', arguments: {} } } });
+          statuses.push(res.status);
+        }
+      }
+      // 3 per minute: a test shorter than 20 s refills none.
+      expect(statuses.filter((s) => s === 200).length).toBe(3);
+      expect(statuses.filter((s) => s === 429).length).toBe(3);
+    } finally {
+      await api.close();
+    }
+  });
+});

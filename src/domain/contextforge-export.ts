@@ -97,6 +97,9 @@ export function toContextForge(doc: Partial<ExportDocument>, cipher: AuthCipher,
       auth_ref: 'environment-referenced credentials (env:VAR) do not exist in ContextForge',
       metadata: 'ContextForge tools have no free-form metadata',
     });
+    if (typeof t.rate_limit === 'number') {
+      report.push({ path: at('tools', t, 'rate_limit'), message: 'written as its rate_limit (calls per minute), the field of its export; its import (mcp-context-forge main) does not apply it, so set it again there' });
+    }
     if (contextForgeSlug(String(t.name)) !== t.name) {
       report.push({ path: at('tools', t, 'name'), message: `ContextForge serves this tool as "${contextForgeSlug(String(t.name))}" (its slug of the name); its clients must call it by that name` });
     }
@@ -115,6 +118,7 @@ export function toContextForge(doc: Partial<ExportDocument>, cipher: AuthCipher,
       tags: tags('tools', t),
       is_active: t.is_active,
       ...credentials('tools', t),
+      rate_limit: t.rate_limit ?? null,
     });
   }
 
@@ -124,6 +128,7 @@ export function toContextForge(doc: Partial<ExportDocument>, cipher: AuthCipher,
       url: 'REST-proxy servers (url, headers, health_url, credentials) do not exist in ContextForge',
       headers: 'REST-proxy servers do not exist in ContextForge',
       health_url: 'REST-proxy servers do not exist in ContextForge',
+      rate_limit: 'ContextForge servers have no rate limit',
       prompts: 'ContextForge\'s import links servers to tools only (associated_prompts is written but not read)',
       resources: 'ContextForge\'s import links servers to tools only (associated_resources is written but not read)',
     });

@@ -111,7 +111,6 @@ class Converter {
 
 const NOT_CARRIED: Record<string, string> = {
   passthrough_headers: 'client headers are not passed through to upstreams',
-  rate_limit: 'no per-tool rate limit here',
   auth_query_params: 'more than one query parameter',
 };
 
@@ -161,11 +160,12 @@ export function fromContextForge(file: Record<string, unknown> & { entities: Rec
       response_path: t.jsonpath_filter ? t.jsonpath_filter : undefined,
       timeout_ms: typeof t.timeout === 'number' && t.timeout > 0 ? Math.round(t.timeout * 1000) : undefined,
       ...auth(c, t, { kind: 'tools', key: String(name), path }),
+      rate_limit: t.rate_limit === 0 ? undefined : (t.rate_limit ?? undefined),
     };
     if (typeof t.jsonpath_filter === 'string' && t.jsonpath_filter !== '' && !/^\$?(\.[A-Za-z_][\w-]*|\[\d+\]|\.)*$/.test(t.jsonpath_filter)) {
       c.warnings.push({ path: `${path}.jsonpath_filter`, message: `jq filter "${t.jsonpath_filter}" is kept as response_path, which selects plain paths only (.a.b, .items[0]); calls will fail until it is one` });
     }
-    c.leftOver('tools', i, t, [...COMMON, ...AUTH, 'custom_name', 'display_name', 'url', 'integration_type', 'request_type', 'headers', 'input_schema', 'output_schema', 'annotations', 'jsonpath_filter', 'timeout']);
+    c.leftOver('tools', i, t, [...COMMON, ...AUTH, 'custom_name', 'display_name', 'url', 'integration_type', 'request_type', 'headers', 'input_schema', 'output_schema', 'annotations', 'jsonpath_filter', 'timeout', 'rate_limit']);
     out.tools.push(defined(tool));
     origins.tools.push(path);
     fields.tools.push({ response_path: 'jsonpath_filter', title: raw.displayName !== undefined ? 'displayName' : 'display_name', timeout_ms: 'timeout' });

@@ -255,6 +255,7 @@ const serverFields = {
   headers: headerMap.default({}),
   health_url: httpUrl.nullable().default(null),
   ...authStored,
+  rate_limit: z.int().min(1).max(10_000_000).nullable().default(null).describe('MCP requests per minute per principal to this virtual server, beside RATE_LIMIT_PER_SERVER; null: none'),
 };
 const missingRefs = z.object({
   tools: z.array(z.string()),
@@ -295,6 +296,7 @@ const toolFields = {
   metadata: jsonObject.default({}).describe('free-form facts about the tool (category, read_only, …), kept from capability files'),
   auth_also: z.array(credentialRefSchema).max(8).nullable().default(null).describe('further credentials sent together with auth_ref (AND-combined security)'),
   serialization: serializationSchema.nullable().default(null),
+  rate_limit: z.int().min(1).max(10_000_000).nullable().default(null).describe('tools/call per minute per principal of this tool, beside RATE_LIMIT_PER_TOOL; null: none'),
 };
 const toolReadOnly = {
   gateway: z.string().nullable().describe('the gateway an MCP tool was discovered from'),

@@ -367,3 +367,40 @@ function decodeCursor(cursor: string): number | undefined {
   const match = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   return match ? Number(match[1]) : undefined;
 }
+
+/** A stored object's own rate limit: its bucket key (the stored name) and calls per minute. */
+export interface OwnRateLimit {
+  key: string;
+  limit: number;
+}
+
+const ownLimits = new WeakMap<View, { server: OwnRateLimit | undefined; hasToolLimits: boolean }>();
+
+const limitOf = (fields: Fields | undefined): OwnRateLimit | undefined =>
+  fields && typeof fields.rate_limit === 'number' && fields.rate_limit >= 1 ? { key: String(fields.name), limit: fields.rate_limit } : undefined;
+
+/**
+ * The `rate_limit` fields a request to an endpoint spends (src/http/rate-limit-hook.ts): its
+ * virtual server's, and the tool a tools/call names, found the way the dispatcher finds it (by
+ * served name in that endpoint's view) and keyed on the stored tool. Undefined: no such server.
+ */
+export function rateLimitsOf(snapshot: Snapshot, server: string | undefined) {
+  const view = server === undefined ? snapshot.all : snapshot.servers.get(server);
+  if (!view) return undefined;
+  let own = ownLimits.get(view);
+  if (!own) {
+    own = { server: limitOf(view.server), hasToolLimits: view.tools.some((t) => limitOf(t.fields) !== undefined) };
+    ownLimits.set(view, own);
+  }
+  return {
+    ...own,
+    tool(servedName: string, args: unknown): OwnRateLimit | undefined {
+      let tool = view.toolsByName.get(servedName);
+      if (tool?.meta === 'call') {
+        const target = (args as { name?: unknown } | null | undefined)?.name;
+        tool = typeof target === 'string' ? view.toolsByName.get(target) : undefined;
+      }
+      return tool && !tool.meta ? limitOf(tool.fields) : undefined;
+    },
+  };
+}
