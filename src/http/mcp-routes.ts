@@ -175,7 +175,7 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
       scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, sessions, request, reply));
       scope.delete(`${prefix}/mcp`, quiet, (request, reply) => {
         const id = request.headers['mcp-session-id'];
-        if (typeof id === 'string' && sessions.terminate(id)) return reply.code(204).send();
+        if (typeof id === 'string' && owned(sessions, id, request) && sessions.terminate(id)) return reply.code(204).send();
         if (typeof id === 'string' && sessions.wasTerminated(id)) return terminatedSession(reply);
         reply.code(405).header('allow', 'GET, POST').type('application/json');
         return reply.send(errorResponse(null, INVALID_REQUEST, 'this endpoint is stateless: there is no session to end'));
@@ -245,7 +245,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
   const sessionHeader = typeof request.headers['mcp-session-id'] === 'string' ? request.headers['mcp-session-id'] : undefined;
   // A session the client ended itself is gone: 404, so the client starts a new one.
   if (!meta && sessions.wasTerminated(sessionHeader)) return terminatedSession(reply);
-  const client = meta ? undefined : sessions.get(sessionHeader);
+  const client = meta ? undefined : owned(sessions, sessionHeader, request);
   const context: DispatchContext = { server, signal: abort.signal, meta, client, principal: request.principal, requestId: request.id, source: request.ip };
   if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
@@ -279,7 +279,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     return reply;
   }
   if (body === undefined) return reply.code(202).send();
-  const opened = meta ? undefined : openedSession(sessions, message, body);
+  const opened = meta ? undefined : openedSession(sessions, message, body, ownerOf(request));
   if (opened) reply.header('mcp-session-id', opened);
   return reply.code(context.status ?? 200).type('application/json').send(body);
 }
@@ -335,7 +335,7 @@ async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sess
   reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   reply.raw.write(': stream open\n\n');
   streams.add(reply.raw);
-  const client = sessions.get(typeof sessionId === 'string' ? sessionId : undefined);
+  const client = owned(sessions, typeof sessionId === 'string' ? sessionId : undefined, request);
   if (client) attachStream(client, reply.raw);
   return reply;
 }
@@ -351,6 +351,7 @@ async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions:
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write(`event: endpoint\ndata: ${base}/message?sessionId=${id}\n\n`);
   const session: LegacySession = { res, server, inflight: new Map(), client: sessions.open(id) };
+  session.client.owner = ownerOf(request);
   attachStream(session.client, res);
   streams.sessions.set(id, session);
   streams.add(res);
@@ -365,7 +366,9 @@ async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions:
 /** POST /message?sessionId=…: accept at once, answer on the session's stream. */
 async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply) {
   const query = request.query as Record<string, string | undefined>;
-  const session = streams.sessions.get(query.sessionId ?? query.session_id ?? '');
+  const found = streams.sessions.get(query.sessionId ?? query.session_id ?? '');
+  // A session answers only the principal that opened it; to anyone else it does not exist.
+  const session = found && found.client.owner === ownerOf(request) ? found : undefined;
   if (!session) return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'no such session: open GET /sse first'));
   let message: unknown;
   try {
@@ -411,12 +414,26 @@ function terminatedSession(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'the session was ended (DELETE): initialize a new one'));
 }
 
-function openedSession(sessions: ClientSessions, message: unknown, body: string): string | undefined {
+function openedSession(sessions: ClientSessions, message: unknown, body: string, owner: string): string | undefined {
   const m = message as { method?: unknown } | null;
   if (!m || typeof m !== 'object' || Array.isArray(m) || m.method !== 'initialize' || !body.includes('"result"')) return undefined;
   const session = sessions.open();
+  session.owner = owner;
   session.capabilities = declaredCapabilities(m);
   return session.id;
+}
+
+/** The principal a session belongs to: a stored or OAuth token by its id, anyone else by method and subject. */
+function ownerOf(request: FastifyRequest): string {
+  const principal = request.principal;
+  if (!principal) return 'anonymous';
+  return principal.tokenId !== undefined ? `token:${principal.tokenId}` : `${principal.method}:${principal.subject}`;
+}
+
+/** The client session with this id if the request's principal opened it; otherwise none (as if unknown). */
+function owned(sessions: ClientSessions, id: string | undefined, request: FastifyRequest): ClientSession | undefined {
+  const session = sessions.get(id);
+  return session && session.owner === ownerOf(request) ? session : undefined;
 }
 
 function declaredCapabilities(message: unknown): Record<string, unknown> {

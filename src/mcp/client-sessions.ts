@@ -11,6 +11,8 @@ import type { RelayAnswer } from '../upstream/mcp-connection.js';
  */
 export interface ClientSession {
   readonly id: string;
+  /** Who opened it (see ownerOf in http/mcp-routes.ts): only the same principal may use it. */
+  owner: string | undefined;
   /** What the client declared in initialize; empty until then. */
   capabilities: Record<string, unknown>;
   /** Writes a JSON-RPC message on the session's own stream; undefined while none is open. */
@@ -33,6 +35,7 @@ export interface ClientSessionOptions {
 export const DEFAULT_CLIENT_SESSIONS: ClientSessionOptions = { max: 10_000, idleMs: 30 * 60_000 };
 
 class Session implements ClientSession {
+  owner: string | undefined;
   capabilities: Record<string, unknown> = {};
   push: ((message: string) => void) | undefined;
   logLevel: string | undefined;
