@@ -55,7 +55,7 @@ describe('cross-instance events: redis unreachable', () => {
     const gw = await startTestGateway(STORES[0]!, { REDIS_URL: 'redis://:hunter2-secret@127.0.0.1:1' });
     try {
       expect(await readyEvents(gw)).toBe('redis-disconnected');
-      await waitFor(() => gw.logs().includes('redis is not reachable'), 'the redis warning');
+      await waitFor(() => gw.logs().includes('events: redis is not reachable') && gw.logs().includes('rate limits: redis is not reachable'), 'the redis warnings');
       const res = await gw.api('/tools', { method: 'POST', body: { name: 'still-works', url: 'http://127.0.0.1:9/x' } });
       expect(res.status).toBe(201);
       const client = await connectClient(gw.url, '/mcp', '2025-11-25');
@@ -64,7 +64,9 @@ describe('cross-instance events: redis unreachable', () => {
     } finally {
       await gw.close();
     }
-    expect(gw.logs().match(/redis is not reachable/g)).toHaveLength(1);
+    // Each Redis user warns once: the change events, and the rate limiter (always on since tools and servers carry rate_limit).
+    expect(gw.logs().match(/cross-instance events: redis is not reachable/g)).toHaveLength(1);
+    expect(gw.logs().match(/rate limits: redis is not reachable/g)).toHaveLength(1);
     expect(gw.logs()).not.toContain('hunter2-secret');
   });
 
