@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ToolEntry } from '../src/mcp/catalog.js';
-import { ToolIndex } from '../src/mcp/tool-search.js';
+import { COMMON_TERM_SHARE, COMMONEST_TERM_SHARE, ToolIndex } from '../src/mcp/tool-search.js';
 // The same catalog and scoring the bench uses (built from dist/, which the global setup compiles).
 // @ts-expect-error a plain ES module without types
 import { entryOf, quality, searchCorpus, tasks as readTasks } from '../bench/tool-corpus.mjs';
@@ -65,7 +65,9 @@ describe('common terms', () => {
 
   it('searches a term most tools share in names and titles only, and follows list changes', () => {
     const shared = [...Array.from({ length: 9 }, (_, i) => tool(`t${i}`, ['widget'])), tool('widget_maker', [])];
-    const index = new ToolIndex(shared);
+    // The rule applies from COMMON_TERM_MIN_TOOLS tools on; here it is forced on for a small catalog.
+    const rule = { common: COMMON_TERM_SHARE, commonest: COMMONEST_TERM_SHARE, minTools: 0 };
+    const index = new ToolIndex(shared, undefined, rule);
     // "widget" is in every tool: its params postings are skipped.
     expect(names(index)).toEqual(['widget_maker']);
     // With the same options and no common-term rule, the params match is found too.
@@ -74,6 +76,8 @@ describe('common terms', () => {
     const rare = [tool('t0', ['widget']), ...Array.from({ length: 9 }, (_, i) => tool(`x${i}`, ['gadget'])), tool('widget_maker', [])];
     index.update(rare);
     expect(names(index)).toEqual(['t0', 'widget_maker']);
-    expect(index.find('widget', 10)).toEqual(new ToolIndex(rare).find('widget', 10));
+    expect(index.find('widget', 10)).toEqual(new ToolIndex(rare, undefined, rule).find('widget', 10));
+    // Below COMMON_TERM_MIN_TOOLS (the default) a share means little: every field is searched.
+    expect(names(new ToolIndex(shared))).toContain('t0');
   });
 });

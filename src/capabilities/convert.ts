@@ -29,6 +29,7 @@ export interface RestToolFields {
   auth_also: CredentialRef[] | null;
   serialization: SerializationMap | null;
   cache: { strategy: 'none' | 'exact'; ttl: number } | null;
+  rate_limit: number | null;
   metadata: Record<string, unknown>;
 }
 
@@ -70,6 +71,7 @@ export function capabilityToTool(cap: Capability): RestToolFields {
     auth_also: also,
     serialization: (config.serialization as SerializationMap | undefined) ?? null,
     cache: cap.cache ?? null,
+    rate_limit: cap.rate_limit ?? null,
     metadata,
   };
 }
@@ -120,6 +122,7 @@ export function toolToCapability(tool: Omit<RestToolFields, 'auth_type' | 'auth_
   if (tool.output_schema !== null) cap.schema.output = tool.output_schema;
   if (tool.timeout_ms !== null) cap.providers.primary.timeout = tool.timeout_ms / 1000;
   if (tool.cache !== null) cap.cache = tool.cache;
+  if (tool.rate_limit !== null && tool.rate_limit !== undefined) cap.rate_limit = tool.rate_limit;
   if (Object.keys(tool.annotations).length > 0) cap.annotations = tool.annotations;
   const metadata = { ...tool.metadata, ...(tool.tags.length > 0 ? { tags: tool.tags } : {}) };
   if (Object.keys(metadata).length > 0) cap.metadata = metadata;

@@ -83,7 +83,7 @@ export function formatCapability(cap: Capability, header?: string): string {
   return comment + body;
 }
 
-const KEY_ORDER = ['fulcrum', 'name', 'title', 'description', 'enabled', 'schema', 'providers', 'cache', 'auth', 'annotations', 'metadata'] as const;
+const KEY_ORDER = ['fulcrum', 'name', 'title', 'description', 'enabled', 'schema', 'providers', 'cache', 'rate_limit', 'auth', 'annotations', 'metadata'] as const;
 
 function toJsonPath(parts: (string | number)[]): string {
   let path = '$';

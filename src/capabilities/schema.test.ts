@@ -39,6 +39,7 @@ const full: CapabilityInput = {
     },
   },
   cache: { strategy: 'exact', ttl: 60 },
+  rate_limit: 30,
   auth: { required: true, type: 'api_key', in: 'cookie', name: 'api_key', key: 'env:EXAMPLE_KEY', also: [{ type: 'bearer', key: 'env:EXAMPLE_TOKEN' }] },
   annotations: { readOnlyHint: false, destructiveHint: false },
   metadata: { tags: ['issues', 'github'], category: 'api', read_only: false },

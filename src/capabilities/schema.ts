@@ -84,6 +84,7 @@ const capabilityShape = z.strictObject({
     .default({ input: { type: 'object', properties: {} } }),
   providers: z.strictObject({ primary: providerSchema }),
   cache: cacheSchema.optional(),
+  rate_limit: z.int().min(1).max(10_000_000).optional().describe('calls per minute per principal (the tool\'s rate_limit)'),
   auth: authSchema.default({ required: false }),
   annotations: jsonObject.optional().describe('MCP tool annotations: readOnlyHint, destructiveHint, idempotentHint, openWorldHint'),
   metadata: metadataSchema.optional(),

@@ -135,6 +135,11 @@ interface Doc {
  */
 export const COMMON_TERM_SHARE = 0.2;
 export const COMMONEST_TERM_SHARE = 0.6;
+/**
+ * Below this many tools every query is fast anyway, and a share means little (in a catalog of one
+ * tool every term is in all of them): the rule applies from here on.
+ */
+export const COMMON_TERM_MIN_TOOLS = 200;
 const COMMON_TERM_FIELDS = ['name', 'title', 'description'];
 const COMMONEST_TERM_FIELDS = ['name', 'title'];
 
@@ -151,8 +156,8 @@ export class ToolIndex {
     tools: readonly ToolEntry[],
     /** Ranking knobs, for measuring alternatives (bench/); the defaults are the measured best. */
     searchOptions: SearchOptions = SEARCH_OPTIONS,
-    /** The two shares above, for measuring alternatives (bench/). */
-    private readonly shares = { common: COMMON_TERM_SHARE, commonest: COMMONEST_TERM_SHARE },
+    /** The two shares and the catalog size above, for measuring alternatives (bench/) and tests. */
+    private readonly shares: { common: number; commonest: number; minTools?: number } = { common: COMMON_TERM_SHARE, commonest: COMMONEST_TERM_SHARE },
   ) {
     this.search = new MiniSearch<Doc>({ fields: ['name', 'title', 'description', 'params'], tokenize, processTerm, searchOptions });
     this.update(tools);
@@ -195,7 +200,7 @@ export class ToolIndex {
     const tools = this.indexed.size;
     const queries = tokenize(query).map((token) => {
       const term = processTerm(token);
-      const share = term ? (this.documentFrequency.get(term) ?? 0) / tools : 0;
+      const share = term && tools >= (this.shares.minTools ?? COMMON_TERM_MIN_TOOLS) ? (this.documentFrequency.get(term) ?? 0) / tools : 0;
       if (share > this.shares.commonest) return { queries: [token], fields: COMMONEST_TERM_FIELDS };
       return share > this.shares.common ? { queries: [token], fields: COMMON_TERM_FIELDS } : token;
     });
