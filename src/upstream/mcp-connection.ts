@@ -306,6 +306,11 @@ export class UpstreamConnection {
       limit.dispose();
     }
     if (!reply) throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
+    return this.toolsCallResult(reply);
+  }
+
+  /** A tools/call reply's result, or the upstream's error (its code kept) or a malformed-reply error. */
+  private toolsCallResult(reply: { result?: unknown; error?: unknown }): Record<string, unknown> {
     if (reply.error) {
       const e = reply.error as { code?: unknown; message?: unknown };
       throw new RpcError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), { upstream: this.target.name });
@@ -314,7 +319,7 @@ export class UpstreamConnection {
     if (result === null || typeof result !== 'object' || Array.isArray(result)) {
       throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
     }
-    return result;
+    return result as Record<string, unknown>;
   }
 
   /** Read an SSE reply event by event until our response; relay what comes before it. */
@@ -433,15 +438,7 @@ export class UpstreamConnection {
       this.tapped.delete(id);
       limit.dispose();
     }
-    if (reply.error) {
-      const e = reply.error as { code?: unknown; message?: unknown };
-      throw new RpcError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), { upstream: this.target.name });
-    }
-    const result = reply.result;
-    if (result === null || typeof result !== 'object' || Array.isArray(result)) {
-      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
-    }
-    return result;
+    return this.toolsCallResult(reply);
   }
 
   /** See every message the SDK transport receives before the SDK client does; keep what belongs to tapped calls. */
