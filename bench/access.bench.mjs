@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import { figure } from './figure.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CALLS = Number(process.env.CALLS ?? 3000);
@@ -22,8 +23,6 @@ const children = [];
 const servers = [];
 const ADMIN = 'bench:bench-password-0123456789';
 
-const figure = (name, value, unit, baseline) =>
-  process.stdout.write(`${JSON.stringify({ name, value: +value.toFixed(3), unit, ...(baseline !== undefined ? { baseline: +baseline.toFixed(3), ratio: +(value / baseline).toFixed(3) } : {}) })}\n`);
 
 function listen(handler) {
   const server = http.createServer(handler);

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { figure } from './figure.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -76,16 +77,6 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
-
-function figure(name, value, unit, baseline) {
-  const line = { name, value: round(value), unit };
-  if (baseline !== undefined) Object.assign(line, { baseline: round(baseline), ratio: round(value / baseline) });
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-function round(n) {
-  return Math.round(n * 1000) / 1000;
-}
 
 function median(runs, fn) {
   const results = Array.from({ length: runs }, fn).sort((a, b) => a.ms - b.ms);

@@ -4,6 +4,7 @@
 // description through the OpenAPI importer, plus server-everything's and server-memory's tools;
 // the 10,000-tool index repeats GitHub's tools under eight prefixes (real text, distinct names).
 import { entryOf, quality, searchCorpus, tasks } from './tool-corpus.mjs';
+import { figure } from './figure.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const { ToolIndex, listedTools } = await import(`${ROOT}dist/mcp/tool-search.js`);
@@ -125,13 +126,3 @@ const hitsPulls = found.structuredContent.tools.some((t) => t.name === 'pulls_li
 figure('task_bytes.list_then_call', direct, 'bytes');
 figure('task_bytes.search_then_call', searchBytes + foundBytes, 'bytes', direct);
 figure('task_bytes.search_found_pulls_list', hitsPulls ? 1 : 0, 'bool');
-
-function figure(name, value, unit, baseline) {
-  const line = { name, value: round(value), unit };
-  if (baseline !== undefined) Object.assign(line, { baseline: round(baseline), ratio: round(value / baseline) });
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
-function round(n) {
-  return Math.round(n * 1000) / 1000;
-}

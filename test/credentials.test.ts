@@ -5,6 +5,7 @@ import { AuthCipher } from '../src/crypto/auth-value.js';
 import type { CredentialRef } from '../src/domain/entities.js';
 import { UpstreamCredentials } from '../src/upstream/credentials.js';
 import { RestExecutor, type RestServer, type RestTool } from '../src/upstream/rest-executor.js';
+import { restTool } from './helpers/rest-tool.js';
 
 // One table of every auth_type, each sent by a real REST call to a loopback API that records what it got.
 const cipher = new AuthCipher('credential-table-secret-0123456789abcdef');
@@ -37,20 +38,7 @@ afterAll(async () => {
   await new Promise((r) => api.close(r));
 });
 
-const tool = (auth: Partial<RestTool>): RestTool => ({
-  name: 't',
-  url: '/x',
-  request_type: 'GET',
-  headers: {},
-  query: {},
-  body: null,
-  response_path: null,
-  timeout_ms: 5000,
-  output_schema: null,
-  auth_type: 'none',
-  auth_value: null,
-  ...auth,
-});
+const tool = (auth: Partial<RestTool>): RestTool => restTool(auth);
 const server = (auth: Partial<RestServer> = {}): RestServer => ({ name: 's', url: base, headers: {}, auth_type: 'none', auth_value: null, ...auth });
 const stored = (auth_type: string, payload: Record<string, unknown>) => ({ auth_type, auth_value: cipher.encrypt(payload) });
 const oauthPayload = () => ({ token_url: `${base}/token`, client_id: 'cid', client_secret: 'csecret' });

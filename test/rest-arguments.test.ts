@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthCipher } from '../src/crypto/auth-value.js';
 import { RestExecutor, type RestTool } from '../src/upstream/rest-executor.js';
+import { restTool } from './helpers/rest-tool.js';
 
 // REST tool arguments are checked against input_schema before any request reaches the API.
 let api: Server;
@@ -29,21 +30,8 @@ afterAll(async () => {
   await new Promise((r) => api.close(r));
 });
 
-const tool = (input_schema: Record<string, unknown>, extra: Partial<RestTool> = {}): RestTool => ({
-  name: 'search',
-  url: `${base}/items/{id}`,
-  request_type: 'GET',
-  headers: {},
-  query: {},
-  body: null,
-  response_path: null,
-  timeout_ms: 5000,
-  output_schema: null,
-  auth_type: 'none',
-  auth_value: null,
-  input_schema,
-  ...extra,
-});
+const tool = (input_schema: Record<string, unknown>, extra: Partial<RestTool> = {}): RestTool =>
+  restTool({ name: 'search', url: `${base}/items/{id}`, input_schema, ...extra });
 const SCHEMA = { type: 'object', properties: { id: { type: 'string' }, count: { type: 'integer', minimum: 1 } }, required: ['id'] };
 
 async function call(t: RestTool, args: Record<string, unknown>) {

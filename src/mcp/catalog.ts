@@ -374,7 +374,14 @@ export interface OwnRateLimit {
   limit: number;
 }
 
-const ownLimits = new WeakMap<View, { server: OwnRateLimit | undefined; hasToolLimits: boolean }>();
+interface ViewLimits {
+  server: OwnRateLimit | undefined;
+  hasToolLimits: boolean;
+  tool(servedName: string, args: unknown): OwnRateLimit | undefined;
+}
+
+/** Per view, built once: a request reads it without allocating. */
+const ownLimits = new WeakMap<View, ViewLimits>();
 
 const limitOf = (fields: Fields | undefined): OwnRateLimit | undefined =>
   fields && typeof fields.rate_limit === 'number' && fields.rate_limit >= 1 ? { key: String(fields.name), limit: fields.rate_limit } : undefined;
@@ -384,23 +391,24 @@ const limitOf = (fields: Fields | undefined): OwnRateLimit | undefined =>
  * virtual server's, and the tool a tools/call names, found the way the dispatcher finds it (by
  * served name in that endpoint's view) and keyed on the stored tool. Undefined: no such server.
  */
-export function rateLimitsOf(snapshot: Snapshot, server: string | undefined) {
+export function rateLimitsOf(snapshot: Snapshot, server: string | undefined): ViewLimits | undefined {
   const view = server === undefined ? snapshot.all : snapshot.servers.get(server);
   if (!view) return undefined;
   let own = ownLimits.get(view);
   if (!own) {
-    own = { server: limitOf(view.server), hasToolLimits: view.tools.some((t) => limitOf(t.fields) !== undefined) };
+    own = {
+      server: limitOf(view.server),
+      hasToolLimits: view.tools.some((t) => limitOf(t.fields) !== undefined),
+      tool(servedName: string, args: unknown): OwnRateLimit | undefined {
+        let tool = view.toolsByName.get(servedName);
+        if (tool?.meta === 'call') {
+          const target = (args as { name?: unknown } | null | undefined)?.name;
+          tool = typeof target === 'string' ? view.toolsByName.get(target) : undefined;
+        }
+        return tool && !tool.meta ? limitOf(tool.fields) : undefined;
+      },
+    };
     ownLimits.set(view, own);
   }
-  return {
-    ...own,
-    tool(servedName: string, args: unknown): OwnRateLimit | undefined {
-      let tool = view.toolsByName.get(servedName);
-      if (tool?.meta === 'call') {
-        const target = (args as { name?: unknown } | null | undefined)?.name;
-        tool = typeof target === 'string' ? view.toolsByName.get(target) : undefined;
-      }
-      return tool && !tool.meta ? limitOf(tool.fields) : undefined;
-    },
-  };
+  return own;
 }
