@@ -1,11 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, expectAccessible, launchChromium, screenshots } from './helpers/browser.js';
 import { ADMIN, TEST_SECRET } from './helpers/gateway.js';
+import { startHttp } from './helpers/mcp.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/processes.js';
 import { postgresAvailable, STORES, type TestDatabase } from './helpers/stores.js';
 import { startEverything, type HttpUpstream } from './helpers/upstreams.js';
@@ -495,4 +498,101 @@ describe.skipIf(!hasBrowser || !postgresAvailable)('the composer and export/impo
       await db.drop();
     }
   });
+});
+
+// The import planner's review on each store: a Postman collection pointing at an HTTP API this test
+// runs is uploaded, its drafts written disabled, one approved from the page (import activate
+// --approve's rules and audit record), then served and called in the tool tester.
+describe.skipIf(!hasBrowser)('the import planner review: upload, TrustCards, approve, served', () => {
+  for (const store of STORES) {
+    it.skipIf(store.name === 'postgres' && !postgresAvailable)(`approves a draft from the page and serves it (${store.name})`, async () => {
+      const api = await startHttp((req, _body, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ order: { id: decodeURIComponent((req.url ?? '').split('/').pop()!), status: 'shipped' } }));
+      });
+      const dir = mkdtempSync(join(tmpdir(), 'mcpgw-ui-activate-'));
+      const collection = join(dir, 'orders.json');
+      writeFileSync(collection, readFileSync(join(root, 'examples/import/postman-v21.json'), 'utf8').replace('https://api.shop.example.com/v1', `${api.url}/v1`));
+      const db = await store.create();
+      const gw = await startGatewayProcess(db.url, TEST_SECRET, { CAPABILITY_DIRS: join(dir, 'capabilities'), IMPORT_DRAFTS_DIR: join(dir, 'drafts'), ORDERS_TOKEN: 'orders-token-for-the-ui-test' });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      context.setDefaultTimeout(15_000);
+      try {
+        const page = await signIn(context, gw.url);
+        await page.goto(`${gw.url}/admin#/plan`);
+        await page.waitForSelector('text=No drafts yet');
+        await page.selectOption('#plan-kind', 'postman');
+        await page.fill('#plan-name', 'orders');
+        await page.setInputFiles('#plan-file', collection);
+        await page.click('button:has-text("Write drafts for review")');
+        await page.waitForSelector('text=disabled drafts (plan');
+        // TrustCards of the plan, and the manifest's drafts with their verdicts.
+        expect(await page.locator('details.trust').count()).toBeGreaterThan(5);
+        const section = page.locator('section[aria-label^="Drafts of plan"]');
+        expect(await section.locator('tr', { has: page.locator('td:text-is("purge_all_orders")') }).textContent()).toContain('blocked drafts cannot be approved');
+        expect((await (await gw.api('/tools/get_order')).json()) as { code?: string }).toMatchObject({ code: 'TOOL_NOT_FOUND' });
+        if (store.name === 'sqlite') {
+          await screenshots(page, 'import-review');
+          await expectAccessible(page, 'import review');
+        }
+        // Writing the same plan again answers the drafts already written.
+        await page.click('button:has-text("Write drafts for review")');
+        await page.waitForSelector('text=already written');
+        // A blocked draft is refused by the API too, and nothing moves.
+        const manifests = (await (await gw.api('/admin/api/import-drafts')).json()) as { id: string }[];
+        expect(manifests).toHaveLength(1);
+        const refused = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: ['purge_all_orders'], approve: true } });
+        expect(refused.status).toBe(409);
+        expect(((await refused.json()) as { detail: string }).detail).toContain('IMPORT_NOT_APPROVED');
+        const unapproved = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: ['get_order'] } });
+        expect(unapproved.status).toBe(409);
+        expect(existsSync(join(dir, 'capabilities', 'get_order.yaml'))).toBe(false);
+        // Approve one from the page.
+        await page.click('button[aria-label="Approve activation of get_order"]');
+        await page.waitForSelector('dialog[open]');
+        await page.click('dialog button:has-text("Approve")');
+        await page.waitForSelector('#approve-status a:has-text("Call get_order in the tool tester")', { timeout: 20_000 });
+        expect(await section.locator('tr', { has: page.locator('td:text-is("get_order")') }).textContent()).toMatch(/active.*by admin/);
+        expect(readFileSync(join(dir, 'capabilities', 'get_order.yaml'), 'utf8')).toContain('enabled: true');
+        // The same audit record as the CLI's, mirrored into the trail with the signed-in user as actor.
+        const audit = await waitFor(async () => {
+          const events = (await (await gw.api('/audit?kind=capabilities')).json()) as { action: string; actor_subject: string; object_name: string }[];
+          return events.find((e) => e.action === 'activate') ?? undefined;
+        }, 'the activation in the audit trail');
+        expect(audit).toMatchObject({ actor_subject: ADMIN.user, object_name: 'get_order' });
+        expect(readFileSync(join(dir, 'capabilities', 'capability-audit.jsonl'), 'utf8')).toContain('"action":"activate"');
+        // Served: call it in the tester, through the real HTTP API.
+        await page.click('#approve-status a');
+        await page.waitForSelector('form [name=orderId]');
+        await page.fill('form [name=orderId]', 'ord-42');
+        await page.click('button:has-text("Call tool")');
+        await page.waitForSelector('section[aria-label=Result] pre:has-text("shipped")');
+        expect(api.requests.at(-1)!.url).toBe('/v1/orders/ord-42');
+        expect(api.requests.at(-1)!.headers.authorization).toBe('Bearer orders-token-for-the-ui-test');
+        // A viewer sees the drafts but no approval button, and the API refuses the viewer's forged approval.
+        const minted = (await (await gw.api('/tokens', { method: 'POST', body: { name: 'plan-viewer', role: 'viewer' } })).json()) as { token: string };
+        const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+        try {
+          const s = await viewer.request.post(`${gw.url}/admin/session`, { headers: { authorization: `Bearer ${minted.token}` } });
+          const { csrf_token: csrf } = (await s.json()) as { csrf_token: string };
+          const forged = await viewer.request.post(`${gw.url}/admin/api/import-drafts/${manifests[0]!.id}/activate`, { headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' }, data: { drafts: ['list_orders'], approve: true } });
+          expect(forged.status()).toBe(403);
+          expect(((await forged.json()) as { code: string }).code).toBe('FORBIDDEN');
+          const p = await viewer.newPage();
+          await p.goto(`${gw.url}/admin#/plan`);
+          await p.waitForSelector('td:text-is("list_orders")');
+          expect(await p.locator('button:has-text("Approve activation"), button:has-text("Write drafts")').count()).toBe(0);
+          expect(existsSync(join(dir, 'capabilities', 'list_orders.yaml'))).toBe(false);
+        } finally {
+          await viewer.close();
+        }
+      } finally {
+        await context.close();
+        await gw.stop();
+        await db.drop();
+        await api.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
 });

@@ -93,7 +93,7 @@ async function route(): Promise<void> {
     } else if (section === 'compose') await composerPage(main, a && a !== 'new' ? a : undefined);
     else if (section === 'test') await testerPage(main, a || undefined);
     else if (section === 'transfer') transferPage(main);
-    else if (section === 'plan') planPage(main);
+    else if (section === 'plan') await planPage(main);
     else await overviewPage(main);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
