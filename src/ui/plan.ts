@@ -86,7 +86,7 @@ export async function planPage(main: HTMLElement): Promise<void> {
   const writable = canWrite();
   const kind = h('select', { id: 'plan-kind' }, ['openapi', 'graphql', 'postman', 'oci-mcp-package'].map((k) => h('option', { value: k }, k)));
   const name = h('input', { type: 'text', id: 'plan-name', placeholder: 'e.g. petstore' });
-  const endpoint = h('input', { type: 'url', id: 'plan-endpoint', placeholder: 'https://api.example.com/graphql' });
+  const endpoint = h('input', { type: 'url', id: 'plan-endpoint', placeholder: 'the API\'s GraphQL URL' });
   const file = h('input', { type: 'file', id: 'plan-file' });
   const out = h('section', { 'aria-live': 'polite', 'aria-label': 'Plan' });
   const status = h('div', { role: 'status', id: 'approve-status' });
