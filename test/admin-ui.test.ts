@@ -212,6 +212,15 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await tools.locator('input[type=search]').fill('get-sum');
     await tools.locator('input[value="everything__get-sum"]').check();
     await page.locator('fieldset', { has: page.locator('legend:has-text("Prompts")') }).locator('input[value="greeting"]').check();
+    // A name collision shows before save, and the page does not save it.
+    await page.fill('input[aria-label="everything__get-sum served as"]', 'everything__echo');
+    await page.waitForSelector('#name-collisions');
+    expect(await page.textContent('#name-collisions')).toContain('everything__echo and everything__get-sum would both be served as "everything__echo"');
+    await page.click('button:has-text("Save server")');
+    await page.waitForSelector('text=Not saved: two picked tools');
+    expect((await gw.api('/servers/demo')).status).toBe(404);
+    await page.fill('input[aria-label="everything__get-sum served as"]', 'sum');
+    expect(await page.locator('#name-collisions').count()).toBe(0);
     await screenshots(page, 'composer');
     await expectAccessible(page, 'composer');
     await page.click('button:has-text("Save server")');
@@ -219,6 +228,19 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     const saved = (await (await gw.api('/servers/demo')).json()) as { tools: string[]; prompts: string[] };
     expect(saved.tools.sort()).toEqual(['everything__echo', 'everything__get-sum']);
     expect(saved.prompts).toEqual(['greeting']);
+    expect((saved as unknown as { tool_overrides: unknown; resolved_tools: string[] }).tool_overrides).toEqual({ 'everything__get-sum': { name: 'sum' } });
+    expect((saved as unknown as { resolved_tools: string[] }).resolved_tools.sort()).toEqual(['everything__echo', 'sum']);
+    // Reopened, the rename is shown; dropping it restores the tool's own name.
+    await page.waitForSelector('input[aria-label="everything__get-sum served as"]');
+    expect(await page.inputValue('input[aria-label="everything__get-sum served as"]')).toBe('sum');
+    await page.fill('input[aria-label="everything__get-sum served as"]', '');
+    await page.click('button:has-text("Save server")');
+    await page.waitForSelector('p.ok:has-text("Saved. Endpoint")');
+    expect(((await (await gw.api('/servers/demo')).json()) as { resolved_tools: string[] }).resolved_tools.sort()).toEqual(['everything__echo', 'everything__get-sum']);
+    // The API refuses a forged collision too.
+    const forged = await gw.api('/servers/demo', { method: 'PATCH', body: { tool_overrides: { 'everything__get-sum': { name: 'everything__echo' } } } });
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(await forged.json())).toContain('SERVER_TOOL_NAME_CONFLICT');
     await page.goto(`${gw.url}/admin#/compose/legacy`);
     await page.waitForSelector('text=Missing references');
     expect(await page.textContent('.alert')).toContain('tools: not-yet-there');
