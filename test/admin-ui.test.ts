@@ -533,7 +533,7 @@ describe.skipIf(!hasBrowser)('the admin page in trial mode (loopback, no credent
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const page = await context.newPage();
-      for (const hash of ['#/', '#/k/gateways', '#/k/servers', '#/k/tools', '#/k/prompts', '#/k/resources', '#/k/resources/new', '#/compose/new', '#/test', '#/transfer']) {
+      for (const hash of ['#/', '#/k/gateways', '#/k/servers', '#/k/tools', '#/k/prompts', '#/k/resources', '#/k/resources/new', '#/compose/new', '#/test', '#/transfer', '#/plan', '#/tokens', '#/audit']) {
         await page.goto(`${gw.url}/admin${hash}`);
         await page.waitForSelector('main h1:not(:has-text("Loading"))');
         expect(await page.textContent('#banner'), hash).toContain('Trial mode');
