@@ -636,6 +636,11 @@ describe.skipIf(!hasBrowser)('the import planner review: upload, TrustCards, app
         const unapproved = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: ['get_order'] } });
         expect(unapproved.status).toBe(409);
         expect(existsSync(join(dir, 'capabilities', 'get_order.yaml'))).toBe(false);
+        // Bad input is a coded 4xx naming what is wrong.
+        const bad = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: 'get_order', approve: true } });
+        expect(bad.status).toBe(422);
+        expect(JSON.stringify(await bad.json())).toContain('$.drafts');
+        expect(((await (await gw.api('/admin/api/import-drafts/0123456789ab/activate', { method: 'POST', body: { approve: true } })).json()) as { code: string }).code).toBe('IMPORT_DRAFTS_NOT_FOUND');
         // Approve one from the page.
         await page.click('button[aria-label="Approve activation of get_order"]');
         await page.waitForSelector('dialog[open]');
