@@ -17,6 +17,8 @@ export interface Config {
   jwtSecret: string | undefined;
   authRequired: boolean;
   capabilityDirs: string[];
+  /** Where the admin page writes import-planner drafts before activation (IMPORT_DRAFTS_DIR, default capability-drafts). */
+  importDraftsDir: string;
   /** Variables tools stored through the Admin API may reference as env:VAR: names, or prefixes ending in *. */
   envRefAllowlist: string[];
   bodyLimitBytes: number;
@@ -169,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .split(',')
       .map((d) => d.trim())
       .filter(Boolean),
+    importDraftsDir: value(undefined, 'IMPORT_DRAFTS_DIR')?.trim() || 'capability-drafts',
     bodyLimitBytes,
     importBodyLimitBytes,
     logLevel,

@@ -63,6 +63,8 @@ export const ERRORS = {
   IMPORT_VERSION_UNSUPPORTED: { status: 422, title: 'The import document has a version this gateway does not read' },
   IMPORT_CONFLICT: { status: 409, title: 'Objects in the import document already exist' },
   IMPORT_SECRET_MISMATCH: { status: 422, title: 'auth_value in the import document does not decrypt with this instance\'s secret' },
+  IMPORT_DRAFTS_NOT_FOUND: { status: 404, title: 'No import drafts with this id' },
+  IMPORT_ACTIVATION_REFUSED: { status: 409, title: 'The drafts cannot be activated' },
 
   // MCP serving and federation
   GW_UNREACHABLE: { status: 502, title: 'The upstream gateway is unreachable' },

@@ -173,6 +173,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       mcp: { dispatcher, catalog, federation, metrics },
+      planner: { capabilityDirs: config.capabilityDirs, draftsDir: config.importDraftsDir },
       events: () => events.state(),
       limits: { requestTimeoutMs: config.hardening.requestTimeoutMs, maxJsonDepth: config.hardening.maxJsonDepth, maxBatch: config.hardening.maxBatch, allowedOrigins: config.hardening.allowedOrigins },
     });

@@ -1,11 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, expectAccessible, launchChromium, screenshots } from './helpers/browser.js';
 import { ADMIN, TEST_SECRET } from './helpers/gateway.js';
+import { startHttp } from './helpers/mcp.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/processes.js';
 import { postgresAvailable, STORES, type TestDatabase } from './helpers/stores.js';
 import { startEverything, type HttpUpstream } from './helpers/upstreams.js';
@@ -209,6 +212,15 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await tools.locator('input[type=search]').fill('get-sum');
     await tools.locator('input[value="everything__get-sum"]').check();
     await page.locator('fieldset', { has: page.locator('legend:has-text("Prompts")') }).locator('input[value="greeting"]').check();
+    // A name collision shows before save, and the page does not save it.
+    await page.fill('input[aria-label="everything__get-sum served as"]', 'everything__echo');
+    await page.waitForSelector('#name-collisions');
+    expect(await page.textContent('#name-collisions')).toContain('everything__echo and everything__get-sum would both be served as "everything__echo"');
+    await page.click('button:has-text("Save server")');
+    await page.waitForSelector('text=Not saved: two picked tools');
+    expect((await gw.api('/servers/demo')).status).toBe(404);
+    await page.fill('input[aria-label="everything__get-sum served as"]', 'sum');
+    expect(await page.locator('#name-collisions').count()).toBe(0);
     await screenshots(page, 'composer');
     await expectAccessible(page, 'composer');
     await page.click('button:has-text("Save server")');
@@ -216,6 +228,19 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     const saved = (await (await gw.api('/servers/demo')).json()) as { tools: string[]; prompts: string[] };
     expect(saved.tools.sort()).toEqual(['everything__echo', 'everything__get-sum']);
     expect(saved.prompts).toEqual(['greeting']);
+    expect((saved as unknown as { tool_overrides: unknown; resolved_tools: string[] }).tool_overrides).toEqual({ 'everything__get-sum': { name: 'sum' } });
+    expect((saved as unknown as { resolved_tools: string[] }).resolved_tools.sort()).toEqual(['everything__echo', 'sum']);
+    // Reopened, the rename is shown; dropping it restores the tool's own name.
+    await page.waitForSelector('input[aria-label="everything__get-sum served as"]');
+    expect(await page.inputValue('input[aria-label="everything__get-sum served as"]')).toBe('sum');
+    await page.fill('input[aria-label="everything__get-sum served as"]', '');
+    await page.click('button:has-text("Save server")');
+    await page.waitForSelector('p.ok:has-text("Saved. Endpoint")');
+    expect(((await (await gw.api('/servers/demo')).json()) as { resolved_tools: string[] }).resolved_tools.sort()).toEqual(['everything__echo', 'everything__get-sum']);
+    // The API refuses a forged collision too.
+    const forged = await gw.api('/servers/demo', { method: 'PATCH', body: { tool_overrides: { 'everything__get-sum': { name: 'everything__echo' } } } });
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(await forged.json())).toContain('SERVER_TOOL_NAME_CONFLICT');
     await page.goto(`${gw.url}/admin#/compose/legacy`);
     await page.waitForSelector('text=Missing references');
     expect(await page.textContent('.alert')).toContain('tools: not-yet-there');
@@ -364,7 +389,74 @@ describe.skipIf(!hasBrowser)('the admin page in Chromium, on SQLite with server-
     await p.waitForSelector('h1:has-text("Overview")');
     expect(await p.locator('button:has-text("Refresh")').count()).toBe(0);
     expect(await p.textContent('#who')).toContain('viewer-1 (viewer)');
+    expect(await p.locator('nav a:has-text("Tokens"), nav a:has-text("Audit trail")').count()).toBe(0);
     await viewer.close();
+  });
+
+  it('mints a token shown once, lists tokens without secrets, revokes one, and reads the audit trail with filters and paging', async () => {
+    const p = await context.newPage();
+    const seen = recordResponses(p);
+    await p.goto(`${gw.url}/admin#/tokens`);
+    await p.waitForSelector('h1:has-text("Tokens")');
+    await p.fill('#token-name', 'ci-bot');
+    await p.selectOption('#token-role', 'viewer');
+    await p.fill('#token-expires', '30d');
+    await p.click('button:has-text("Mint token")');
+    const secret = (await p.waitForSelector('#new-token-secret')).textContent().then((t) => t!.trim());
+    const token = await secret;
+    expect(token.length).toBeGreaterThan(20);
+    expect((await fetch(`${gw.url}/gateways`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const row = p.locator('tr', { has: p.locator('td:text-is("ci-bot")') });
+    expect(await row.textContent()).toMatch(/viewer.*active/);
+    await screenshots(p, 'tokens');
+    await expectAccessible(p, 'tokens');
+    // Shown once: after a reload the secret is nowhere, in the page or in anything the page read since.
+    const before = seen.length;
+    await p.reload();
+    await p.waitForSelector('td:text-is("ci-bot")');
+    expect(await p.content()).not.toContain(token);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.slice(before).join('\n')).toContain('ci-bot');
+    expect(seen.slice(before).join('\n')).not.toContain(token);
+    // A bad field is shown, not swallowed.
+    await p.fill('#token-name', 'bad name!');
+    await p.click('button:has-text("Mint token")');
+    await p.waitForSelector('#minted .alert:has-text("$.name")');
+    // Revoke after confirmation: the token stops working.
+    await p.click('button[aria-label="Revoke ci-bot"]');
+    await p.waitForSelector('dialog[open]');
+    await p.click('dialog button:has-text("Revoke")');
+    await p.waitForSelector('text=Revoked ci-bot.');
+    expect(await p.locator('tr', { has: p.locator('td:text-is("ci-bot")') }).textContent()).toContain('revoked');
+    expect((await fetch(`${gw.url}/gateways`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    // The audit trail: filter by kind, then by action, then page through two at a time.
+    await p.goto(`${gw.url}/admin#/audit`);
+    await p.waitForSelector('h1:has-text("Audit trail")');
+    await p.fill('#audit-kind', 'tokens');
+    await p.click('button:has-text("Apply filters")');
+    await p.waitForSelector('td:text-is("revoke")');
+    const actions = await p.locator('tbody tr td:nth-child(3)').allTextContents();
+    expect(actions).toContain('create');
+    expect(new Set(await p.locator('tbody tr td:nth-child(4)').allTextContents())).toEqual(new Set(['tokens']));
+    await screenshots(p, 'audit');
+    await expectAccessible(p, 'audit trail');
+    await p.fill('#audit-action', 'revoke');
+    await p.click('button:has-text("Apply filters")');
+    await p.waitForSelector('text=1 events on this page');
+    expect(await p.locator('tbody tr').count()).toBe(1);
+    await p.fill('#audit-action', '');
+    await p.fill('#audit-kind', '');
+    await p.selectOption('#audit-limit', '2');
+    await p.click('button:has-text("Apply filters")');
+    await p.waitForSelector('text=page 1; 2 events');
+    const first = await p.locator('tbody tr').first().textContent();
+    await p.click('button:has-text("Next page")');
+    await p.waitForSelector('text=page 2; 2 events');
+    expect(await p.locator('tbody tr').first().textContent()).not.toBe(first);
+    await p.click('button:has-text("Previous page")');
+    await p.waitForSelector('text=page 1; 2 events');
+    expect(await p.locator('tbody tr').first().textContent()).toBe(first);
+    await p.close();
   });
 
   it('signs out: the old cookie stops working at once', async () => {
@@ -441,7 +533,7 @@ describe.skipIf(!hasBrowser)('the admin page in trial mode (loopback, no credent
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const page = await context.newPage();
-      for (const hash of ['#/', '#/k/gateways', '#/k/servers', '#/k/tools', '#/k/prompts', '#/k/resources', '#/k/resources/new', '#/compose/new', '#/test', '#/transfer']) {
+      for (const hash of ['#/', '#/k/gateways', '#/k/servers', '#/k/tools', '#/k/prompts', '#/k/resources', '#/k/resources/new', '#/compose/new', '#/test', '#/transfer', '#/plan', '#/tokens', '#/audit']) {
         await page.goto(`${gw.url}/admin${hash}`);
         await page.waitForSelector('main h1:not(:has-text("Loading"))');
         expect(await page.textContent('#banner'), hash).toContain('Trial mode');
@@ -495,4 +587,106 @@ describe.skipIf(!hasBrowser || !postgresAvailable)('the composer and export/impo
       await db.drop();
     }
   });
+});
+
+// The import planner's review on each store: a Postman collection pointing at an HTTP API this test
+// runs is uploaded, its drafts written disabled, one approved from the page (import activate
+// --approve's rules and audit record), then served and called in the tool tester.
+describe.skipIf(!hasBrowser)('the import planner review: upload, TrustCards, approve, served', () => {
+  for (const store of STORES) {
+    it.skipIf(store.name === 'postgres' && !postgresAvailable)(`approves a draft from the page and serves it (${store.name})`, async () => {
+      const api = await startHttp((req, _body, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ order: { id: decodeURIComponent((req.url ?? '').split('/').pop()!), status: 'shipped' } }));
+      });
+      const dir = mkdtempSync(join(tmpdir(), 'mcpgw-ui-activate-'));
+      const collection = join(dir, 'orders.json');
+      writeFileSync(collection, readFileSync(join(root, 'examples/import/postman-v21.json'), 'utf8').replace('https://api.shop.example.com/v1', `${api.url}/v1`));
+      const db = await store.create();
+      const gw = await startGatewayProcess(db.url, TEST_SECRET, { CAPABILITY_DIRS: join(dir, 'capabilities'), IMPORT_DRAFTS_DIR: join(dir, 'drafts'), ORDERS_TOKEN: 'orders-token-for-the-ui-test' });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      context.setDefaultTimeout(15_000);
+      try {
+        const page = await signIn(context, gw.url);
+        await page.goto(`${gw.url}/admin#/plan`);
+        await page.waitForSelector('text=No drafts yet');
+        await page.selectOption('#plan-kind', 'postman');
+        await page.fill('#plan-name', 'orders');
+        await page.setInputFiles('#plan-file', collection);
+        await page.click('button:has-text("Write drafts for review")');
+        await page.waitForSelector('text=disabled drafts (plan');
+        // TrustCards of the plan, and the manifest's drafts with their verdicts.
+        expect(await page.locator('details.trust').count()).toBeGreaterThan(5);
+        const section = page.locator('section[aria-label^="Drafts of plan"]');
+        expect(await section.locator('tr', { has: page.locator('td:text-is("purge_all_orders")') }).textContent()).toContain('blocked drafts cannot be approved');
+        expect((await (await gw.api('/tools/get_order')).json()) as { code?: string }).toMatchObject({ code: 'TOOL_NOT_FOUND' });
+        if (store.name === 'sqlite') {
+          await screenshots(page, 'import-review');
+          await expectAccessible(page, 'import review');
+        }
+        // Writing the same plan again answers the drafts already written.
+        await page.click('button:has-text("Write drafts for review")');
+        await page.waitForSelector('text=already written');
+        // A blocked draft is refused by the API too, and nothing moves.
+        const manifests = (await (await gw.api('/admin/api/import-drafts')).json()) as { id: string }[];
+        expect(manifests).toHaveLength(1);
+        const refused = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: ['purge_all_orders'], approve: true } });
+        expect(refused.status).toBe(409);
+        expect(((await refused.json()) as { detail: string }).detail).toContain('IMPORT_NOT_APPROVED');
+        const unapproved = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: ['get_order'] } });
+        expect(unapproved.status).toBe(409);
+        expect(existsSync(join(dir, 'capabilities', 'get_order.yaml'))).toBe(false);
+        // Bad input is a coded 4xx naming what is wrong.
+        const bad = await gw.api(`/admin/api/import-drafts/${manifests[0]!.id}/activate`, { method: 'POST', body: { drafts: 'get_order', approve: true } });
+        expect(bad.status).toBe(422);
+        expect(JSON.stringify(await bad.json())).toContain('$.drafts');
+        expect(((await (await gw.api('/admin/api/import-drafts/0123456789ab/activate', { method: 'POST', body: { approve: true } })).json()) as { code: string }).code).toBe('IMPORT_DRAFTS_NOT_FOUND');
+        // Approve one from the page.
+        await page.click('button[aria-label="Approve activation of get_order"]');
+        await page.waitForSelector('dialog[open]');
+        await page.click('dialog button:has-text("Approve")');
+        await page.waitForSelector('#approve-status a:has-text("Call get_order in the tool tester")', { timeout: 20_000 });
+        expect(await section.locator('tr', { has: page.locator('td:text-is("get_order")') }).textContent()).toMatch(/active.*by admin/);
+        expect(readFileSync(join(dir, 'capabilities', 'get_order.yaml'), 'utf8')).toContain('enabled: true');
+        // The same audit record as the CLI's, mirrored into the trail with the signed-in user as actor.
+        const audit = await waitFor(async () => {
+          const events = (await (await gw.api('/audit?kind=capabilities')).json()) as { action: string; actor_subject: string; object_name: string }[];
+          return events.find((e) => e.action === 'activate') ?? undefined;
+        }, 'the activation in the audit trail');
+        expect(audit).toMatchObject({ actor_subject: ADMIN.user, object_name: 'get_order' });
+        expect(readFileSync(join(dir, 'capabilities', 'capability-audit.jsonl'), 'utf8')).toContain('"action":"activate"');
+        // Served: call it in the tester, through the real HTTP API.
+        await page.click('#approve-status a');
+        await page.waitForSelector('form [name=orderId]');
+        await page.fill('form [name=orderId]', 'ord-42');
+        await page.click('button:has-text("Call tool")');
+        await page.waitForSelector('section[aria-label=Result] pre:has-text("shipped")');
+        expect(api.requests.at(-1)!.url).toBe('/v1/orders/ord-42');
+        expect(api.requests.at(-1)!.headers.authorization).toBe('Bearer orders-token-for-the-ui-test');
+        // A viewer sees the drafts but no approval button, and the API refuses the viewer's forged approval.
+        const minted = (await (await gw.api('/tokens', { method: 'POST', body: { name: 'plan-viewer', role: 'viewer' } })).json()) as { token: string };
+        const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+        try {
+          const s = await viewer.request.post(`${gw.url}/admin/session`, { headers: { authorization: `Bearer ${minted.token}` } });
+          const { csrf_token: csrf } = (await s.json()) as { csrf_token: string };
+          const forged = await viewer.request.post(`${gw.url}/admin/api/import-drafts/${manifests[0]!.id}/activate`, { headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' }, data: { drafts: ['list_orders'], approve: true } });
+          expect(forged.status()).toBe(403);
+          expect(((await forged.json()) as { code: string }).code).toBe('FORBIDDEN');
+          const p = await viewer.newPage();
+          await p.goto(`${gw.url}/admin#/plan`);
+          await p.waitForSelector('td:text-is("list_orders")');
+          expect(await p.locator('button:has-text("Approve activation"), button:has-text("Write drafts")').count()).toBe(0);
+          expect(existsSync(join(dir, 'capabilities', 'list_orders.yaml'))).toBe(false);
+        } finally {
+          await viewer.close();
+        }
+      } finally {
+        await context.close();
+        await gw.stop();
+        await db.drop();
+        await api.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
 });

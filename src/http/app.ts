@@ -20,7 +20,7 @@ import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
-import { registerUiPlanRoutes } from './ui-plan-routes.js';
+import { registerUiPlanRoutes, type PlannerDirs } from './ui-plan-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { UiSessions } from './ui-session.js';
 import type { McpGuardSettings } from './mcp-guard.js';
@@ -44,6 +44,8 @@ export interface AppDeps {
   mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
   /** Stored tokens, the audit trail and OAuth metadata (issue 11); absent in bare callers. */
   access?: AccessRouteDeps;
+  /** Where the admin page's import review writes drafts and activates them (issue 13); absent: activation refused. */
+  planner?: PlannerDirs;
   /** Rate limits (issue 11); absent when none is set. */
   rateLimit?: { limits: RateLimits; limiter: Limiter };
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
@@ -122,7 +124,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAdminRoutes(app, deps.registry);
   registerExportImportRoutes(app, deps.registry, { importBodyLimit: deps.importBodyLimitBytes });
   registerUiRoutes(app, { sessions: uiSessions, trial: !deps.auth.enforced });
-  void app.register(registerUiPlanRoutes);
+  void app.register(registerUiPlanRoutes, deps.planner ?? { capabilityDirs: [], draftsDir: undefined });
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
     void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes, ...(deps.limits ? { guard: deps.limits } : {}) });

@@ -165,16 +165,38 @@ export function buildOpenApi(version: string): object {
     post: { tags: ['admin page'], summary: 'Exchange the Authorization header for an HttpOnly, SameSite=Strict session cookie', responses: { 200: me, 401: problemResponse('AUTH_REQUIRED or AUTH_INVALID') } },
     delete: { tags: ['admin page'], summary: 'Sign out: the cookie stops working at once (needs X-CSRF-Token)', responses: { 204: { description: 'Signed out' }, 403: problemResponse('CSRF_INVALID') } },
   };
+  const planQuery = [
+    { name: 'kind', in: 'query', required: true, schema: { type: 'string', enum: ['openapi', 'graphql', 'postman', 'oci-mcp-package'] } },
+    { name: 'source_name', in: 'query', schema: { type: 'string' } },
+    { name: 'endpoint', in: 'query', description: 'GraphQL endpoint for an SDL or introspection file', schema: { type: 'string' } },
+  ];
   paths['/admin/api/import-plan'] = {
     post: {
       tags: ['admin page'],
       summary: 'The import planner\'s plan (drafts, TrustCards) for an uploaded API description, as `mcpgateway import preview` prints it; writes nothing',
-      parameters: [
-        { name: 'kind', in: 'query', required: true, schema: { type: 'string', enum: ['openapi', 'graphql', 'postman', 'oci-mcp-package'] } },
-        { name: 'source_name', in: 'query', schema: { type: 'string' } },
-      ],
+      parameters: planQuery,
       requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } },
       responses: { 200: json({ type: 'object' }, 'The plan'), 400: problemResponse('BAD_QUERY or BODY_EMPTY'), 422: problemResponse('VALIDATION_FAILED naming the planner code') },
+    },
+  };
+  const drafts = { type: 'object', properties: { id: { type: 'string', description: 'the first 12 hex digits of the plan digest' }, source: { type: 'object' }, plan_digest_sha256: { type: 'string' }, drafts: { type: 'array' }, skipped: { type: 'array' }, activated: { type: 'array' } } };
+  paths['/admin/api/import-drafts'] = {
+    get: { tags: ['admin page'], summary: 'Every import manifest under IMPORT_DRAFTS_DIR: drafts with verdicts, skipped drafts, what was activated by whom', responses: { 200: json({ type: 'array', items: drafts }, 'The manifests') } },
+    post: {
+      tags: ['admin page'],
+      summary: 'Plan an uploaded API description and write its drafts (enabled: false) and manifest into IMPORT_DRAFTS_DIR/<id>/, as `mcpgateway import apply`; the same plan again answers the drafts already written',
+      parameters: planQuery,
+      requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } },
+      responses: { 200: json(drafts, 'Already written (existing: true), with the plan'), 201: json(drafts, 'Written, with the plan'), 400: problemResponse('BAD_QUERY or BODY_EMPTY'), 409: problemResponse('IMPORT_ACTIVATION_REFUSED'), 422: problemResponse('VALIDATION_FAILED naming the planner code') },
+    },
+  };
+  paths['/admin/api/import-drafts/{id}/activate'] = {
+    parameters: [{ name: 'id', in: 'path', required: true, description: 'plan id (12 hex digits)', schema: { type: 'string' } }],
+    post: {
+      tags: ['admin page'],
+      summary: 'Approve drafts: `mcpgateway import activate --approve` into the first of CAPABILITY_DIRS, audited with the signed-in subject as actor',
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['approve'], properties: { drafts: { type: 'array', items: { type: 'string' } }, approve: { type: 'boolean' }, force: { type: 'boolean' } }, additionalProperties: false } } } },
+      responses: { 200: json(drafts, 'Activated (activated_now names them)'), 404: problemResponse('IMPORT_DRAFTS_NOT_FOUND'), 409: problemResponse('IMPORT_ACTIVATION_REFUSED naming the planner code; nothing moved'), 422: problemResponse('VALIDATION_FAILED') },
     },
   };
   paths['/metrics'] = {

@@ -75,6 +75,11 @@ export const ROUTE_RULES: Record<string, RouteRule> = {
   'POST /admin/session': { permission: 'any' },
   'DELETE /admin/session': { permission: 'public' },
   'POST /admin/api/import-plan': { permission: 'editor' },
+  // The page's import review (src/http/ui-plan-routes.ts): drafts as `import apply` writes them;
+  // approval through `import activate`, whose own record (capability-audit.jsonl) is mirrored into the trail.
+  'POST /admin/api/import-drafts': { permission: 'editor', audit: { action: 'apply', kind: 'import_drafts' } },
+  'GET /admin/api/import-drafts': { permission: 'viewer' },
+  'POST /admin/api/import-drafts/:id/activate': { permission: 'editor' },
   ...Object.fromEntries(
     KINDS.flatMap((kind) => [
       [`GET /${kind}`, { permission: 'viewer' }],

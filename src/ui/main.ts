@@ -1,3 +1,4 @@
+import { auditPage, tokensPage } from './access.js';
 import { ApiError, call, getJson, isKind, KINDS, session, type Me } from './api.js';
 import { composerPage } from './composer.js';
 import { h, render } from './dom.js';
@@ -20,12 +21,17 @@ const SECTIONS: [string, string][] = [
   ['#/transfer', 'Export / import'],
   ['#/plan', 'Import planner'],
 ];
+/** Tokens and the audit trail are the admin role's (the API refuses everyone else). */
+const ADMIN_SECTIONS: [string, string][] = [
+  ['#/tokens', 'Tokens'],
+  ['#/audit', 'Audit trail'],
+];
 
 function drawChrome(): void {
   const me = session.me;
   render(banner, me.trial ? h('div', { class: 'trial' }, 'Trial mode: this gateway listens on loopback without credentials, so anyone on this machine can change it. Set BASIC_AUTH_USER and BASIC_AUTH_PASSWORD to require sign-in.') : null);
   const hash = location.hash || '#/';
-  render(nav, me.signed_in ? SECTIONS.map(([href, label]) => h('a', { href, 'aria-current': (href === '#/' ? hash === '#/' : hash.startsWith(href.replace('/new', ''))) ? 'page' : undefined }, label)) : null);
+  render(nav, me.signed_in ? [...SECTIONS, ...(me.role === 'admin' ? ADMIN_SECTIONS : [])].map(([href, label]) => h('a', { href, 'aria-current': (href === '#/' ? hash === '#/' : hash.startsWith(href.replace('/new', ''))) ? 'page' : undefined }, label)) : null);
   render(who, me.signed_in && !me.trial ? [`${me.subject} (${me.role})`, h('button', { type: 'button', onclick: signOut }, 'Sign out')] : me.trial ? 'trial mode' : null);
 }
 
@@ -93,7 +99,9 @@ async function route(): Promise<void> {
     } else if (section === 'compose') await composerPage(main, a && a !== 'new' ? a : undefined);
     else if (section === 'test') await testerPage(main, a || undefined);
     else if (section === 'transfer') transferPage(main);
-    else if (section === 'plan') planPage(main);
+    else if (section === 'plan') await planPage(main);
+    else if (section === 'tokens') await tokensPage(main);
+    else if (section === 'audit') await auditPage(main);
     else await overviewPage(main);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return;
