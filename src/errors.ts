@@ -83,6 +83,7 @@ export const ERRORS = {
   DOCUMENT_REJECTED: { status: 0, title: 'The document was refused as unsafe to process' },
   OPENAPI_INVALID: { status: 0, title: 'Not a valid OpenAPI or Swagger document' },
   IMPORT_SOURCE_INVALID: { status: 0, title: 'The import source cannot be planned' },
+  IMPORT_TOO_LARGE: { status: 0, title: 'The import source is over IMPORT_MAX_OPERATIONS or IMPORT_MAX_SCHEMA_NODES' },
   IMPORT_OUTPUT_EXISTS: { status: 0, title: 'The import would overwrite files' },
   IMPORT_MANIFEST_INVALID: { status: 0, title: 'The import manifest does not match the files' },
   IMPORT_NOT_APPROVED: { status: 0, title: 'The activation is not approved' },

@@ -4,7 +4,7 @@ import { jsonTooDeep } from '../src/upstream/limits.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS, connectClient, waitFor } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
-import { startEverything, type HttpUpstream } from './helpers/upstreams.js';
+import { EVERYTHING, startEverything, type HttpUpstream } from './helpers/upstreams.js';
 
 const sqlite = STORES[0]!;
 const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
@@ -98,4 +98,20 @@ describe('bounds on a running gateway', () => {
     const small = await client.callTool({ name: 'ev__echo', arguments: { message: 'hi' } });
     expect(JSON.stringify(small.content)).toContain('hi');
   });
+
+  it('fails a stdio call whose reply line is over MAX_RESPONSE_BYTES with the coded error, then serves again on a fresh process', async () => {
+    expect((await gw.api('/gateways', { method: 'POST', body: { name: 'evio', transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] } })).status).toBe(201);
+    await waitFor(async () => (await gw.api('/tools/evio__echo')).status === 200, 'evio__echo discovered');
+    const huge = await client.callTool({ name: 'evio__echo', arguments: { message: 'z'.repeat(200_000) } }).then(
+      (r) => JSON.stringify(r),
+      (e: unknown) => String((e as Error).message),
+    );
+    expect(huge).toContain('MAX_RESPONSE_BYTES');
+    expect(huge).toContain('UPSTREAM_REPLY_TOO_LARGE');
+    expect(huge.length).toBeLessThan(10_000);
+    await waitFor(async () => {
+      const small = await client.callTool({ name: 'evio__echo', arguments: { message: 'again' } }).catch(() => undefined);
+      return JSON.stringify(small?.content ?? '').includes('again');
+    }, 'the stdio gateway serves again');
+  }, 120_000);
 });

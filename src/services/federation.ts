@@ -84,7 +84,7 @@ export class Federation implements Upstreams {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** oauth2 access tokens of upstream gateways, cached until they expire. */
-  private readonly tokens = new OAuth2Tokens();
+  private readonly tokens: OAuth2Tokens;
   private syncing = 0;
   /** Resource updates and log messages from upstreams, to the client sessions that asked. */
   private readonly delivery = new ClientDelivery();
@@ -102,7 +102,10 @@ export class Federation implements Upstreams {
     private readonly logger: Logger,
     private readonly options: FederationOptions,
     private readonly changed: (kind: 'tools' | 'prompts' | 'resources') => void,
-  ) {}
+  ) {
+    // Token endpoints go through the outbound policy and MAX_RESPONSE_BYTES like the gateways (issue 10).
+    this.tokens = new OAuth2Tokens({ ...(options.policy ? { connect: options.policy.connector() } : {}), ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}) });
+  }
 
   /** Connect every active gateway in the background and start health checks. */
   async start(): Promise<void> {

@@ -134,6 +134,8 @@ export class UpstreamConnection {
   /** stdio and SSE upstreams: tools/call in flight on the SDK transport, by our request id. */
   private readonly tapped = new Map<string, TappedCall>();
   private tap: Transport | undefined;
+  /** stdio: the child printed a line over MAX_RESPONSE_BYTES; the SDK dropped the connection (and the child) for it. */
+  private oversized = false;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -179,11 +181,16 @@ export class UpstreamConnection {
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
       this.lane?.stop(); // the 2026 process goes with the connection
-      for (const call of this.tapped.values()) call.fail(new Error('the upstream closed the connection'));
+      const why = this.oversized ? tooLargeMessage('a line of the upstream process', this.target.maxResponseBytes ?? 0) : 'the upstream closed the connection';
+      for (const call of this.tapped.values()) call.fail(new Error(why));
       this.tapped.clear();
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
     };
-    client.onerror = () => undefined; // transport errors surface on the requests they break
+    // Transport errors surface on the requests they break; a stdio line over MAX_RESPONSE_BYTES
+    // (the SDK's read buffer is bounded by it) closes the connection, which is then reopened.
+    client.onerror = (error: Error) => {
+      if (/ReadBuffer exceeded/.test(error?.message ?? '')) this.oversized = true;
+    };
     for (const kind of ['tools', 'prompts', 'resources'] as const) {
       client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.hooks.onListChanged(kind));
     }
@@ -566,6 +573,7 @@ export class UpstreamConnection {
         args: t.args,
         env: { ...getDefaultEnvironment(), ...t.env },
         stderr: 'pipe',
+        ...(t.maxResponseBytes ? { maxBufferSize: t.maxResponseBytes } : {}),
       });
       transport.stderr?.on('data', (chunk: Buffer) => {
         // Known secrets (env values, auth headers) never reach last_error or a log (issue 10).
@@ -607,6 +615,7 @@ export class UpstreamConnection {
       return new RpcError(REQUEST_TIMEOUT, `gateway "${name}" did not answer ${method} within ${timeoutMs} ms`);
     }
     const message = (error as Error)?.message ?? '';
+    if (this.oversized) return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" failed on ${method}: ${tooLargeMessage('a line of the upstream process', this.target.maxResponseBytes ?? 0)}`);
     if ((error as Error)?.name === 'ZodError' || (error as Error)?.name === 'SyntaxError' || /^\s*\[/.test(message) || /JSON/.test(message)) {
       return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" sent a malformed reply to ${method}`);
     }

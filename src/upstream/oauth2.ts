@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
+import { Agent, request, type buildConnector, type Dispatcher } from 'undici';
+import { tooLargeMessage } from './limits.js';
 
 /** An oauth2 gateway's decrypted configuration (auth_oauth2). */
 export interface OAuth2Config {
@@ -29,6 +30,18 @@ const DEFAULT_LIFETIME_S = 300;
 export class OAuth2Tokens {
   private readonly cache = new Map<string, Cached>();
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly maxBytes: number;
+
+  /**
+   * `connect`: the outbound policy's connector (UPSTREAM_ALLOW / UPSTREAM_DENY), checked on the
+   * token endpoint's resolved address. `maxResponseBytes`: MAX_RESPONSE_BYTES (token answers are
+   * read up to the smaller of it and 64 KiB).
+   */
+  constructor(options: { connect?: buildConnector.connector; maxResponseBytes?: number } = {}) {
+    this.dispatcher = options.connect ? new Agent({ connect: options.connect }) : undefined;
+    this.maxBytes = Math.min(MAX_TOKEN_RESPONSE, options.maxResponseBytes ?? MAX_TOKEN_RESPONSE);
+  }
 
   /** A valid access token: the cached one synchronously, else a promise of a fresh one. */
   token(config: OAuth2Config): string | Promise<string> {
@@ -61,12 +74,21 @@ export class OAuth2Tokens {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', authorization: `Basic ${basic}` },
         body: form.toString(),
         signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
       });
       status = res.statusCode;
-      text = await readLimited(res.body);
+      text = await readLimited(res.body, this.maxBytes);
     } catch (error) {
       const e = error as { name?: string; message?: string; code?: string };
-      const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${TOKEN_TIMEOUT_MS} ms` : (e.code ?? e.message ?? 'request failed').slice(0, 200);
+      const denied = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why =
+        e.name === 'TimeoutError' || e.name === 'AbortError'
+          ? `no answer within ${TOKEN_TIMEOUT_MS} ms`
+          : e.code === 'UPSTREAM_DENIED' || e.message?.includes('UPSTREAM_REPLY_TOO_LARGE')
+            ? (e.message ?? '').slice(0, 300)
+            : denied?.code === 'UPSTREAM_DENIED'
+              ? (denied.message ?? '').slice(0, 300)
+              : (e.code ?? e.message ?? 'request failed').slice(0, 200);
       throw new Error(`oauth2: cannot reach ${where}: ${why}`);
     }
     let body: Record<string, unknown> = {};
@@ -106,12 +128,15 @@ function safeUrl(url: string): string {
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
+async function readLimited(body: AsyncIterable<Buffer> & { destroy?: () => void }, max: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_TOKEN_RESPONSE) throw new Error(`the token response is over ${MAX_TOKEN_RESPONSE} bytes`);
+    if (size > max) {
+      body.destroy?.();
+      throw new Error(tooLargeMessage('the token response', max));
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

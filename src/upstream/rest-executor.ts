@@ -1,3 +1,4 @@
+import { OAuth2Tokens } from './oauth2.js';
 import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
 import type { CredentialRef } from '../domain/entities.js';
@@ -80,7 +81,9 @@ export class RestExecutor {
     private readonly cipher: AuthCipher,
     private readonly options: RestOptions,
   ) {
-    this.credentials = new UpstreamCredentials(cipher, options.env);
+    // Token endpoints go through the outbound policy and MAX_RESPONSE_BYTES like the APIs (issue 10).
+    const tokens = new OAuth2Tokens({ ...(options.policy ? { connect: options.policy.connector() } : {}), maxResponseBytes: options.maxResponseBytes });
+    this.credentials = new UpstreamCredentials(cipher, options.env, tokens);
     // The outbound policy checks every address at connect time (issue 10).
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1, ...(options.policy ? { connect: options.policy.connector() } : {}) });
   }

@@ -29,6 +29,7 @@ import {
 } from 'graphql';
 import { broadScope, cleanText, destructiveReason, hostOf, toolName, uniqueNames } from '../common.js';
 import { sourceError } from '../errors.js';
+import { ImportBudget, importLimits, type ImportLimits } from '../limits.js';
 import type { JsonObject, Operation, SourceInfo } from '../planner/types.js';
 
 /** How deep generated selections go below the root field. */
@@ -36,12 +37,31 @@ export const SELECTION_DEPTH = 2;
 /** The endpoint used when an SDL or introspection file names none: reserved, never resolves. */
 export const PLACEHOLDER_ENDPOINT = 'https://graphql.invalid/graphql';
 
+/**
+ * Per-operation expansion bounds (issue 10): a tool's input schema carries at most this many
+ * input object types in its `$defs` (deeper ones are described, not expanded), and a generated
+ * selection at most this many fields. Without them a schema whose operations share a large input
+ * graph or wide object types expands quadratically (minutes and gigabytes for ~150 KB of SDL).
+ */
+export const MAX_DEFS_PER_OPERATION = 50;
+export const MAX_SELECTED_FIELDS = 500;
+
+/** One operation's expansion state: the document-wide budget, and this operation's own bounds. */
+interface Expansion {
+  budget: ImportBudget;
+  defs: number;
+  fields: number;
+  cut: string[];
+}
+
 const PAGINATION_ARGS = new Set(['first', 'last', 'after', 'before', 'limit', 'offset', 'page', 'per_page', 'perPage', 'pageSize', 'cursor', 'top', 'skip']);
 
 export interface GraphqlOptions {
   sourceName: string;
   endpoint?: string;
   uri?: string | null;
+  /** IMPORT_MAX_OPERATIONS / IMPORT_MAX_SCHEMA_NODES; from the environment by default. */
+  limits?: ImportLimits;
 }
 
 export interface ImporterResult {
@@ -67,7 +87,11 @@ interface OperationList {
  */
 export function importGraphql(text: string, parsed: unknown, options: GraphqlOptions): ImporterResult {
   const warnings: string[] = [];
-  if (parsed && typeof parsed === 'object' && 'operations' in parsed) return fromOperationList(parsed as OperationList, options, warnings);
+  const budget = new ImportBudget(options.limits ?? importLimits(), `the GraphQL source ${options.sourceName}`);
+  if (parsed && typeof parsed === 'object' && 'operations' in parsed) {
+    budget.operations(Array.isArray((parsed as OperationList).operations) ? (parsed as OperationList).operations.length : 0);
+    return fromOperationList(parsed as OperationList, options, warnings);
+  }
 
   let schema: GraphQLSchema;
   let document: unknown;
@@ -98,13 +122,17 @@ export function importGraphql(text: string, parsed: unknown, options: GraphqlOpt
   const endpoint = options.endpoint ?? PLACEHOLDER_ENDPOINT;
   if (!options.endpoint) warnings.push(`no endpoint given (--endpoint); drafts point at ${PLACEHOLDER_ENDPOINT}, which never resolves`);
   const ops: Operation[] = [];
-  for (const [kind, root] of [
+  const roots = [
     ['query', schema.getQueryType()],
     ['mutation', schema.getMutationType()],
-  ] as const) {
+  ] as const;
+  budget.operations(roots.reduce((n, [, root]) => n + (root ? Object.keys(root.getFields()).length : 0), 0));
+  for (const [kind, root] of roots) {
     if (!root) continue;
     for (const field of Object.values(root.getFields())) {
-      ops.push(fieldOperation(kind, field, endpoint, null));
+      const expansion: Expansion = { budget, defs: 0, fields: 0, cut: [] };
+      ops.push(fieldOperation(kind, field, endpoint, null, expansion));
+      if (expansion.cut.length) warnings.push(`${kind} ${field.name}: ${expansion.cut.join('; ')}`);
     }
   }
   return {
@@ -133,19 +161,19 @@ function dropDuplicateFields(ast: DocumentNode, warnings: string[]): DocumentNod
   return { ...ast, definitions };
 }
 
-function fieldOperation(kind: 'query' | 'mutation', field: GraphQLField<unknown, unknown>, endpoint: string, auth: OperationList['auth'] | null): Operation {
+function fieldOperation(kind: 'query' | 'mutation', field: GraphQLField<unknown, unknown>, endpoint: string, auth: OperationList['auth'] | null, expansion: Expansion): Operation {
   const defs: Record<string, JsonObject> = {};
   const properties: Record<string, JsonObject> = {};
   const required: string[] = [];
   for (const arg of field.args) {
-    properties[arg.name] = argSchema(arg, defs);
+    properties[arg.name] = argSchema(arg, defs, expansion);
     if (isNonNullType(arg.type) && arg.defaultValue === undefined) required.push(arg.name);
   }
   const input: JsonObject = { type: 'object', properties };
   if (required.length) input.required = required;
   if (Object.keys(defs).length) input.$defs = sortKeys(defs);
 
-  const { selection, schema: output, depth } = selectionFor(field.type, 1);
+  const { selection, schema: output, depth } = selectionFor(field.type, 1, expansion);
   const variables = field.args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
   const args = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
   const opName = field.name.charAt(0).toUpperCase() + field.name.slice(1);
@@ -336,26 +364,33 @@ function scalarSchema(name: string): JsonObject | undefined {
   }
 }
 
-function argSchema(arg: GraphQLArgument, defs: Record<string, JsonObject>): JsonObject {
-  const schema = inputSchema(arg.type, defs);
+function argSchema(arg: GraphQLArgument, defs: Record<string, JsonObject>, expansion: Expansion): JsonObject {
+  expansion.budget.spend(1);
+  const schema = inputSchema(arg.type, defs, expansion);
   if (arg.description) schema.description = cleanText(arg.description, 512);
   if (arg.defaultValue !== undefined && arg.defaultValue !== null && typeof arg.defaultValue !== 'object') schema.default = arg.defaultValue;
   return schema;
 }
 
 /** JSON Schema for an input type; input objects go to $defs (so recursion is kept, not expanded). */
-function inputSchema(type: GraphQLInputType, defs: Record<string, JsonObject>): JsonObject {
+function inputSchema(type: GraphQLInputType, defs: Record<string, JsonObject>, expansion: Expansion): JsonObject {
   const t = getNullableType(type);
-  if (isListType(t)) return { type: 'array', items: inputSchema(t.ofType as GraphQLInputType, defs) };
+  if (isListType(t)) return { type: 'array', items: inputSchema(t.ofType as GraphQLInputType, defs, expansion) };
   if (isEnumType(t)) return { type: 'string', enum: t.getValues().map((v) => v.name) };
   if (isScalarType(t)) return scalarSchema(t.name) ?? { type: 'string', description: `GraphQL scalar ${t.name}` };
   if (isInputObjectType(t)) {
     if (!defs[t.name]) {
+      if (expansion.defs >= MAX_DEFS_PER_OPERATION) {
+        if (!expansion.cut.includes(DEFS_CUT)) expansion.cut.push(DEFS_CUT);
+        return { type: 'object', description: `GraphQL input ${t.name} (not expanded: over ${MAX_DEFS_PER_OPERATION} input types)` };
+      }
+      expansion.defs++;
       defs[t.name] = {}; // reserve first: a recursive reference finds the name taken
       const properties: Record<string, JsonObject> = {};
       const required: string[] = [];
       for (const field of Object.values(t.getFields())) {
-        properties[field.name] = inputSchema(field.type, defs);
+        expansion.budget.spend(1);
+        properties[field.name] = inputSchema(field.type, defs, expansion);
         if (field.description) properties[field.name]!.description = cleanText(field.description, 512);
         if (isNonNullType(field.type) && field.defaultValue === undefined) required.push(field.name);
       }
@@ -367,7 +402,10 @@ function inputSchema(type: GraphQLInputType, defs: Record<string, JsonObject>): 
 }
 
 /** A bounded selection set of scalar leaves, and the JSON Schema of what it returns. */
-function selectionFor(type: GraphQLOutputType, depth: number): { selection: string; schema: JsonObject | null; depth: number } {
+const DEFS_CUT = `input types past ${MAX_DEFS_PER_OPERATION} are described, not expanded`;
+const FIELDS_CUT = `the selection was cut at ${MAX_SELECTED_FIELDS} fields`;
+
+function selectionFor(type: GraphQLOutputType, depth: number, expansion: Expansion): { selection: string; schema: JsonObject | null; depth: number } {
   const named = getNamedType(type);
   const wrap = (schema: JsonObject): JsonObject => (returnsListType(type) ? { type: 'array', items: schema } : schema);
   if (isLeafType(named)) {
@@ -380,14 +418,21 @@ function selectionFor(type: GraphQLOutputType, depth: number): { selection: stri
   const properties: Record<string, JsonObject> = {};
   let deepest = depth;
   for (const field of Object.values(named.getFields())) {
+    if (expansion.fields >= MAX_SELECTED_FIELDS) {
+      if (!expansion.cut.includes(FIELDS_CUT)) expansion.cut.push(FIELDS_CUT);
+      break;
+    }
     if (field.args.some((a) => isNonNullType(a.type) && a.defaultValue === undefined)) continue;
     if (field.deprecationReason) continue;
     const inner = getNamedType(field.type);
     if (isLeafType(inner)) {
+      expansion.fields++;
+      expansion.budget.spend(1);
       parts.push(field.name);
-      properties[field.name] = selectionFor(field.type, depth + 1).schema ?? {};
+      properties[field.name] = selectionFor(field.type, depth + 1, expansion).schema ?? {};
     } else if (depth < SELECTION_DEPTH && (isObjectType(inner) || isInterfaceType(inner))) {
-      const sub = selectionFor(field.type, depth + 1);
+      expansion.fields++;
+      const sub = selectionFor(field.type, depth + 1, expansion);
       if (sub.selection && sub.selection !== '{ __typename }') {
         parts.push(`${field.name} ${sub.selection}`);
         properties[field.name] = sub.schema ?? {};
