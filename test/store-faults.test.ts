@@ -2,22 +2,12 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../src/errors.js';
-import { applicationName, Store } from '../src/store/store.js';
+import { Store } from '../src/store/store.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { POSTGRES_URL, postgresAvailable, STORES } from './helpers/stores.js';
+import { POSTGRES_URL, postgresAvailable, STORES, terminateGatewayConnections } from './helpers/stores.js';
 
 const [sqliteStore, postgresStore] = STORES as [(typeof STORES)[0], (typeof STORES)[0]];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Terminate every backend the gateway opened on this schema (found by its application_name); returns how many. */
-async function terminateGatewayConnections(admin: pg.Client, databaseUrl: string): Promise<number> {
-  const schema = new URL(databaseUrl).searchParams.get('schema') ?? undefined;
-  const result = await admin.query<{ ok: boolean }>(
-    'select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()',
-    [applicationName(schema)],
-  );
-  return result.rows.filter((r) => r.ok).length;
-}
 
 const tool = (n: number) => ({
   id: `t${String(n).padStart(31, '0')}`,

@@ -21,6 +21,9 @@ export async function freePort(): Promise<number> {
 /** A `mcpgateway serve` child process with its own database. */
 export interface GatewayProcess {
   url: string;
+  pid: number;
+  /** null while it runs; its exit code, or the signal that ended it. */
+  exited(): number | string | null;
   /** Every line it wrote to stdout and stderr so far. */
   output(): string;
   /** Admin API fetch with Basic credentials. */
@@ -54,6 +57,8 @@ export async function startGatewayProcess(databaseUrl: string, secret: string, e
   const authorization = `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`;
   return {
     url,
+    pid: child.pid!,
+    exited: () => child.exitCode ?? child.signalCode ?? null,
     output: () => output,
     api(path, init = {}) {
       const headers: Record<string, string> = { authorization };

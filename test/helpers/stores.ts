@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { applicationName } from '../../src/store/store.js';
 
 /** The PostgreSQL tests use: TEST_DATABASE_URL, else the machine's local server. */
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -76,3 +77,13 @@ export const STORES: StoreKind[] = [sqlite, postgres];
 
 /** Whether a store is available; synchronous callers use this after global setup has run. */
 export const postgresAvailable = (await postgresStatus()).available;
+
+/** Terminate every backend the gateway opened on this schema (found by its application_name); returns how many. */
+export async function terminateGatewayConnections(admin: pg.Client, databaseUrl: string): Promise<number> {
+  const schema = new URL(databaseUrl).searchParams.get('schema') ?? undefined;
+  const result = await admin.query<{ ok: boolean }>(
+    'select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()',
+    [applicationName(schema)],
+  );
+  return result.rows.filter((r) => r.ok).length;
+}
