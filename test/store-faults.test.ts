@@ -54,6 +54,27 @@ describe.skipIf(!postgresAvailable)('PostgreSQL connection lost mid-query', () =
     }
   });
 
+  it('answers a read made right after every pooled connection was killed (the read runs again on a fresh one)', async () => {
+    const db = await postgresStore.create();
+    const store = await Store.open(db.url);
+    try {
+      await store.insert('tools', tool(1));
+      for (let round = 0; round < 5; round++) {
+        // Ten reads at once leave ten idle clients in the pool; kill their backends, then read before
+        // the sockets have reported the loss: without the retry, the read lands on a dead client.
+        await Promise.all(Array.from({ length: 10 }, () => store.count('tools')));
+        expect(await terminateGatewayConnections(admin, db.url)).toBeGreaterThan(0);
+        const reads = await Promise.all([store.count('tools'), store.list('tools'), store.get('tools', 'tool-1')]);
+        expect(reads[0]).toBe(1);
+        expect(reads[1].map((t) => t.fields.name)).toEqual(['tool-1']);
+        expect(reads[2]?.fields.name).toBe('tool-1');
+      }
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+
   describe('through the HTTP API', () => {
     let gw: TestGateway;
     beforeAll(async () => {

@@ -46,6 +46,11 @@ type Tx = Transaction<any>;
 /** Raised by insert/update when the unique key is taken. */
 export class UniqueViolation extends Error {}
 
+/** The PostgreSQL pool's size. */
+const POOL_MAX = 10;
+/** Attempts a read gets on PostgreSQL while the pooled connections it is handed turn out dead: each of them, then a new one. */
+const READ_ATTEMPTS = POOL_MAX + 1;
+
 const keyColumn = (kind: Kind) => (kind === 'resources' ? 'uri' : 'name');
 
 /** Repositories over one Kysely handle (the pool, or a transaction). */
@@ -197,6 +202,46 @@ export class Store extends Repository {
     return store;
   }
 
+  // Reads are retried on a fresh connection when the one they got had lost its server: after a
+  // backend is killed, idle clients in the pool may still look usable until their socket reports
+  // the loss, and a read is safe to run again. Writes are not retried (a lost COMMIT may have landed).
+  override list(kind: Kind, query: ListQuery = {}): Promise<StoredObject[]> {
+    return this.read(() => super.list(kind, query));
+  }
+
+  override get(kind: Kind, idOrKey: string, options: { lock?: boolean } = {}): Promise<StoredObject | undefined> {
+    return this.read(() => super.get(kind, idOrKey, options));
+  }
+
+  override getResourceByName(name: string): Promise<StoredObject | undefined> {
+    return this.read(() => super.getResourceByName(name));
+  }
+
+  override existingKeys(kind: Kind, keys: string[]): Promise<Set<string>> {
+    return this.read(() => super.existingKeys(kind, keys));
+  }
+
+  override count(kind: Kind): Promise<number> {
+    return this.read(() => super.count(kind));
+  }
+
+  override getSetting(key: string): Promise<string | undefined> {
+    return this.read(() => super.getSetting(key));
+  }
+
+  /** Run a read, again on another connection (at most READ_ATTEMPTS in all) while PostgreSQL connections turn out dead. */
+  async read<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        // SQLite's busy wait already ran its bound, and a refused or timed-out connect means the
+        // server is down: only a pooled PostgreSQL connection found dead is worth another try.
+        if (this.dialect !== 'postgres' || attempt >= READ_ATTEMPTS || !isDeadConnection(error)) throw storeFault(error);
+      }
+    }
+  }
+
   /** The Kysely handle, for the tables outside the five kinds (tokens, audit_events). */
   get handle(): Db {
     return this.kysely;
@@ -288,6 +333,13 @@ export function isStoreUnavailable(error: unknown): boolean {
   return /Connection terminated|not queryable|terminating connection|timeout exceeded when trying to connect|Client was closed|database is locked/i.test(message);
 }
 
+/** A pooled connection whose server went away (its backend terminated, its socket closed), as opposed to a server that cannot be reached. */
+function isDeadConnection(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (typeof e?.code === 'string' && /^(57P0[12]|ECONNRESET|EPIPE)$/.test(e.code)) return true;
+  return typeof e?.message === 'string' && /Connection terminated unexpectedly|not queryable|terminating connection|Client was closed/i.test(e.message);
+}
+
 /** A connection fault as the coded STORE_UNAVAILABLE; anything else unchanged. */
 export function storeFault(error: unknown): unknown {
   if (error instanceof GatewayError || !isStoreUnavailable(error)) return error;
@@ -349,7 +401,7 @@ async function connect(databaseUrl: string, options: StoreOptions = {}): Promise
     const { default: pg } = await import('pg'); // loaded only for PostgreSQL
     const pool = new pg.Pool({
       connectionString: url.toString(),
-      max: 10,
+      max: POOL_MAX,
       connectionTimeoutMillis: 5000,
       application_name: applicationName(schema ?? undefined),
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
