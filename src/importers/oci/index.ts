@@ -1,5 +1,6 @@
 import { broadScope, cleanText, envName, hostOf, toolName, uniqueNames } from '../common.js';
-import { sourceError } from '../errors.js';
+import { z } from 'zod';
+import { checkShape, sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { Effect, JsonObject, Operation, SourceInfo } from '../planner/types.js';
 
@@ -57,6 +58,25 @@ interface FlatPackage {
   tools?: { name?: unknown; description?: unknown; input_schema?: unknown; inputSchema?: unknown; annotations?: Record<string, unknown> }[];
 }
 
+// The containers of the two forms, checked before they are walked (scalars are checked where they are read).
+const loose = z.looseObject({});
+const argumentList = z.array(z.looseObject({ variables: z.record(z.string(), loose).optional() })).optional();
+const SERVER_JSON_SHAPE = z.looseObject({
+  repository: loose.optional(),
+  packages: z
+    .array(
+      z.looseObject({
+        runtimeArguments: argumentList,
+        packageArguments: argumentList,
+        transport: loose.optional(),
+        environmentVariables: z.array(loose).optional(),
+      }),
+    )
+    .optional(),
+  remotes: z.array(z.looseObject({ headers: z.array(loose).optional() })).optional(),
+});
+const FLAT_SHAPE = z.looseObject({ tools: z.array(z.looseObject({ annotations: loose.optional() })).optional() });
+
 /**
  * Import MCP package metadata: an MCP Registry `server.json` (one draft per package and remote,
  * each a gateway registration), or the flat `{name, image_ref, digest_sha256, tools[]}` form (one
@@ -64,8 +84,14 @@ interface FlatPackage {
  */
 export function importOciPackage(parsed: unknown, options: { sourceName: string; uri?: string | null }): ImporterResult {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw sourceError('$: MCP package metadata must be a JSON object');
-  if ('image_ref' in parsed) return fromFlat(parsed as FlatPackage, options);
-  if ('packages' in parsed || 'remotes' in parsed) return fromServerJson(parsed as ServerJson, options);
+  if ('image_ref' in parsed) {
+    checkShape(FLAT_SHAPE, parsed);
+    return fromFlat(parsed as FlatPackage, options);
+  }
+  if ('packages' in parsed || 'remotes' in parsed) {
+    checkShape(SERVER_JSON_SHAPE, parsed);
+    return fromServerJson(parsed as ServerJson, options);
+  }
   throw sourceError('$: expected an MCP Registry server.json (packages, remotes) or a package with image_ref');
 }
 

@@ -209,7 +209,7 @@ class DocumentContext {
     }
     const info = (d.info ?? {}) as Json;
     this.title = typeof info.title === 'string' ? info.title : '';
-    this.apiVersion = typeof info.version === 'string' ? info.version : String(info.version ?? '');
+    this.apiVersion = typeof info.version === 'string' ? info.version : typeof info.version === 'number' ? String(info.version) : '';
     this.paths = d.paths !== null && typeof d.paths === 'object' && !Array.isArray(d.paths) ? (d.paths as Json) : {};
     this.hasWebhooks = d.webhooks !== null && typeof d.webhooks === 'object' && Object.keys(d.webhooks as Json).length > 0;
     this.pointers = new Pointers(doc);

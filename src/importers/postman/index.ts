@@ -1,6 +1,7 @@
 import postman, { type Item, type ItemGroup, type RequestAuth } from 'postman-collection';
 import { broadScope, cleanText, destructiveReason, envName, toolName, uniqueNames } from '../common.js';
-import { isSourceError, sourceError } from '../errors.js';
+import { z } from 'zod';
+import { checkShape, isSourceError, sourceError } from '../errors.js';
 import type { ImporterResult } from '../graphql/index.js';
 import type { JsonObject, Operation } from '../planner/types.js';
 
@@ -21,6 +22,18 @@ interface RawCollection {
   variable?: { key?: string; value?: unknown }[];
 }
 
+// Folders and requests are objects all the way down (a request may be a URL string); checked
+// before the Postman SDK walks them, so a stray value is refused at its place.
+const stringOrList = z.union([z.string(), z.array(z.unknown())]).optional();
+const URL_SHAPE = z.looseObject({ path: stringOrList, host: stringOrList, query: z.array(z.looseObject({})).optional(), variable: z.array(z.looseObject({})).optional() });
+const ITEM_SHAPE: z.ZodType = z.lazy(() =>
+  z.looseObject({
+    item: z.array(ITEM_SHAPE).optional(),
+    request: z.union([z.string(), z.looseObject({ url: z.union([z.string(), URL_SHAPE]).optional(), header: z.union([z.string(), z.array(z.looseObject({}))]).optional(), body: z.looseObject({}).optional() })]).optional(),
+  }),
+);
+const COLLECTION_SHAPE = z.looseObject({ item: z.array(ITEM_SHAPE), variable: z.array(z.looseObject({})).optional() });
+
 /** Import a Postman Collection v2.0 or v2.1: one draft per request, folders as tags. */
 export function importPostman(parsed: unknown, options: { sourceName: string; uri?: string | null }): ImporterResult {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw sourceError('$: a Postman collection must be a JSON object');
@@ -30,6 +43,7 @@ export function importPostman(parsed: unknown, options: { sourceName: string; ur
     throw sourceError(`$.info.schema: must be the Postman Collection v2.0.0 or v2.1.0 schema URL, not ${JSON.stringify(schema ?? null)}`);
   }
   if (!Array.isArray(raw.item)) throw sourceError('$.item: must be a list of requests and folders');
+  checkShape(COLLECTION_SHAPE, raw);
   const normalized = schema === V20 ? upgradeAuth(structuredClone(raw)) : raw;
   let collection: Collection;
   try {
