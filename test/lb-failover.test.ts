@@ -168,11 +168,11 @@ describe.skipIf(!postgresAvailable || !redisAvailable || (!nginxInstalled() && p
   });
 
   it('keeps serving through nginx when one instance is killed mid-load: failures only in flight, every acknowledged write on the survivor', async () => {
-    // The SDK session: whichever instance answered its initialize holds it, and is the one killed.
+    // The SDK session: whichever instance answered its initialize (the last one nginx tried) holds it, and is the one killed.
     let home = '';
     const trackedFetch = async (input: string | URL | Request, init?: RequestInit) => {
       const res = await fetch(input, init);
-      if (typeof init?.body === 'string' && init.body.includes('"method":"initialize"')) home = res.headers.get('x-upstream') ?? '';
+      if (typeof init?.body === 'string' && init.body.includes('"method":"initialize"')) home = (res.headers.get('x-upstream') ?? '').split(', ').at(-1)!;
       return res;
     };
     const connect = async () => {
@@ -236,6 +236,15 @@ describe.skipIf(!postgresAvailable || !redisAvailable || (!nginxInstalled() && p
     const echoed = (await fresh.callTool({ name: 'ev__echo', arguments: { message: 'after' } })) as { content: { text: string }[] };
     expect(echoed.content[0]!.text).toBe('Echo: after');
 
+    // The old session's GET /mcp stream was cut with its instance; the SDK reopened it, on the survivor
+    // (nginx logs a stream when it ends: closing the client ends it).
+    await oldClient.close();
+    await waitFor(
+      () => nginx.accessLog().some((l) => l.method === 'GET' && l.uri === '/mcp' && l.status === 200 && l.upstreams.at(-1) === survivorHost),
+      'the old session\'s GET /mcp stream reopened on the survivor',
+      5000,
+    );
+
     const late = samples.filter((s) => s.start > killedAt + GRACE_MS);
     const failures = samples.filter((s) => s.outcome !== 'ok');
     const inWindow = failures.filter((s) => s.start <= killedAt + GRACE_MS);
@@ -255,7 +264,7 @@ describe.skipIf(!postgresAvailable || !redisAvailable || (!nginxInstalled() && p
     // Never a wrong answer, failures only of the allowed kinds and only for requests in flight at the kill.
     expect(samples.filter((s) => s.outcome === 'wrong')).toEqual([]);
     expect(failures.filter((s) => !ALLOWED_FAILURES.includes(s.outcome))).toEqual([]);
-    expect(late.length).toBeGreaterThan(50);
+    expect(late.length).toBeGreaterThan(20);
     expect(late.filter((s) => s.outcome !== 'ok')).toEqual([]);
     // The load was spread over both instances before the kill, and only the survivor answered after it.
     const answeredBy = (list: Sample[]) => new Set(list.filter((s) => s.upstream !== '').map((s) => s.upstream.split(', ').at(-1)));
