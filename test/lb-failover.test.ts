@@ -143,12 +143,16 @@ describe.skipIf(!postgresAvailable || !redisAvailable || (!nginxInstalled() && p
     );
   }, 60_000);
 
+  // Every step runs even if one before it failed, so no child process outlives the file.
   afterAll(async () => {
-    for (const client of clients) await client.close().catch(() => undefined);
-    await nginx?.stop();
-    for (const gw of instances) await gw.stop();
-    await upstream?.stop();
-    await db?.drop();
+    const steps = [
+      ...clients.map((client) => () => client.close()),
+      () => nginx?.stop(),
+      ...instances.map((gw) => () => gw.stop()),
+      () => upstream?.stop(),
+      () => db?.drop(),
+    ];
+    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => console.warn(`[lb-failover] cleanup: ${String(error)}`));
   });
 
   it('docs/mcp.md shows the nginx config this test runs', () => {
