@@ -85,7 +85,9 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  // A child killed by a signal (a test's SIGKILL) has exitCode null and signalCode set: its 'exit'
+  // was emitted already, so waiting for another would hang.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
