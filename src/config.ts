@@ -30,6 +30,12 @@ export interface Config {
    * separated); localhost, 127.0.0.1 and [::1] always are. `*` turns the check off.
    */
   allowedHosts: string[];
+  /**
+   * Which peers are trusted to say the client's address in X-Forwarded-For (and the scheme and
+   * host in X-Forwarded-Proto / -Host), TRUST_PROXY: false (default), a hop count, or addresses,
+   * CIDRs and the names loopback, linklocal, uniquelocal. Read by the sign-in throttle, audit and logs.
+   */
+  trustProxy: false | number | string[];
   mcp: McpSettings;
   /** Roles, tokens, audit, OAuth and rate limits (issue 11). */
   access: AccessSettings;
@@ -179,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       .split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
+    trustProxy: trustProxy(value(undefined, 'TRUST_PROXY')),
     hardening: {
       sqliteBusyTimeoutMs: parseInteger(value(undefined, 'SQLITE_BUSY_TIMEOUT_MS') ?? '5000', 'SQLITE_BUSY_TIMEOUT_MS', 0, 600_000),
       upstreamAllow: policyList(value(undefined, 'UPSTREAM_ALLOW'), 'UPSTREAM_ALLOW'),
@@ -304,6 +311,27 @@ function parseBoolean(raw: string, name: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
   if (['false', '0', 'no', 'off'].includes(v)) return false;
   throw new GatewayError('CONFIG_INVALID', `${name} must be true or false, not "${raw}"`);
+}
+
+/** TRUST_PROXY: off, a hop count, or the proxies' addresses; never "everyone", which would let any client choose its address. */
+function trustProxy(raw: string | undefined): false | number | string[] {
+  const text = raw?.trim() ?? '';
+  if (text === '' || text.toLowerCase() === 'false') return false;
+  if (/^\d+$/.test(text)) return parseInteger(text, 'TRUST_PROXY', 1, 32);
+  if (text.toLowerCase() === 'true' || text === '*') {
+    throw new GatewayError('CONFIG_INVALID', 'TRUST_PROXY must name the proxies (addresses, CIDRs, loopback) or a hop count: trusting every peer lets any client choose the address the sign-in throttle and the audit trail see');
+  }
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bits = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= bits))) {
+      throw new GatewayError('CONFIG_INVALID', `TRUST_PROXY: ${JSON.stringify(entry)} is not an address, a CIDR or one of loopback, linklocal, uniquelocal`);
+    }
+  }
+  return entries;
 }
 
 function policyList(raw: string | undefined, name: string): string[] {

@@ -172,6 +172,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       bodyLimitBytes: config.bodyLimitBytes,
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
+      trustProxy: config.trustProxy,
       mcp: { dispatcher, catalog, federation, metrics },
       planner: { capabilityDirs: config.capabilityDirs, draftsDir: config.importDraftsDir },
       events: () => events.state(),

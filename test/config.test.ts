@@ -11,6 +11,24 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ host: '127.0.0.1', port: 4444, databaseUrl: 'sqlite:./mcpgateway.db', authRequired: true, capabilityDirs: ['capabilities'], bodyLimitBytes: 1_048_576 });
   });
 
+  it('reads TRUST_PROXY as off, a hop count or named proxies, and refuses "everyone" and junk', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.7' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+    for (const bad of ['true', '*', 'nginx.internal', '10.0.0.0/33', '10.0.0.1/8/1', '0']) {
+      let error: unknown;
+      try {
+        loadConfig({ TRUST_PROXY: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, bad).toBeInstanceOf(GatewayError);
+      expect((error as GatewayError).code).toBe('CONFIG_INVALID');
+      expect((error as GatewayError).message).toContain('TRUST_PROXY');
+    }
+  });
+
   it('lets flags override variables', () => {
     expect(loadConfig({ PORT: '5000' }, { port: '6000' }).port).toBe(6000);
   });

@@ -52,6 +52,13 @@ export interface AppDeps {
   events?: () => string;
   /** Hardening (issue 10): JSON depth for every body, browser rules and batch size on MCP endpoints. */
   limits?: McpGuardSettings & { requestTimeoutMs?: number };
+  /** Peers trusted for X-Forwarded-For / -Proto / -Host (TRUST_PROXY); off by default. */
+  trustProxy?: false | number | string[];
+}
+
+/** A hop count as the trust function proxy-addr takes: the nearest `hops` proxies are trusted. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 /** The Fastify application: routes, auth, problem+json errors. Does not listen. */
@@ -64,6 +71,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Behind a load balancer, request.ip is the client's address only for the peers named here.
+    trustProxy: typeof deps.trustProxy === 'number' ? trustHops(deps.trustProxy) : (deps.trustProxy ?? false),
     // Fastify's and Node's own client errors answer in problem+json too (issue 10).
     frameworkErrors,
     clientErrorHandler,
