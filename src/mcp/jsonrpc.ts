@@ -130,7 +130,8 @@ function idTokens(text: string, batch: boolean): (string | undefined)[] {
     const c = text.charCodeAt(i);
     if (c === 34) {
       const start = i;
-      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+      i = closingQuote(text, i);
+      if (i < 0) break;
       if (depth !== level || !inMessage) continue;
       let j = i + 1;
       while (isSpace(text.charCodeAt(j))) j++;
@@ -141,6 +142,9 @@ function idTokens(text: string, batch: boolean): (string | undefined)[] {
       let k = j;
       while (k < text.length && isNumberChar(text.charCodeAt(k))) k++;
       tokens[element] = k > j ? text.slice(j, k) : undefined;
+      // One message whose text holds no later "id" key (not even an escaped one): done.
+      if (!batch && text.indexOf('"id"', k) < 0 && text.indexOf('\\', k) < 0) break;
+      i = k - 1;
     } else if (c === 123 || c === 91) {
       if (++depth === level) inMessage = c === 123;
     } else if (c === 125 || c === 93) {
@@ -155,4 +159,16 @@ function idTokens(text: string, batch: boolean): (string | undefined)[] {
 /** Serialize a notification. */
 export function notification(method: string, params?: unknown): string {
   return JSON.stringify(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+}
+
+/** The index of the quote closing the string opened at `open` (found natively, escapes skipped), or -1. */
+function closingQuote(text: string, open: number): number {
+  let end = text.indexOf('"', open + 1);
+  while (end > 0) {
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+  return -1;
 }
