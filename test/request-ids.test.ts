@@ -34,8 +34,8 @@ describe('parseMessage', () => {
     expect(batch[3]!.id).toEqual(new RawId('-0', -0));
     expect(batch[1]!.id).toBe('x');
     // Strings ending in escaped backslashes or quotes, and a later key written with an escape (JSON.parse keeps the last).
-    expect((parseMessage(String.raw`{"a":"x\","b":""id":1","id":1e3}`) as { id: unknown }).id).toEqual(new RawId('1e3', 1000));
-    expect((parseMessage(String.raw`{"id":1e3,"p":{"x":"\"},"id":2e0}`) as { id: unknown }).id).toEqual(new RawId('2e0', 2));
+    expect((parseMessage(String.raw`{"a":"x\\","b":"\"id\":1","id":1e3}`) as { id: unknown }).id).toEqual(new RawId('1e3', 1000));
+    expect((parseMessage(String.raw`{"id":1e3,"p":{"x":"\\"},"\u0069d":2e0}`) as { id: unknown }).id).toEqual(new RawId('2e0', 2));
   });
 });
 
