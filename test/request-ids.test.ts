@@ -108,7 +108,7 @@ describe('request ids are echoed byte for byte', () => {
       const deadline = Date.now() + 5_000;
       while (!done()) {
         if (Date.now() > deadline) throw new Error(`not on the stream within 5 s: ${text.slice(-300)}`);
-        const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(r, 500))]);
+        const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 500))]);
         if (chunk?.value) text += decoder.decode(chunk.value, { stream: true });
       }
     };
