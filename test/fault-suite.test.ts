@@ -142,10 +142,10 @@ describe('fault suite: upstream killed, slow, garbage, oversize over each transp
     it('refuses a reply over MAX_RESPONSE_BYTES, never relaying it, then serves again', async () => {
       await acknowledge(`${transport}-big`);
       const reply = await rpc(gw.url, tool('big'), { bytes: 1_000_000 });
-      // Streamable HTTP and stdio name the limit; on legacy SSE the capped stream is closed, so the
-      // call fails as "the upstream closed the connection" and the gateway reconnects.
-      expect(reply.error, JSON.stringify(reply).slice(0, 300)).toBeDefined();
-      if (transport !== 'sse') expect(JSON.stringify(reply)).toContain('MAX_RESPONSE_BYTES');
+      // Every transport names the limit and the code; on legacy SSE the capped stream is closed and
+      // the gateway reconnects.
+      expect(reply.error, JSON.stringify(reply).slice(0, 300)).toMatchObject({ message: expect.stringContaining('MAX_RESPONSE_BYTES') });
+      expect((reply.error as { message: string }).message).toContain('UPSTREAM_REPLY_TOO_LARGE');
       expect(JSON.stringify(reply).length).toBeLessThan(10_000);
       const ended = performance.now();
       await timeUntil(async () => /from/.test(text(await rpc(gw.url, tool('echo'), { text: 'x' }))), `${transport} echo after big`);

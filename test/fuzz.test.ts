@@ -81,6 +81,31 @@ describe('fuzzing the Admin API and the MCP endpoint', () => {
     );
   }, 60_000);
 
+  it('POST /import with fuzzed ContextForge files and {import_data} bodies: never 5xx; a refusal names a path; dry runs write nothing', async () => {
+    const entity = fc.oneof(body, fc.record({ name: fc.oneof(fc.string(), jsonValue), url: fc.oneof(fc.constant('http://127.0.0.1:9/x'), jsonValue), uri: fc.oneof(fc.string(), jsonValue), integration_type: fc.constantFrom('REST', 'MCP', 'x') }, { requiredKeys: [] }));
+    const list = fc.oneof({ weight: 4, arbitrary: fc.array(entity, { maxLength: 3 }) }, { weight: 1, arbitrary: jsonValue });
+    const entities = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ tools: list, gateways: list, servers: list, prompts: list, resources: list, roots: list }, { requiredKeys: [] }) },
+      { weight: 1, arbitrary: jsonValue },
+    );
+    const file = fc.record({ version: fc.oneof(fc.constant('2025-03-26'), jsonValue), exported_at: fc.string(), entities, metadata: jsonValue }, { requiredKeys: ['entities'] });
+    const request = fc.oneof(file, fc.record({ import_data: fc.oneof(file, jsonValue), conflict_strategy: fc.constantFrom('skip', 'update', 'rename', 'fail') }, { requiredKeys: ['import_data'] }));
+    await fc.assert(
+      fc.asyncProperty(request, async (d) => {
+        const before = await total();
+        const res = await gw.api('/import?dry_run=true', { method: 'POST', body: 'import_data' in d ? { ...d, dry_run: true } : d });
+        expect(res.status).toBeLessThan(500);
+        if (res.status === 422) {
+          const problem = (await res.json()) as { code: string; errors?: { path: string }[] };
+          expect(problem.code).toMatch(/^IMPORT_/);
+          expect(problem.errors?.[0]?.path).toMatch(/^\$/);
+        }
+        expect(await total()).toBe(before);
+      }),
+      params,
+    );
+  }, 60_000);
+
   it('POST /mcp with fuzzed JSON-RPC messages: never 5xx, always JSON', async () => {
     const method = fc.constantFrom('initialize', 'ping', 'tools/list', 'tools/call', 'prompts/get', 'resources/read', 'resources/list', 'nope', 'notifications/initialized');
     const message = fc.oneof(

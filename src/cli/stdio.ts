@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { errorResponse, PARSE_ERROR, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { errorResponse, isValidId, PARSE_ERROR, parseMessage, UPSTREAM_FAILURE, type RequestId } from '../mcp/jsonrpc.js';
 import { standardHeaders } from '../protocol/revision-2026.js';
 import { targetFromEnv } from './admin-client.js';
 
@@ -44,11 +44,12 @@ async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    let id: unknown = null;
+    let id: RequestId | null = null;
     let modern: Record<string, string> | undefined;
     try {
-      const message = JSON.parse(line) as { id?: unknown };
-      id = message.id ?? null;
+      // The id as sent (a big integer included) for the errors the bridge answers itself.
+      const message = parseMessage(line) as { id?: unknown };
+      id = isValidId(message?.id) ? message.id : null;
       modern = standardHeaders(message); // a 2026-07-28 request carries its standard headers over HTTP
     } catch {
       write(errorResponse(null, PARSE_ERROR, 'the line is not valid JSON'));
@@ -57,7 +58,7 @@ async function bridge(endpoint: URL, auth: Record<string, string>): Promise<void
     // A 2026-07-28 request carries its standard headers and no 2025 session; a 2025 message carries the session.
     const sent = modern ? { ...headers, ...modern } : sessionId === undefined ? headers : { ...headers, 'mcp-session-id': sessionId };
     const task = post(endpoint, sent, line, write, opened).catch((error: unknown) => {
-      if (id !== null) write(errorResponse(id as string, UPSTREAM_FAILURE, `cannot reach the gateway at ${endpoint.origin}: ${(error as Error).message}`));
+      if (id !== null) write(errorResponse(id, UPSTREAM_FAILURE, `cannot reach the gateway at ${endpoint.origin}: ${(error as Error).message}`));
     });
     inflight.add(task);
     void task.finally(() => inflight.delete(task));
@@ -82,8 +83,8 @@ async function post(endpoint: URL, headers: Record<string, string>, body: string
   }
   const text = (await res.text()).trim();
   if (isJsonRpc(text)) return write(text.replace(/\n/g, ' '));
-  const id = (JSON.parse(body) as { id?: string | number }).id;
-  if (id === undefined) return;
+  const id = (parseMessage(body) as { id?: unknown } | null)?.id;
+  if (!isValidId(id)) return;
   let detail = text.slice(0, 300);
   try {
     detail = String((JSON.parse(text) as { detail?: unknown }).detail ?? detail);

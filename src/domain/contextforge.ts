@@ -52,6 +52,59 @@ export function isContextForge(value: unknown): value is Record<string, unknown>
   return isObject(value) && isObject(value.entities);
 }
 
+/** The entity kinds of a ContextForge file (`roots` has no counterpart here: reported, not imported). */
+const ENTITY_KINDS = ['tools', 'gateways', 'servers', 'prompts', 'resources', 'roots'];
+
+/**
+ * The fields each entity must carry as a string, as ContextForge's import requires them
+ * (import_service.py `_validate_entity_fields`, the *Create models); `url` for REST tools only
+ * (MCP tools are not imported: they come back with their gateway).
+ */
+const REQUIRED_FIELDS: Record<string, string[]> = { tools: ['name', 'url'], gateways: ['name', 'url'], servers: ['name'], prompts: ['name'], resources: ['uri'], roots: ['uri'] };
+
+/**
+ * What makes a file in ContextForge's layout unreadable before it is converted: `entities` not an
+ * object, a kind not an array, an entity not an object, a required field missing or not a string.
+ * Each finding names its JSON path in the file as sent (`$.entities.tools[3].name`). Without this,
+ * such a file converted to nothing and was accepted as empty. Field values past these are checked
+ * by the export document's own schema after the conversion, with their paths mapped back.
+ */
+export function contextForgeShapeErrors(file: Record<string, unknown>, base = '$'): FieldError[] {
+  const entities = file.entities;
+  if (!isObject(entities)) return [{ path: `${base}.entities`, message: `must be an object of entity lists (${ENTITY_KINDS.join(', ')}), not ${describeJson(entities)}` }];
+  const errors: FieldError[] = [];
+  for (const kind of ENTITY_KINDS) {
+    const list = entities[kind];
+    const at = `${base}.entities.${kind}`;
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      errors.push({ path: at, message: `must be an array of ${kind}, not ${describeJson(list)}` });
+      continue;
+    }
+    list.forEach((entity: unknown, index) => {
+      const path = `${at}[${index}]`;
+      if (!isObject(entity)) return void errors.push({ path, message: `must be an object (one ${kind.slice(0, -1)}), not ${describeJson(entity)}` });
+      const mcpTool = kind === 'tools' && typeof entity.integration_type === 'string' && entity.integration_type.toUpperCase() === 'MCP';
+      for (const field of REQUIRED_FIELDS[kind]!) {
+        if (field === 'url' && mcpTool) continue;
+        const value = entity[field];
+        if (value === undefined || value === null) errors.push({ path: `${path}.${field}`, message: `is required (a string): ContextForge's import needs it` });
+        else if (typeof value !== 'string' || value === '') errors.push({ path: `${path}.${field}`, message: `must be a non-empty string, not ${describeJson(value)}` });
+      }
+    });
+  }
+  return errors;
+}
+
+/** A JSON value's kind for messages, without its content (a file may hold secrets). */
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value === undefined) return 'missing';
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /** ContextForge's `slugify` (mcpgateway/utils/create_slug.py) with its default "-" separator: the name its clients call a tool or prompt by. */
 export function contextForgeSlug(text: string): string {
   let slug = text.toLowerCase().replace(/(\w)['’](\w)/g, '$1$2');

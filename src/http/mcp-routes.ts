@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
 import { ClientSessions, gated, type ClientSession } from '../mcp/client-sessions.js';
 import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
-import { errorResponse, INTERNAL_ERROR, INVALID_REQUEST, notification, PARSE_ERROR, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
+import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
 import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';
@@ -126,8 +126,9 @@ class ClientTraffic {
 
   /** Register a call in flight under the caller and its request id; returns the key to release. */
   track(subject: string, id: unknown, controller: AbortController): string | undefined {
-    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
-    const key = `${subject}\u0000${typeof id}\u0000${id}`;
+    const value = idKey(id);
+    if (value === undefined) return undefined;
+    const key = `${subject}\u0000${typeof value}\u0000${value}`;
     this.inflight.set(key, controller);
     return key;
   }
@@ -201,7 +202,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
   if (server !== undefined && !(await serverKnown(deps, request, reply))) return reply;
   let message: unknown;
   try {
-    message = JSON.parse(typeof request.body === 'string' ? request.body : '');
+    message = parseMessage(typeof request.body === 'string' ? request.body : '');
   } catch {
     return reply.code(400).type('application/json').send(errorResponse(null, PARSE_ERROR, 'the body is not valid JSON'));
   }
@@ -216,7 +217,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     if (classified.era === 'reject') {
       if (single.id === undefined) return reply.code(202).send();
       const { status, code, message: text, data } = classified.rejection;
-      const id = typeof single.id === 'string' || typeof single.id === 'number' ? single.id : null;
+      const id = isValidId(single.id) ? single.id : null;
       return reply.code(status).type('application/json').send(errorResponse(id, code, text, data));
     }
     if (classified.era === 'modern') {
@@ -372,20 +373,20 @@ async function legacyMessage(deps: McpRouteDeps, streams: Streams, traffic: Clie
   if (!session) return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'no such session: open GET /sse first'));
   let message: unknown;
   try {
-    message = JSON.parse(typeof request.body === 'string' ? request.body : '');
+    message = parseMessage(typeof request.body === 'string' ? request.body : '');
   } catch {
     return reply.code(400).type('application/json').send(errorResponse(null, PARSE_ERROR, 'the body is not valid JSON'));
   }
   reply.code(202).send('Accepted');
   const subject = request.principal?.subject ?? 'anonymous';
   if (traffic.answer(subject, message)) return reply;
-  const m = message as { id?: string | number; method?: unknown; params?: { requestId?: string | number } } | null;
+  const m = message as { id?: unknown; method?: unknown; params?: { requestId?: string | number } } | null;
   if (m && m.method === 'notifications/cancelled' && m.params?.requestId !== undefined) {
     session.inflight.get(m.params.requestId)?.abort();
     return reply;
   }
   const controller = new AbortController();
-  const id = m && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : undefined;
+  const id = m ? idKey(m.id) : undefined;
   if (id !== undefined) session.inflight.set(id, controller);
   const write = (frame: string) => session.res.write(sseFrame(frame, 'message'));
   const client = session.client;

@@ -1,4 +1,4 @@
-import { fromContextForge, isContextForge, type Reenter } from '../domain/contextforge.js';
+import { contextForgeShapeErrors, fromContextForge, isContextForge, type Reenter } from '../domain/contextforge.js';
 import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
 import { EXPORT_VERSION, exportDocumentSchema, keyOf, type ExportDocument } from '../domain/export-document.js';
 import { isObject } from '../domain/merge-patch.js';
@@ -58,6 +58,12 @@ export function readDocument(value: unknown, base = '$'): ReadDocument {
   let reenter: Reenter[] = [];
   let fileAliases: Record<Kind, string[][]> | undefined;
   let origin = (path: string) => (base === '$' ? path : base + path.slice(1));
+  // An `entities` key means ContextForge's layout (an export document of ours has none): a file
+  // of that shape that cannot be read is refused with its paths, never converted to nothing.
+  if ('entities' in value) {
+    const shape = contextForgeShapeErrors(value, base);
+    if (shape.length > 0) throw invalid(shape);
+  }
   if (isContextForge(value)) {
     const conversion = fromContextForge(value, `${base}.entities`);
     input = conversion.document;

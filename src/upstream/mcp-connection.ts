@@ -74,6 +74,8 @@ interface FastPath {
   origin: string;
   path: string;
   headers: Record<string, string>;
+  /** MAX_RESPONSE_BYTES, for the 2026-07-28 requests sent on this pool. */
+  maxResponseBytes?: number;
 }
 
 /** A tools/call on a stdio or SSE upstream, sent on the SDK transport and answered through the tap. */
@@ -134,8 +136,11 @@ export class UpstreamConnection {
   /** stdio and SSE upstreams: tools/call in flight on the SDK transport, by our request id. */
   private readonly tapped = new Map<string, TappedCall>();
   private tap: Transport | undefined;
-  /** stdio: the child printed a line over MAX_RESPONSE_BYTES; the SDK dropped the connection (and the child) for it. */
-  private oversized = false;
+  /**
+   * The upstream sent a message over MAX_RESPONSE_BYTES (a stdio line, a legacy SSE event) and the
+   * connection was dropped for it: the coded message every call it broke fails with.
+   */
+  private oversized: string | undefined;
 
   constructor(
     readonly target: UpstreamTarget,
@@ -181,15 +186,23 @@ export class UpstreamConnection {
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
       this.lane?.stop(); // the 2026 process goes with the connection
-      const why = this.oversized ? tooLargeMessage('a line of the upstream process', this.target.maxResponseBytes ?? 0) : 'the upstream closed the connection';
+      const why = this.oversized ?? 'the upstream closed the connection';
       for (const call of this.tapped.values()) call.fail(new Error(why));
       this.tapped.clear();
       if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
     };
     // Transport errors surface on the requests they break; a stdio line over MAX_RESPONSE_BYTES
-    // (the SDK's read buffer is bounded by it) closes the connection, which is then reopened.
+    // (the SDK's read buffer is bounded by it) closes the connection, which is then reopened. A
+    // legacy SSE event over it errors the capped stream (cappedFetch), which the event source
+    // would quietly reopen under a new session: the connection is closed and reopened instead.
     client.onerror = (error: Error) => {
-      if (/ReadBuffer exceeded/.test(error?.message ?? '')) this.oversized = true;
+      const message = error?.message ?? '';
+      const max = this.target.maxResponseBytes ?? 0;
+      if (/ReadBuffer exceeded/.test(message)) this.oversized = tooLargeMessage('a line of the upstream process', max);
+      else if (this.target.transport === 'sse' && message.includes('UPSTREAM_REPLY_TOO_LARGE')) {
+        this.oversized = tooLargeMessage('an event of the upstream stream', max);
+        void client.close();
+      }
     };
     for (const kind of ['tools', 'prompts', 'resources'] as const) {
       client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.hooks.onListChanged(kind));
@@ -216,7 +229,8 @@ export class UpstreamConnection {
       const version = client.getNegotiatedProtocolVersion();
       if (version) headers['mcp-protocol-version'] = version;
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
-      this.fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) }), origin: url.origin, path: url.pathname + url.search, headers };
+      const agent = new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) });
+      this.fast = { agent, origin: url.origin, path: url.pathname + url.search, headers, maxResponseBytes: this.target.maxResponseBytes };
       this.modernVersion = await discoverModern(await this.authorized(this.fast), timeoutMs);
     }
   }
@@ -354,17 +368,21 @@ export class UpstreamConnection {
         reply = message;
       }
     };
+    // One event at most MAX_RESPONSE_BYTES, checked on each whole event and on the part still
+    // arriving (so an endless event is cut off, and several small events in a chunk are not).
+    const max = Math.min(this.target.maxResponseBytes ?? MAX_STREAM_BUFFER, MAX_STREAM_BUFFER);
+    const tooLarge = () => new Error(tooLargeMessage('an event of the upstream stream', max));
     for await (const chunk of body) {
       buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-      if (buffer.length > MAX_STREAM_BUFFER) throw new Error('an SSE event over 64 MiB');
-      if (this.target.maxResponseBytes && buffer.length > this.target.maxResponseBytes) throw new Error(tooLargeMessage('an event of the upstream stream', this.target.maxResponseBytes));
       let match: RegExpExecArray | null;
       EVENT_END.lastIndex = 0;
       while ((match = EVENT_END.exec(buffer)) !== null) {
+        if (match.index > max) throw tooLarge();
         handle(buffer.slice(0, match.index));
         buffer = buffer.slice(match.index + match[0].length);
         EVENT_END.lastIndex = 0;
       }
+      if (buffer.length > max) throw tooLarge();
     }
     if (buffer.trim()) handle(buffer);
     return reply;
@@ -580,7 +598,7 @@ export class UpstreamConnection {
         this.stderrTail = scrubSecrets(this.stderrTail + chunk.toString('utf8'), [...Object.values(t.env), ...Object.values(t.headers)]).slice(-2000);
       });
       this.stdio = transport;
-      this.lane = new ModernStdioLane(t.name, { command: t.command!, args: t.args, env: { ...getDefaultEnvironment(), ...t.env } });
+      this.lane = new ModernStdioLane(t.name, { command: t.command!, args: t.args, env: { ...getDefaultEnvironment(), ...t.env } }, t.maxResponseBytes);
       return transport;
     }
     const url = new URL(t.url!);
@@ -615,7 +633,7 @@ export class UpstreamConnection {
       return new RpcError(REQUEST_TIMEOUT, `gateway "${name}" did not answer ${method} within ${timeoutMs} ms`);
     }
     const message = (error as Error)?.message ?? '';
-    if (this.oversized) return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" failed on ${method}: ${tooLargeMessage('a line of the upstream process', this.target.maxResponseBytes ?? 0)}`);
+    if (this.oversized) return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" failed on ${method}: ${this.oversized}`);
     if ((error as Error)?.name === 'ZodError' || (error as Error)?.name === 'SyntaxError' || /^\s*\[/.test(message) || /JSON/.test(message)) {
       return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" sent a malformed reply to ${method}`);
     }

@@ -3,6 +3,7 @@ import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
+import { readCappedText } from './limits.js';
 
 /**
  * The gateway as a 2026-07-28 client of a Streamable HTTP upstream: `server/discover` to learn
@@ -20,6 +21,13 @@ export interface ModernTarget {
   path: string;
   /** Auth and content headers, without a session id. */
   headers: Record<string, string>;
+  /** MAX_RESPONSE_BYTES: the largest JSON reply read (an SSE reply is bounded per event by `readStream`). */
+  maxResponseBytes?: number;
+}
+
+/** A reply body as text, read against the target's MAX_RESPONSE_BYTES when it has one. */
+function readBody(target: ModernTarget, body: AsyncIterable<Buffer | string> & { text(): Promise<string> }, what: string): Promise<string> {
+  return target.maxResponseBytes ? readCappedText(body, target.maxResponseBytes, what) : body.text();
 }
 
 type Reply = { result?: unknown; error?: unknown };
@@ -60,8 +68,12 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
       body: JSON.stringify({ jsonrpc: '2.0', id: 'gw-discover', method: 'server/discover', params }),
       signal: limit.signal,
     });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) return undefined;
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => undefined);
+      return undefined;
+    }
+    // An answer over MAX_RESPONSE_BYTES throws: the upstream counts as 2025 only.
+    const text = await readBody(target, res.body, 'the server/discover reply');
     const type = String(res.headers['content-type'] ?? '');
     const json = type.includes('text/event-stream') ? lastData(text) : text;
     const reply = JSON.parse(json ?? 'null') as { result?: { supportedVersions?: unknown } } | null;
@@ -118,7 +130,7 @@ export async function modernRequest(
     });
     const type = String(res.headers['content-type'] ?? '');
     if (type.includes('text/event-stream')) reply = await readStream(res.body, id, limit.signal);
-    else if (type.includes('json')) reply = parse(await res.body.text(), id);
+    else if (type.includes('json')) reply = parse(await readBody(target, res.body, 'the upstream reply'), id);
     else {
       await res.body.dump().catch(() => undefined);
       throw new Error(`HTTP ${res.statusCode}`);

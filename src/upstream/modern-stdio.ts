@@ -3,6 +3,7 @@ import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
+import { tooLargeMessage } from './limits.js';
 import { RelayedError } from './modern-http.js';
 
 /**
@@ -34,6 +35,7 @@ export interface StdioCall {
   notify?: (method: string, params: unknown) => void;
 }
 
+/** The line bound when the gateway has no MAX_RESPONSE_BYTES (64 MiB, as the 2025 stream's). */
 const MAX_LINE = 64 * 1024 * 1024;
 /** How long the second process may take to answer server/discover before it counts as 2025 only. */
 const DISCOVER_TIMEOUT_MS = 10_000;
@@ -49,6 +51,8 @@ export class ModernStdioLane {
   constructor(
     private readonly upstream: string,
     private readonly command: StdioCommand,
+    /** MAX_RESPONSE_BYTES: a longer line fails the calls in flight and restarts the process. */
+    private readonly maxLineBytes: number = MAX_LINE,
   ) {}
 
   /** The revision the lane speaks, opening it on first use; null when the upstream is 2025 only. */
@@ -66,25 +70,40 @@ export class ModernStdioLane {
   private async start(timeoutMs: number): Promise<string | null> {
     const child = spawn(this.command.command, this.command.args, { env: this.command.env, stdio: ['pipe', 'pipe', 'ignore'] });
     this.child = child;
-    let buffer = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buffer += chunk;
-      if (buffer.length > MAX_LINE) buffer = '';
+    // The line being read, in bytes; past maxLineBytes nothing more of this process is read.
+    let parts: Buffer[] = [];
+    let size = 0;
+    // A line over the bound cannot be tied to its request: every call in flight fails with the
+    // coded error, the process is stopped and the next request starts a fresh one.
+    const oversize = () => {
+      parts = [];
+      child.stdout!.removeAllListeners('data');
+      child.stdout!.resume(); // drained unread until the process is gone
+      if (this.child === child && typeof this.version === 'string') this.version = undefined;
+      this.fail(`gateway "${this.upstream}" failed: ${tooLargeMessage('a line of the upstream process', this.maxLineBytes)}`);
+      this.stop(child);
+    };
+    child.stdout!.on('data', (chunk: Buffer) => {
+      let start = 0;
       let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
+      while ((newline = chunk.indexOf(10, start)) >= 0) {
+        if (size + newline - start > this.maxLineBytes) return oversize();
+        parts.push(chunk.subarray(start, newline));
+        const line = Buffer.concat(parts).toString('utf8').trim();
+        parts = [];
+        size = 0;
+        start = newline + 1;
         if (line) this.receive(line);
       }
+      size += chunk.length - start;
+      if (size > this.maxLineBytes) return oversize();
+      if (start < chunk.length) parts.push(chunk.subarray(start));
     });
     child.once('exit', () => {
-      if (this.child === child) this.child = undefined;
+      if (this.child !== undefined && this.child !== child) return; // replaced: its calls were settled then
+      this.child = undefined;
       if (typeof this.version === 'string') this.version = undefined; // reopened on the next request
-      for (const [id, pending] of this.pending) {
-        this.pending.delete(id);
-        pending.resolve({ error: { code: UPSTREAM_FAILURE, message: `the 2026-07-28 process of gateway "${this.upstream}" exited` } });
-      }
+      this.fail(`the 2026-07-28 process of gateway "${this.upstream}" exited`);
     });
     child.once('error', () => undefined); // reported through exit
     child.stdin!.on('error', () => undefined);
@@ -96,6 +115,14 @@ export class ModernStdioLane {
       return Array.isArray(supported) ? (MODERN_VERSIONS.find((v) => supported.includes(v)) ?? null) : null;
     } catch {
       return null;
+    }
+  }
+
+  /** Settle every call in flight with an upstream failure. */
+  private fail(message: string): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.resolve({ error: { code: UPSTREAM_FAILURE, message } });
     }
   }
 
@@ -159,10 +186,9 @@ export class ModernStdioLane {
     return result as Record<string, unknown>;
   }
 
-  /** Stop the process (the connection closed, or the upstream is 2025 only). */
-  stop(): void {
-    const child = this.child;
-    this.child = undefined;
+  /** Stop the process (the connection closed, the upstream is 2025 only, or it printed an oversize line). */
+  stop(child = this.child): void {
+    if (this.child === child) this.child = undefined;
     if (child && child.exitCode === null) {
       child.stdin?.end();
       child.kill('SIGTERM');
