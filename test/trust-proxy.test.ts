@@ -38,7 +38,7 @@ describe('TRUST_PROXY and the failed sign-in throttle', () => {
   });
 
   it('ignores X-Forwarded-For by default, and from a peer that is not a named proxy', async () => {
-    for (const env of [{}, { TRUST_PROXY: '10.0.0.0/8' }]) {
+    for (const env of [{}, { TRUST_PROXY: '10.0.0.0/8' }] as Record<string, string>[]) {
       gw = await startTestGateway(STORES[0]!, { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60', ...env });
       await failFrom('203.0.113.1');
       // A client cannot pick a fresh address for itself: the peer (loopback) is what counts.
