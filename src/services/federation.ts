@@ -19,6 +19,8 @@ import { UpstreamCredentials } from '../upstream/credentials.js';
 import type { OutboundPolicy } from '../upstream/outbound-policy.js';
 import { plainEnv } from './env-secrets.js';
 import { ClientDelivery } from './client-delivery.js';
+import { InputRounds } from '../mcp/input-rounds.js';
+import { CLIENT_CAPABILITIES_META } from '../protocol/revision-2026.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
@@ -52,6 +54,8 @@ export interface FederationOptions {
   maxBackoffMs: number;
   /** Upstream sessions per client session (STDIO_UPSTREAM_SESSIONS, UPSTREAM_SESSION_MAX, UPSTREAM_SESSION_IDLE_MS). */
   sessions?: { stdio: 'shared' | 'per-client'; max: number; idleMs: number };
+  /** The gateway's secret: the key of the request states it mints for input rounds is derived from it. */
+  secret?: string;
 }
 
 const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
@@ -89,6 +93,8 @@ export class Federation implements Upstreams {
   /** Resource updates and log messages from upstreams, to the client sessions that asked. */
   private readonly delivery = new ClientDelivery();
   private readonly syncQueue: (() => void)[] = [];
+  /** 2026-07-28 callers of 2025-era upstreams: the upstream's requests of the client as input_required rounds. */
+  readonly rounds: InputRounds;
   /** Admin API changes of gateways being applied (see gatewayChanged). */
   private readonly changes = new Set<Promise<void>>();
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
@@ -104,6 +110,7 @@ export class Federation implements Upstreams {
     private readonly changed: (kind: 'tools' | 'prompts' | 'resources') => void,
   ) {
     // Token endpoints go through the outbound policy and MAX_RESPONSE_BYTES like the gateways (issue 10).
+    this.rounds = new InputRounds(options.secret);
     this.tokens = new OAuth2Tokens({ ...(options.policy ? { connect: options.policy.connector() } : {}), ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}) });
   }
 
@@ -212,6 +219,27 @@ export class Federation implements Upstreams {
       // 2026-07-28 both sides: the caller's own params, the upstream's answer as it is (input_required too).
       const modern = options.modern && (await shared.modernRequest('tools/call', { ...options.modern, name }, options));
       if (modern) return modern;
+      if (options.modern) {
+        // A 2026-07-28 caller, a 2025-era upstream: what the upstream asks of the client becomes input_required rounds.
+        const meta = options.modern._meta as Record<string, unknown> | undefined;
+        const capabilities = meta?.[CLIENT_CAPABILITIES_META] as Record<string, unknown> | undefined;
+        return await this.rounds.call(
+          {
+            principal: options.principal ?? 'anonymous',
+            gateway,
+            tool: name,
+            args,
+            params: options.modern,
+            capabilities,
+            timeoutMs: options.timeoutMs,
+            signal: options.signal,
+            ...(options.relay?.notify ? { notify: options.relay.notify } : {}),
+            ...(options.progressToken !== undefined ? { progressToken: options.progressToken } : {}),
+          },
+          (relay, signal, abort) =>
+            this.checkedCall(gateway, shared, name, args, { ...options, relay, signal, abort, modern: undefined }).catch((error: unknown) => toolError(gateway, error)),
+        );
+      }
       session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
       const connection = session?.connection ?? shared;
       if (session) {
@@ -229,12 +257,7 @@ export class Federation implements Upstreams {
       }
       return await this.checkedCall(gateway, connection, name, args, options);
     } catch (error) {
-      const rpc = error as RpcError;
-      // The upstream answered with a JSON-RPC error: the tool failed, the transport is fine.
-      if (rpc instanceof RpcError && !(rpc instanceof RelayedError) && rpc.data && (rpc.data as { upstream?: string }).upstream) {
-        return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
-      }
-      throw error;
+      return toolError(gateway, error);
     } finally {
       session?.release();
     }
@@ -387,6 +410,7 @@ export class Federation implements Upstreams {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.rounds.close();
     if (this.timer) clearInterval(this.timer);
     for (const release of this.syncQueue.splice(0)) release(); // queued syncs see `closed` and stop
     await Promise.all([...this.links.values()].map((link) => this.drop(link, false, false)));
@@ -786,6 +810,15 @@ function toolFields(
 async function toolsOf(repo: Repository, gateway: string): Promise<StoredObject[]> {
   const all = await repo.list('tools', { includeInactive: true });
   return all.filter((t) => t.fields.integration_type === 'MCP' && t.fields.gateway === gateway);
+}
+
+/** The upstream answered with a JSON-RPC error: the tool failed (a result with isError), the transport is fine. Anything else is rethrown. */
+function toolError(gateway: string, error: unknown): unknown {
+  const rpc = error as RpcError;
+  if (rpc instanceof RpcError && !(rpc instanceof RelayedError) && rpc.data && (rpc.data as { upstream?: string }).upstream) {
+    return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
+  }
+  throw error;
 }
 
 /** Whether two gateway versions connect to the same upstream the same way. */
