@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Http } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardHeaders } from '../src/protocol/revision-2026.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -14,6 +17,7 @@ import { stopChild } from './helpers/upstreams.js';
 // rounds, and the same upstream call completes on its retries.
 
 const ASKING = fileURLToPath(new URL('./fixtures/asking-upstream.mjs', import.meta.url));
+const CONFORMANCE = fileURLToPath(new URL('./fixtures/conformance-upstream.mjs', import.meta.url));
 const V = '2026-07-28';
 const ALL = { sampling: {}, elicitation: { form: {} }, roots: {} };
 const SAMPLED = (text: string) => ({ role: 'assistant', content: { type: 'text', text }, model: 'test-model', stopReason: 'endTurn' });
@@ -172,5 +176,100 @@ describe('era translation: a 2026-07-28 client, a 2025-only upstream that asks m
   it('a tool that asks nothing completes at once, and no round stays open', async () => {
     expect(textOf(await call('askhttp__last_outcome', {}))).toMatch(/^(answer|error|none)/);
     expect(gw.gateway.federation.rounds.size).toBe(0);
+  });
+});
+
+// The other way: a 2025 client (the SDK 1.x Client, with a session and handlers) calling tools of a
+// 2026-07-28-only upstream (the conformance fixture with --modern-only: initialize refused) whose
+// tools answer input_required: the gateway asks the client on its stream and retries upstream.
+describe('era translation: a 2025 client, a 2026-07-28-only upstream that answers input_required', () => {
+  let gw: TestGateway;
+  let upstream: ChildProcess;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    upstream = spawn(process.execPath, [CONFORMANCE, '0', '--modern-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<string>((resolve) => upstream.stdout!.on('data', (c) => /ready (\d+)/.test(String(c)) && resolve(/ready (\d+)/.exec(String(c))![1]!)));
+    gw = await startTestGateway(STORES[0]!);
+    const created = await gw.api('/gateways', { method: 'POST', body: { name: 'only26', url: `http://127.0.0.1:${port}/mcp` } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const refreshed = await gw.api('/gateways/only26/refresh', { method: 'POST' });
+    expect(refreshed.status, await refreshed.clone().text()).toBe(200);
+    expect(((await refreshed.json()) as { tools: number }).tools).toBeGreaterThan(10);
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    if (upstream) await stopChild(upstream);
+  });
+
+  async function client(capabilities: Record<string, unknown>): Promise<V1Client> {
+    const c = new V1Client({ name: 'era-2025', version: '1' }, { capabilities });
+    if (capabilities.elicitation) {
+      c.setRequestHandler(ElicitRequestSchema, async (request) => {
+        seen.push(`elicit ${request.params.message}`);
+        if (/color/.test(request.params.message)) return { action: 'accept', content: { color: 'blue' } };
+        if (/confirm/i.test(request.params.message)) return { action: 'accept', content: { ok: true } };
+        if (/context/.test(request.params.message)) return { action: 'accept', content: { context: 'the tea room' } };
+        return { action: 'accept', content: { name: 'Ada' } };
+      });
+    }
+    if (capabilities.sampling) {
+      c.setRequestHandler(CreateMessageRequestSchema, async () => {
+        seen.push('sample');
+        return SAMPLED('Bonjour') as never;
+      });
+    }
+    if (capabilities.roots) c.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///tmp/era', name: 'era' }] }));
+    await c.connect(new V1Http(new URL(`${gw.url}/mcp`), { requestInit: { headers: AUTH_HEADERS } }));
+    return c;
+  }
+  const textOf = (result: unknown) => ((result as { content: { text: string }[] }).content[0]!.text);
+
+  it('one round, several rounds, several requests in one round, and the upstream\'s requestState, all as server-to-client requests', async () => {
+    const c = await client({ elicitation: {}, sampling: {}, roots: {} });
+    try {
+      seen.length = 0;
+      const one = await c.callTool({ name: 'only26__test_input_required_result_elicitation', arguments: {} }, CallToolResultSchema);
+      expect(textOf(one)).toBe('Hello, Ada!');
+      expect(one).not.toHaveProperty('resultType');
+      expect(seen).toEqual(['elicit What is your name?']);
+      const multi = await c.callTool({ name: 'only26__test_input_required_result_multi_round', arguments: {} }, CallToolResultSchema);
+      expect(textOf(multi)).toBe('Multi-round complete: Ada likes blue');
+      const all = await c.callTool({ name: 'only26__test_input_required_result_multiple_inputs', arguments: {} }, CallToolResultSchema);
+      expect(textOf(all)).toBe('Bonjour Ada: 1 root(s) visible');
+      // The upstream verifies its own sealed state: it arrived untouched.
+      const state = await c.callTool({ name: 'only26__test_input_required_result_request_state', arguments: {} }, CallToolResultSchema);
+      expect(textOf(state)).toBe('state-ok: requestState verified and confirmation received');
+      const prompt = await c.getPrompt({ name: 'only26__test_input_required_result_prompt', arguments: {} });
+      expect((prompt.messages[0]!.content as { text: string }).text).toBe('Use the following context: the tea room');
+      // A tool that asks nothing: a plain result.
+      expect(textOf(await c.callTool({ name: 'only26__test_simple_text', arguments: {} }, CallToolResultSchema))).toMatch(/simple/i);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a client that did not declare the capability is not asked: the call fails with -32021 naming it', async () => {
+    const c = await client({ sampling: {} });
+    try {
+      seen.length = 0;
+      const failed = await c.callTool({ name: 'only26__test_input_required_result_elicitation', arguments: {} }, CallToolResultSchema).then(
+        () => undefined,
+        (error: unknown) => error as { code?: number; message: string },
+      );
+      expect(failed, 'the call must fail').toBeDefined();
+      expect(failed!.code).toBe(-32021);
+      expect(failed!.message).toMatch(/elicitation/);
+      expect(seen).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a 2026-07-28 client of the same upstream still gets its input_required rounds untouched', async () => {
+    const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'only26__test_input_required_result_elicitation', arguments: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': ALL } } };
+    const res = await fetch(`${gw.url}/mcp`, { method: 'POST', headers: { ...AUTH_HEADERS, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...standardHeaders(body) }, body: JSON.stringify(body) });
+    const reply = (await res.json()) as { result: Record<string, unknown> };
+    expect(reply.result).toMatchObject({ resultType: 'input_required', inputRequests: { user_name: { method: 'elicitation/create' } } });
   });
 });

@@ -392,6 +392,8 @@ export class Dispatcher {
   private upstreamOptions(gateway: string, context: DispatchContext, params?: Record<string, unknown>): UpstreamCallOptions {
     const options: UpstreamCallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs, client: context.client };
     if (context.meta && params) options.modern = params;
+    // A 2025 caller can be asked for what a 2026-07-28-only upstream needs (its input_required rounds).
+    else if (context.request) options.relay = context;
     return options;
   }
 }

@@ -7,7 +7,8 @@ import { disambiguated, federatedName, gatewayPrefix } from '../domain/names.js'
 import { GatewayError } from '../errors.js';
 import type { FederatedItems, View } from '../mcp/catalog.js';
 import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
-import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { deadline } from '../upstream/deadline.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import type { ClientSession } from '../mcp/client-sessions.js';
 import { notification } from '../mcp/jsonrpc.js';
@@ -20,9 +21,11 @@ import type { OutboundPolicy } from '../upstream/outbound-policy.js';
 import { plainEnv } from './env-secrets.js';
 import { ClientDelivery } from './client-delivery.js';
 import { InputRounds } from '../mcp/input-rounds.js';
-import { CLIENT_CAPABILITIES_META } from '../protocol/revision-2026.js';
+import { CLIENT_CAPABILITIES_META, MISSING_CAPABILITY } from '../protocol/revision-2026.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
+/** input_required rounds one request of a 2025 caller may take through a 2026-07-28-only upstream. */
+const MAX_INPUT_ROUNDS = 16;
 const MAX_CONCURRENT_SYNCS = 8;
 
 /** What a discovery found and how names were assigned. */
@@ -240,6 +243,8 @@ export class Federation implements Upstreams {
             this.checkedCall(gateway, shared, name, args, { ...options, relay, signal, abort, modern: undefined }).catch((error: unknown) => toolError(gateway, error)),
         );
       }
+      // A 2025 caller, a 2026-07-28-only upstream: its input_required rounds become requests of the client.
+      if (shared.isModernOnly) return await this.answerRounds(gateway, shared, 'tools/call', { name, arguments: args }, options);
       session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
       const connection = session?.connection ?? shared;
       if (session) {
@@ -274,13 +279,67 @@ export class Federation implements Upstreams {
   }
 
   async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
-    const modern = options.modern && (await this.ready(gateway).modernRequest('prompts/get', { ...options.modern, name }, options));
-    return modern || this.requestOn(gateway, 'prompts/get', { name, arguments: args }, options);
+    const shared = this.ready(gateway);
+    const modern = options.modern && (await shared.modernRequest('prompts/get', { ...options.modern, name }, options));
+    if (modern) return modern;
+    if (shared.isModernOnly) return this.answerRounds(gateway, shared, 'prompts/get', { name, arguments: args }, options);
+    return this.requestOn(gateway, 'prompts/get', { name, arguments: args }, options);
   }
 
   async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
-    const modern = options.modern && (await this.ready(gateway).modernRequest('resources/read', options.modern, options));
-    return modern || this.requestOn(gateway, 'resources/read', { uri }, options);
+    const shared = this.ready(gateway);
+    const modern = options.modern && (await shared.modernRequest('resources/read', options.modern, options));
+    if (modern) return modern;
+    if (shared.isModernOnly) return this.answerRounds(gateway, shared, 'resources/read', { uri }, options);
+    return this.requestOn(gateway, 'resources/read', { uri }, options);
+  }
+
+  /**
+   * A 2025 caller's request to a 2026-07-28-only upstream: sent as a 2026-07-28 request with the
+   * client's declared capabilities in `_meta`; each `input_required` answer's `inputRequests` go
+   * to the client as server-to-client requests on its stream (only what it declared: anything else
+   * fails the call with -32021), and the request is sent again with the `inputResponses` and the
+   * upstream's `requestState` untouched, until a final result (at most MAX_INPUT_ROUNDS rounds,
+   * all within the call's timeout).
+   */
+  private async answerRounds(gateway: string, shared: UpstreamConnection, method: string, base: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const limit = deadline(options.timeoutMs, options.signal);
+    const ends = Date.now() + options.timeoutMs;
+    const meta: Record<string, unknown> = { ...shared.modernMeta(options.client?.capabilities ?? {}), ...options.trace };
+    if (options.progressToken !== undefined) meta.progressToken = options.progressToken;
+    let params: Record<string, unknown> = { ...base, _meta: meta };
+    try {
+      for (let round = 0; ; round++) {
+        const result = await shared.modernRequest(method, params, { ...options, signal: limit.signal, abort: undefined, timeoutMs: Math.max(1, ends - Date.now()) });
+        if (!result) throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" does not answer 2026-07-28 requests any more`);
+        if (result.resultType !== 'input_required') {
+          const { resultType: _complete, ...rest } = result;
+          return rest;
+        }
+        if (round >= MAX_INPUT_ROUNDS) throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" asked the client for input more than ${MAX_INPUT_ROUNDS} times in one ${method}`);
+        const requests = result.inputRequests;
+        if (requests === null || typeof requests !== 'object' || Array.isArray(requests) || Object.keys(requests).length === 0) {
+          throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" answered input_required without inputRequests`);
+        }
+        const ask = options.relay?.request;
+        const answers = await Promise.all(
+          Object.entries(requests as Record<string, { method?: unknown; params?: unknown }>).map(async ([key, request]) => {
+            const needed = String(request?.method ?? '');
+            if (!ask) throw new RpcError(MISSING_CAPABILITY, `gateway "${gateway}" needs ${needed.slice(0, 100)} from the client, and this request cannot carry a request to the client (it has no event stream)`);
+            const answer = await ask(needed, request?.params ?? {}, limit.signal);
+            if ('error' in answer) {
+              if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `the client did not answer ${needed.slice(0, 100)} within the call's ${options.timeoutMs} ms`);
+              const code = answer.error.code === -32601 ? MISSING_CAPABILITY : answer.error.code;
+              throw new RpcError(code, `gateway "${gateway}" needs ${needed.slice(0, 100)} from the client: ${answer.error.message}`);
+            }
+            return [key, answer.result] as const;
+          }),
+        );
+        params = { ...base, _meta: meta, inputResponses: Object.fromEntries(answers), ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) };
+      }
+    } finally {
+      limit.dispose();
+    }
   }
 
   async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
