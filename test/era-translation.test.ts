@@ -177,6 +177,24 @@ describe('era translation: a 2026-07-28 client, a 2025-only upstream that asks m
     expect(textOf(await call('askhttp__last_outcome', {}))).toMatch(/^(answer|error|none)/);
     expect(gw.gateway.federation.rounds.size).toBe(0);
   });
+
+  it('at most 16 rounds wait per caller: the 17th call that asks is refused, the others still complete', async () => {
+    const open = await Promise.all(Array.from({ length: 16 }, () => call('askhttp__ask_sampling', {}, {}, ALL, other)));
+    for (const reply of open) inputs(reply);
+    expect(gw.gateway.federation.rounds.size).toBe(16);
+    const refused = await call('askhttp__ask_sampling', {}, {}, ALL, other);
+    expect(refused.error).toMatchObject({ code: -32602 });
+    expect(refused.error!.message).toMatch(/too many pending input rounds/);
+    // Another caller is not held back by this one's rounds.
+    const mine = await call('askhttp__ask_sampling', {});
+    const [key] = Object.keys(inputs(mine));
+    expect(textOf(await call('askhttp__ask_sampling', {}, { inputResponses: { [key!]: SAMPLED('mine') }, requestState: mine.result!.requestState }))).toBe('sampled=mine');
+    const done = await Promise.all(
+      open.map((reply) => call('askhttp__ask_sampling', {}, { inputResponses: { [Object.keys(inputs(reply))[0]!]: SAMPLED('ok') }, requestState: reply.result!.requestState }, ALL, other)),
+    );
+    for (const reply of done) expect(textOf(reply)).toBe('sampled=ok');
+    expect(gw.gateway.federation.rounds.size).toBe(0);
+  });
 });
 
 // The other way: a 2025 client (the SDK 1.x Client, with a session and handlers) calling tools of a
