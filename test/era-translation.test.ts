@@ -12,8 +12,8 @@ import { STORES } from './helpers/stores.js';
 import { stopChild } from './helpers/upstreams.js';
 
 // Era translation (issue 9, item 3), with real upstreams and raw 2026-07-28 HTTP requests: a
-// 2026-07-28 client calling tools of a 2025-only upstream (the SDK 1.x fixture, over stdio and
-// over Streamable HTTP) whose tools ask the client mid-call gets those requests as input_required
+// 2026-07-28 client calling tools of a 2025-only upstream (the SDK 1.x fixture, over stdio, legacy
+// SSE and Streamable HTTP) whose tools ask the client mid-call gets those requests as input_required
 // rounds, and the same upstream call completes on its retries.
 
 const ASKING = fileURLToPath(new URL('./fixtures/asking-upstream.mjs', import.meta.url));
@@ -38,6 +38,7 @@ describe('era translation: a 2026-07-28 client, a 2025-only upstream that asks m
     const gateways = [
       { name: 'askstdio', transport: 'stdio', command: process.execPath, args: [ASKING] },
       { name: 'askhttp', url: `http://127.0.0.1:${port}/mcp` },
+      { name: 'asksse', transport: 'sse', url: `http://127.0.0.1:${port}/sse` },
       { name: 'askshort', transport: 'stdio', command: process.execPath, args: [ASKING], timeout_ms: 1500 },
     ];
     for (const body of gateways) {
@@ -80,7 +81,7 @@ describe('era translation: a 2026-07-28 client, a 2025-only upstream that asks m
     return (reply.result!.content as { text: string }[])[0]!.text;
   };
 
-  it.each(['askstdio', 'askhttp'])('%s: three rounds in a row (elicitation, sampling, roots) complete the one upstream call', async (gateway) => {
+  it.each(['askstdio', 'askhttp', 'asksse'])('%s: three rounds in a row (elicitation, sampling, roots) complete the one upstream call', async (gateway) => {
     const tool = `${gateway}__ask_all`;
     const args = { topic: 'tea' };
     const first = await call(tool, args);
