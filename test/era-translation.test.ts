@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Http } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardHeaders } from '../src/protocol/revision-2026.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -263,6 +263,23 @@ describe('era translation: a 2025 client, a 2026-07-28-only upstream that answer
       expect((prompt.messages[0]!.content as { text: string }).text).toBe('Use the following context: the tea room');
       // A tool that asks nothing: a plain result.
       expect(textOf(await c.callTool({ name: 'only26__test_simple_text', arguments: {} }, CallToolResultSchema))).toMatch(/simple/i);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('progress under the client\'s token, and log messages at the level it set, reach the 2025 client', async () => {
+    const c = await client({});
+    try {
+      const progress: number[] = [];
+      await c.callTool({ name: 'only26__test_tool_with_progress', arguments: {} }, CallToolResultSchema, { onprogress: (p) => progress.push(p.progress) });
+      expect(progress).toEqual([0, 50, 100]);
+      const logs: string[] = [];
+      c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(`${n.params.level} ${String(n.params.data)}`));
+      await c.setLoggingLevel('info');
+      await c.callTool({ name: 'only26__test_tool_with_logging', arguments: {} }, CallToolResultSchema);
+      expect(logs.length).toBeGreaterThanOrEqual(3);
+      expect(logs[0]).toMatch(/^info /);
     } finally {
       await c.close();
     }

@@ -21,7 +21,7 @@ import type { OutboundPolicy } from '../upstream/outbound-policy.js';
 import { plainEnv } from './env-secrets.js';
 import { ClientDelivery } from './client-delivery.js';
 import { InputRounds } from '../mcp/input-rounds.js';
-import { CLIENT_CAPABILITIES_META, MISSING_CAPABILITY } from '../protocol/revision-2026.js';
+import { CLIENT_CAPABILITIES_META, LOG_LEVEL_META, MISSING_CAPABILITY } from '../protocol/revision-2026.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 /** input_required rounds one request of a 2025 caller may take through a 2026-07-28-only upstream. */
@@ -307,6 +307,8 @@ export class Federation implements Upstreams {
     const ends = Date.now() + options.timeoutMs;
     const meta: Record<string, unknown> = { ...shared.modernMeta(options.client?.capabilities ?? {}), ...options.trace };
     if (options.progressToken !== undefined) meta.progressToken = options.progressToken;
+    // The level the client set with logging/setLevel becomes the request's own (2026 logs per request).
+    if (options.client?.logLevel) meta[LOG_LEVEL_META] = options.client.logLevel;
     let params: Record<string, unknown> = { ...base, _meta: meta };
     try {
       for (let round = 0; ; round++) {
