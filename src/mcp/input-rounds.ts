@@ -41,9 +41,12 @@ interface Ask {
 type Outcome = { result: unknown } | { error: unknown };
 
 interface Round {
+  /** Set when the round opens (its first input_required answer): a call that asks nothing costs no id or hash. */
   id: string;
   principal: string;
   binding: string;
+  /** The hash of the call (gateway, tool, arguments) the round's states are bound to. */
+  bind: () => string;
   /** Number of the latest `input_required` answer; its state is the only one accepted. */
   seq: number;
   registered: boolean;
@@ -116,13 +119,14 @@ export class InputRounds {
    * `input_required` result; rejects with the call's error or a refused state.
    */
   async call(call: RoundCall, start: StartCall): Promise<unknown> {
-    const binding = hash(canonicalJson({ g: call.gateway, t: call.tool, a: call.args }));
+    const bind = () => hash(canonicalJson({ g: call.gateway, t: call.tool, a: call.args }));
     const state = call.params.requestState;
     if (state === undefined) {
       const round: Round = {
-        id: randomUUID(),
+        id: '',
         principal: call.principal,
-        binding,
+        binding: '',
+        bind,
         seq: 0,
         registered: false,
         controller: new AbortController(),
@@ -149,7 +153,7 @@ export class InputRounds {
       );
       return this.serve(round, call);
     }
-    const round = this.verify(state, call, binding);
+    const round = this.verify(state, call, bind());
     const responses = call.params.inputResponses;
     if (responses !== null && typeof responses === 'object' && !Array.isArray(responses)) {
       for (const [key, ask] of round.asks) {
@@ -241,6 +245,8 @@ export class InputRounds {
         throw new RpcError(INVALID_PARAMS, `too many pending input rounds for this caller (at most ${MAX_ROUNDS_PER_PRINCIPAL}); answer or abandon the others first`);
       }
       this.perPrincipal.set(round.principal, open + 1);
+      round.id = randomUUID();
+      round.binding = round.bind();
       this.rounds.set(round.id, round);
       round.registered = true;
     }
