@@ -77,6 +77,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger,
       {
         policy,
+        secret,
         maxResponseBytes: mcp.maxResponseBytes,
         nameSeparator: mcp.nameSeparator,
         healthIntervalMs: mcp.healthIntervalMs,

@@ -19,6 +19,7 @@ import {
   type RpcMessage,
 } from './jsonrpc.js';
 import { applyArgumentRules } from './curation.js';
+import { principalKey } from './input-rounds.js';
 import type { PromptRenderer } from './prompt-renderer.js';
 import { callTarget, findTools } from './tool-search.js';
 import { checkParamHeaders, gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
@@ -75,6 +76,8 @@ export interface UpstreamCallOptions {
   modern?: Record<string, unknown>;
   /** The caller's 2025 session (Mcp-Session-Id or legacy SSE), if it has one: upstream sessions and subscriptions follow it. */
   client?: ClientSession;
+  /** Who calls (principalKey): a 2026-07-28 caller's input rounds are bound to it. */
+  principal?: string;
 }
 
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
@@ -284,6 +287,7 @@ export class Dispatcher {
           modern: context.meta ? { ...params, arguments: callArgs } : undefined,
           paramHeaders: context.paramHeaders,
           client: context.client,
+          principal: principalKey(context.principal),
         });
       } else {
         const server = view.server ?? snapshot.toolServer.get(String(tool.fields.name));
@@ -388,6 +392,8 @@ export class Dispatcher {
   private upstreamOptions(gateway: string, context: DispatchContext, params?: Record<string, unknown>): UpstreamCallOptions {
     const options: UpstreamCallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs, client: context.client };
     if (context.meta && params) options.modern = params;
+    // A 2025 caller can be asked for what a 2026-07-28-only upstream needs (its input_required rounds).
+    else if (context.request) options.relay = context;
     return options;
   }
 }

@@ -7,7 +7,8 @@ import { disambiguated, federatedName, gatewayPrefix } from '../domain/names.js'
 import { GatewayError } from '../errors.js';
 import type { FederatedItems, View } from '../mcp/catalog.js';
 import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
-import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { deadline } from '../upstream/deadline.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import type { ClientSession } from '../mcp/client-sessions.js';
 import { notification } from '../mcp/jsonrpc.js';
@@ -19,8 +20,12 @@ import { UpstreamCredentials } from '../upstream/credentials.js';
 import type { OutboundPolicy } from '../upstream/outbound-policy.js';
 import { plainEnv } from './env-secrets.js';
 import { ClientDelivery } from './client-delivery.js';
+import { InputRounds } from '../mcp/input-rounds.js';
+import { CLIENT_CAPABILITIES_META, LOG_LEVEL_META, MISSING_CAPABILITY } from '../protocol/revision-2026.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
+/** input_required rounds one request of a 2025 caller may take through a 2026-07-28-only upstream. */
+const MAX_INPUT_ROUNDS = 16;
 const MAX_CONCURRENT_SYNCS = 8;
 
 /** What a discovery found and how names were assigned. */
@@ -52,6 +57,8 @@ export interface FederationOptions {
   maxBackoffMs: number;
   /** Upstream sessions per client session (STDIO_UPSTREAM_SESSIONS, UPSTREAM_SESSION_MAX, UPSTREAM_SESSION_IDLE_MS). */
   sessions?: { stdio: 'shared' | 'per-client'; max: number; idleMs: number };
+  /** The gateway's secret: the key of the request states it mints for input rounds is derived from it. */
+  secret?: string;
 }
 
 const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
@@ -89,6 +96,8 @@ export class Federation implements Upstreams {
   /** Resource updates and log messages from upstreams, to the client sessions that asked. */
   private readonly delivery = new ClientDelivery();
   private readonly syncQueue: (() => void)[] = [];
+  /** 2026-07-28 callers of 2025-era upstreams: the upstream's requests of the client as input_required rounds. */
+  readonly rounds: InputRounds;
   /** Admin API changes of gateways being applied (see gatewayChanged). */
   private readonly changes = new Set<Promise<void>>();
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
@@ -104,6 +113,7 @@ export class Federation implements Upstreams {
     private readonly changed: (kind: 'tools' | 'prompts' | 'resources') => void,
   ) {
     // Token endpoints go through the outbound policy and MAX_RESPONSE_BYTES like the gateways (issue 10).
+    this.rounds = new InputRounds(options.secret);
     this.tokens = new OAuth2Tokens({ ...(options.policy ? { connect: options.policy.connector() } : {}), ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}) });
   }
 
@@ -212,6 +222,29 @@ export class Federation implements Upstreams {
       // 2026-07-28 both sides: the caller's own params, the upstream's answer as it is (input_required too).
       const modern = options.modern && (await shared.modernRequest('tools/call', { ...options.modern, name }, options));
       if (modern) return modern;
+      if (options.modern) {
+        // A 2026-07-28 caller, a 2025-era upstream: what the upstream asks of the client becomes input_required rounds.
+        const meta = options.modern._meta as Record<string, unknown> | undefined;
+        const capabilities = meta?.[CLIENT_CAPABILITIES_META] as Record<string, unknown> | undefined;
+        return await this.rounds.call(
+          {
+            principal: options.principal ?? 'anonymous',
+            gateway,
+            tool: name,
+            args,
+            params: options.modern,
+            capabilities,
+            timeoutMs: options.timeoutMs,
+            signal: options.signal,
+            ...(options.relay?.notify ? { notify: options.relay.notify } : {}),
+            ...(options.progressToken !== undefined ? { progressToken: options.progressToken } : {}),
+          },
+          (relay, signal, abort) =>
+            this.checkedCall(gateway, shared, name, args, { ...options, relay, signal, abort, modern: undefined }).catch((error: unknown) => toolError(gateway, error)),
+        );
+      }
+      // A 2025 caller, a 2026-07-28-only upstream: its input_required rounds become requests of the client.
+      if (shared.isModernOnly) return await this.answerRounds(gateway, shared, 'tools/call', { name, arguments: args }, options);
       session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
       const connection = session?.connection ?? shared;
       if (session) {
@@ -229,12 +262,7 @@ export class Federation implements Upstreams {
       }
       return await this.checkedCall(gateway, connection, name, args, options);
     } catch (error) {
-      const rpc = error as RpcError;
-      // The upstream answered with a JSON-RPC error: the tool failed, the transport is fine.
-      if (rpc instanceof RpcError && !(rpc instanceof RelayedError) && rpc.data && (rpc.data as { upstream?: string }).upstream) {
-        return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
-      }
-      throw error;
+      return toolError(gateway, error);
     } finally {
       session?.release();
     }
@@ -251,13 +279,69 @@ export class Federation implements Upstreams {
   }
 
   async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
-    const modern = options.modern && (await this.ready(gateway).modernRequest('prompts/get', { ...options.modern, name }, options));
-    return modern || this.requestOn(gateway, 'prompts/get', { name, arguments: args }, options);
+    const shared = this.ready(gateway);
+    const modern = options.modern && (await shared.modernRequest('prompts/get', { ...options.modern, name }, options));
+    if (modern) return modern;
+    if (shared.isModernOnly) return this.answerRounds(gateway, shared, 'prompts/get', { name, arguments: args }, options);
+    return this.requestOn(gateway, 'prompts/get', { name, arguments: args }, options);
   }
 
   async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
-    const modern = options.modern && (await this.ready(gateway).modernRequest('resources/read', options.modern, options));
-    return modern || this.requestOn(gateway, 'resources/read', { uri }, options);
+    const shared = this.ready(gateway);
+    const modern = options.modern && (await shared.modernRequest('resources/read', options.modern, options));
+    if (modern) return modern;
+    if (shared.isModernOnly) return this.answerRounds(gateway, shared, 'resources/read', { uri }, options);
+    return this.requestOn(gateway, 'resources/read', { uri }, options);
+  }
+
+  /**
+   * A 2025 caller's request to a 2026-07-28-only upstream: sent as a 2026-07-28 request with the
+   * client's declared capabilities in `_meta`; each `input_required` answer's `inputRequests` go
+   * to the client as server-to-client requests on its stream (only what it declared: anything else
+   * fails the call with -32021), and the request is sent again with the `inputResponses` and the
+   * upstream's `requestState` untouched, until a final result (at most MAX_INPUT_ROUNDS rounds,
+   * all within the call's timeout).
+   */
+  private async answerRounds(gateway: string, shared: UpstreamConnection, method: string, base: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+    const limit = deadline(options.timeoutMs, options.signal);
+    const ends = Date.now() + options.timeoutMs;
+    const meta: Record<string, unknown> = { ...shared.modernMeta(options.client?.capabilities ?? {}), ...options.trace };
+    if (options.progressToken !== undefined) meta.progressToken = options.progressToken;
+    // The level the client set with logging/setLevel becomes the request's own (2026 logs per request).
+    if (options.client?.logLevel) meta[LOG_LEVEL_META] = options.client.logLevel;
+    let params: Record<string, unknown> = { ...base, _meta: meta };
+    try {
+      for (let round = 0; ; round++) {
+        const result = await shared.modernRequest(method, params, { ...options, signal: limit.signal, abort: undefined, timeoutMs: Math.max(1, ends - Date.now()) });
+        if (!result) throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" does not answer 2026-07-28 requests any more`);
+        if (result.resultType !== 'input_required') {
+          const { resultType: _complete, ...rest } = result;
+          return rest;
+        }
+        if (round >= MAX_INPUT_ROUNDS) throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" asked the client for input more than ${MAX_INPUT_ROUNDS} times in one ${method}`);
+        const requests = result.inputRequests;
+        if (requests === null || typeof requests !== 'object' || Array.isArray(requests) || Object.keys(requests).length === 0) {
+          throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" answered input_required without inputRequests`);
+        }
+        const ask = options.relay?.request;
+        const answers = await Promise.all(
+          Object.entries(requests as Record<string, { method?: unknown; params?: unknown }>).map(async ([key, request]) => {
+            const needed = String(request?.method ?? '');
+            if (!ask) throw new RpcError(MISSING_CAPABILITY, `gateway "${gateway}" needs ${needed.slice(0, 100)} from the client, and this request cannot carry a request to the client (it has no event stream)`);
+            const answer = await ask(needed, request?.params ?? {}, limit.signal);
+            if ('error' in answer) {
+              if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `the client did not answer ${needed.slice(0, 100)} within the call's ${options.timeoutMs} ms`);
+              const code = answer.error.code === -32601 ? MISSING_CAPABILITY : answer.error.code;
+              throw new RpcError(code, `gateway "${gateway}" needs ${needed.slice(0, 100)} from the client: ${answer.error.message}`);
+            }
+            return [key, answer.result] as const;
+          }),
+        );
+        params = { ...base, _meta: meta, inputResponses: Object.fromEntries(answers), ...(result.requestState !== undefined ? { requestState: result.requestState } : {}) };
+      }
+    } finally {
+      limit.dispose();
+    }
   }
 
   async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
@@ -387,6 +471,7 @@ export class Federation implements Upstreams {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.rounds.close();
     if (this.timer) clearInterval(this.timer);
     for (const release of this.syncQueue.splice(0)) release(); // queued syncs see `closed` and stop
     await Promise.all([...this.links.values()].map((link) => this.drop(link, false, false)));
@@ -786,6 +871,15 @@ function toolFields(
 async function toolsOf(repo: Repository, gateway: string): Promise<StoredObject[]> {
   const all = await repo.list('tools', { includeInactive: true });
   return all.filter((t) => t.fields.integration_type === 'MCP' && t.fields.gateway === gateway);
+}
+
+/** The upstream answered with a JSON-RPC error: the tool failed (a result with isError), the transport is fine. Anything else is rethrown. */
+function toolError(gateway: string, error: unknown): unknown {
+  const rpc = error as RpcError;
+  if (rpc instanceof RpcError && !(rpc instanceof RelayedError) && rpc.data && (rpc.data as { upstream?: string }).upstream) {
+    return { content: [{ type: 'text', text: `gateway "${gateway}" reported an error: ${rpc.message}` }], isError: true };
+  }
+  throw error;
 }
 
 /** Whether two gateway versions connect to the same upstream the same way. */

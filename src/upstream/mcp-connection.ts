@@ -5,7 +5,8 @@ import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
 import { deadline } from './deadline.js';
-import { discoverModern, modernRequest } from './modern-http.js';
+import { discoverModern, modernRequest, type ModernServer } from './modern-http.js';
+import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import { ModernStdioLane } from './modern-stdio.js';
 import { cappedFetch, policyFetch, readCappedText, tooLargeMessage } from './limits.js';
 
@@ -131,6 +132,12 @@ export class UpstreamConnection {
   private fastId = 0;
   /** The 2026-07-28 revision the upstream also serves (found by server/discover), if any. */
   private modernVersion: string | undefined;
+  /**
+   * A Streamable HTTP upstream that serves 2026-07-28 only (it refused `initialize` and answered
+   * `server/discover`): every request, discovery and health checks too, goes out as a stateless
+   * 2026-07-28 request; there is no SDK client.
+   */
+  private modernOnly: ModernServer | undefined;
   /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
   private lane: ModernStdioLane | undefined;
   /** stdio and SSE upstreams: tools/call in flight on the SDK transport, by our request id. */
@@ -161,7 +168,17 @@ export class UpstreamConnection {
   }
 
   get connected(): boolean {
-    return this.client !== undefined;
+    return this.client !== undefined || this.modernOnly !== undefined;
+  }
+
+  /** Whether the upstream serves 2026-07-28 only: 2025 callers are served over 2026-07-28 requests (era translation). */
+  get isModernOnly(): boolean {
+    return this.modernOnly !== undefined;
+  }
+
+  /** The `_meta` of a request the gateway makes of a 2026-07-28-only upstream, with the capabilities of the client it serves. */
+  modernMeta(capabilities: Record<string, unknown> = {}): Record<string, unknown> {
+    return { [PROTOCOL_VERSION_META]: this.modernVersion, [CLIENT_CAPABILITIES_META]: capabilities, [CLIENT_INFO_META]: { name: 'mcpgateway', version: VERSION } };
   }
 
   /** Whether the upstream declared resources.subscribe. */
@@ -215,6 +232,10 @@ export class UpstreamConnection {
       await client.connect(transport, { timeout: timeoutMs });
     } catch (error) {
       await client.close().catch(() => undefined);
+      // A Streamable HTTP upstream that answers initialize with an HTTP error may serve 2026-07-28 only
+      // (one that does not answer at all, or cannot be reached, is not asked again).
+      const status = (error as { data?: { status?: unknown } } | null)?.data?.status;
+      if (typeof status === 'number' && transport instanceof StreamableHTTPClientTransport && (await this.connectModernOnly(timeoutMs))) return;
       throw new RpcError(UPSTREAM_FAILURE, `cannot connect to gateway "${this.target.name}": ${describe(error)}${this.stderrHint()}`);
     }
     this.client = client;
@@ -231,8 +252,28 @@ export class UpstreamConnection {
       if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
       const agent = new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) });
       this.fast = { agent, origin: url.origin, path: url.pathname + url.search, headers, maxResponseBytes: this.target.maxResponseBytes };
-      this.modernVersion = await discoverModern(await this.authorized(this.fast), timeoutMs);
+      this.modernVersion = (await discoverModern(await this.authorized(this.fast), timeoutMs))?.version;
     }
+  }
+
+  /** `server/discover` on an upstream that refused initialize: true when it serves 2026-07-28 (then this connection speaks only that). */
+  private async connectModernOnly(timeoutMs: number): Promise<boolean> {
+    const url = new URL(this.target.url!);
+    const headers: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(this.target.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    const fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) }), origin: url.origin, path: url.pathname + url.search, headers, maxResponseBytes: this.target.maxResponseBytes };
+    const found = await discoverModern(await this.authorized(fast), timeoutMs);
+    if (!found) {
+      await fast.agent.close().catch(() => undefined);
+      return false;
+    }
+    this.fast = fast;
+    this.modernVersion = found.version;
+    this.modernOnly = found;
+    return true;
   }
 
   /** The fast path's address with the current oauth2 token, when the gateway has one. */
@@ -511,8 +552,8 @@ export class UpstreamConnection {
 
   /** Everything the upstream offers, page by page. */
   async discover(timeoutMs: number): Promise<UpstreamLists> {
-    const client = this.require();
-    const capabilities = (client.getServerCapabilities() ?? {}) as Record<string, unknown>;
+    const client = this.modernOnly ? undefined : this.require();
+    const capabilities = (this.modernOnly?.capabilities ?? client!.getServerCapabilities() ?? {}) as Record<string, unknown>;
     const list = async (method: string, key: string) => {
       const items: Record<string, unknown>[] = [];
       let cursor: string | undefined;
@@ -530,16 +571,21 @@ export class UpstreamConnection {
     const prompts = capabilities.prompts ? await list('prompts/list', 'prompts') : [];
     const resources = capabilities.resources ? await list('resources/list', 'resources') : [];
     const templates = capabilities.resources ? await list('resources/templates/list', 'resourceTemplates').catch(() => []) : [];
-    const instructions = client.getInstructions();
+    const instructions = this.modernOnly ? this.modernOnly.instructions : client!.getInstructions();
     return { tools, prompts, resources, templates, capabilities, ...(typeof instructions === 'string' && instructions !== '' ? { instructions } : {}) };
   }
 
   async ping(timeoutMs: number): Promise<void> {
-    await this.request('ping', {}, { timeoutMs });
+    // 2026-07-28 has no ping: server/discover is the cheapest request.
+    await this.request(this.modernOnly ? 'server/discover' : 'ping', {}, { timeoutMs });
   }
 
   /** One request; upstream JSON-RPC errors are rethrown as RpcError with the upstream's code and message. */
   async request(method: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown> {
+    if (this.modernOnly) {
+      const meta = { ...this.modernMeta(), ...(params._meta as Record<string, unknown> | undefined) };
+      return this.modernRequest(method, { ...params, _meta: meta }, options);
+    }
     const client = this.require();
     try {
       const requestOptions: Record<string, unknown> = { timeout: options.timeoutMs };

@@ -51,11 +51,18 @@ function headersFor(target: ModernTarget, version: string, method: string, param
   return headers;
 }
 
+/** What `server/discover` told: the revision both sides serve, the upstream's capabilities and instructions. */
+export interface ModernServer {
+  version: string;
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+}
+
 /**
  * Ask the upstream for `server/discover` as a 2026-07-28 client: the newest revision both sides
  * serve, or undefined (a 2025-only upstream answers with an error or an HTTP error).
  */
-export async function discoverModern(target: ModernTarget, timeoutMs: number): Promise<string | undefined> {
+export async function discoverModern(target: ModernTarget, timeoutMs: number): Promise<ModernServer | undefined> {
   const version = MODERN_VERSIONS[0]!;
   const params = { _meta: { [PROTOCOL_VERSION_META]: version, [CLIENT_CAPABILITIES_META]: {}, [CLIENT_INFO_META]: { name: 'mcpgateway', version: VERSION } } };
   const limit = deadline(timeoutMs);
@@ -76,10 +83,18 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
     const text = await readBody(target, res.body, 'the server/discover reply');
     const type = String(res.headers['content-type'] ?? '');
     const json = type.includes('text/event-stream') ? lastData(text) : text;
-    const reply = JSON.parse(json ?? 'null') as { result?: { supportedVersions?: unknown } } | null;
+    const reply = JSON.parse(json ?? 'null') as { result?: { supportedVersions?: unknown; capabilities?: unknown; instructions?: unknown } } | null;
     const supported = reply?.result?.supportedVersions;
     if (!Array.isArray(supported)) return undefined;
-    return MODERN_VERSIONS.find((v) => supported.includes(v));
+    const found = MODERN_VERSIONS.find((v) => supported.includes(v));
+    if (!found) return undefined;
+    const capabilities = reply!.result!.capabilities;
+    const instructions = reply!.result!.instructions;
+    return {
+      version: found,
+      capabilities: capabilities && typeof capabilities === 'object' && !Array.isArray(capabilities) ? (capabilities as Record<string, unknown>) : {},
+      ...(typeof instructions === 'string' && instructions !== '' ? { instructions } : {}),
+    };
   } catch {
     return undefined;
   } finally {
