@@ -122,10 +122,10 @@ describe('client matrix: real SDK clients through every client transport, compar
       // clients themselves may drop the last one when it arrives in the same read as the result: they
       // handle a notification a microtask late and the response at once. So: all of them over
       // Streamable HTTP (a stream per call); elsewhere, in order and at least the first. On a loaded
-      // machine the last two can share a read with the result, so directly over stdio the SDK has
-      // been seen to keep only one (CI, and 4 of 14 runs of a helper at load 5): a count would test
-      // the SDK's timing, not the relay. test/relay-transports.test.ts holds the gateway to all of
-      // them from every upstream transport.
+      // machine the last two can share a read with the result, and the SDK then keeps only one (a
+      // list of one was seen in 4 of 14 runs at load 5, through the stdio bridge or direct over
+      // stdio): a count here tests the SDK's timing, not the relay. test/relay-transports.test.ts
+      // holds the gateway to all of them from every upstream transport.
       if (route === 'streamable-http') {
         expect(through.progress).toEqual([
           [1, 2, 3],
