@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { GatewayError } from '../errors.js';
-import { formatCapability } from './file.js';
+import { formatCapability } from './format.js';
 import type { Capability } from './schema.js';
 
 /** Writing generated capabilities into a folder: all or nothing about overwrites, each file atomically. */
