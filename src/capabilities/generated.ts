@@ -25,21 +25,24 @@ export type CheckResult = { ok: true; capability: Capability } | { ok: false; pa
 
 type Json = Record<string, unknown>;
 type Path = (string | number)[];
-type Check = (value: unknown, path: Path) => unknown;
+type Check = (value: unknown) => unknown;
+
+/** Where the check is: pushed and popped by the containers, copied only into an error. */
+const at: Path = [];
 
 class Invalid extends Error {
-  constructor(
-    readonly path: Path,
-    message: string,
-  ) {
+  readonly path: Path;
+  constructor(message: string, key?: string | number) {
     super(message);
+    this.path = key === undefined ? [...at] : [...at, key];
   }
 }
 
 /** Check and normalize one capability (as zod's `capabilitySchema.safeParse` would). */
 export function checkCapability(value: unknown): CheckResult {
+  at.length = 0;
   try {
-    const capability = capability_(value, []) as Capability;
+    const capability = capability_(value) as Capability;
     placeholders(capability);
     return { ok: true, capability };
   } catch (error) {
@@ -68,16 +71,16 @@ interface StringRules {
 }
 
 function str(rules: StringRules = {}): Check {
-  return (value, path) => {
-    if (typeof value !== 'string') throw new Invalid(path, `Invalid input: expected string, received ${typeName(value)}`);
-    if (rules.min && value.length < rules.min[0]) throw new Invalid(path, rules.min[1]);
-    if (rules.max && value.length > rules.max[0]) throw new Invalid(path, rules.max[1]);
+  return (value) => {
+    if (typeof value !== 'string') throw new Invalid(`Invalid input: expected string, received ${typeName(value)}`);
+    if (rules.min && value.length < rules.min[0]) throw new Invalid(rules.min[1]);
+    if (rules.max && value.length > rules.max[0]) throw new Invalid(rules.max[1]);
     if (rules.pattern) {
       rules.pattern[0].lastIndex = 0;
-      if (!rules.pattern[0].test(value)) throw new Invalid(path, rules.pattern[1]);
+      if (!rules.pattern[0].test(value)) throw new Invalid(rules.pattern[1]);
     }
     const problem = rules.problem?.(value);
-    if (problem) throw new Invalid(path, problem);
+    if (problem) throw new Invalid(problem);
     return value;
   };
 }
@@ -92,45 +95,46 @@ const mediaType = str({ max: [256, tooBig(256)], pattern: [MEDIA_TYPE_PATTERN, '
 const envRef = str({ pattern: [ENV_REF_PATTERN, 'must be an environment reference such as env:API_TOKEN (credentials are never written in a file)'] });
 const mapKey = str({ min: [1, 'Too small: expected string to have >=1 characters'], max: [256, tooBig(256)] });
 
-function httpUrl(value: unknown, path: Path): unknown {
-  str({ max: [2048, 'must be at most 2048 characters'] })(value, path);
+const urlText = str({ max: [2048, 'must be at most 2048 characters'] });
+function httpUrl(value: unknown): unknown {
+  urlText(value);
   let url: URL;
   try {
     url = new URL(value as string);
   } catch {
-    throw new Invalid(path, 'must be an absolute http or https URL');
+    throw new Invalid('must be an absolute http or https URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid(path, 'must use http or https');
-  if (url.username || url.password) throw new Invalid(path, 'must not carry credentials; use auth_type and its fields');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid('must use http or https');
+  if (url.username || url.password) throw new Invalid('must not carry credentials; use auth_type and its fields');
   return value;
 }
 
 function literal(expected: unknown): Check {
-  return (value, path) => {
-    if (value !== expected) throw new Invalid(path, `Invalid input: expected ${JSON.stringify(expected)}`);
+  return (value) => {
+    if (value !== expected) throw new Invalid(`Invalid input: expected ${JSON.stringify(expected)}`);
     return value;
   };
 }
 
 function oneOf(options: readonly string[]): Check {
-  return (value, path) => {
-    if (typeof value !== 'string' || !options.includes(value)) throw new Invalid(path, `Invalid option: expected one of ${options.map((o) => JSON.stringify(o)).join('|')}`);
+  return (value) => {
+    if (typeof value !== 'string' || !options.includes(value)) throw new Invalid(`Invalid option: expected one of ${options.map((o) => JSON.stringify(o)).join('|')}`);
     return value;
   };
 }
 
-const bool: Check = (value, path) => {
-  if (typeof value !== 'boolean') throw new Invalid(path, `Invalid input: expected boolean, received ${typeName(value)}`);
+const bool: Check = (value) => {
+  if (typeof value !== 'boolean') throw new Invalid(`Invalid input: expected boolean, received ${typeName(value)}`);
   return value;
 };
 
 function num(rules: { int?: boolean; gt?: number; min?: number; max?: number }): Check {
-  return (value, path) => {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Invalid(path, `Invalid input: expected number, received ${typeName(value)}`);
-    if (rules.int && !Number.isSafeInteger(value)) throw new Invalid(path, 'Invalid input: expected int, received number');
-    if (rules.gt !== undefined && !(value > rules.gt)) throw new Invalid(path, `Too small: expected number to be >${rules.gt}`);
-    if (rules.min !== undefined && value < rules.min) throw new Invalid(path, `Too small: expected number to be >=${rules.min}`);
-    if (rules.max !== undefined && value > rules.max) throw new Invalid(path, `Too big: expected number to be <=${rules.max}`);
+  return (value) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Invalid(`Invalid input: expected number, received ${typeName(value)}`);
+    if (rules.int && !Number.isSafeInteger(value)) throw new Invalid('Invalid input: expected int, received number');
+    if (rules.gt !== undefined && !(value > rules.gt)) throw new Invalid(`Too small: expected number to be >${rules.gt}`);
+    if (rules.min !== undefined && value < rules.min) throw new Invalid(`Too small: expected number to be >=${rules.min}`);
+    if (rules.max !== undefined && value > rules.max) throw new Invalid(`Too big: expected number to be <=${rules.max}`);
     return value;
   };
 }
@@ -138,24 +142,31 @@ function num(rules: { int?: boolean; gt?: number; min?: number; max?: number }):
 const unknown: Check = (value) => value;
 
 function record(key: Check, item: Check): Check {
-  return (value, path) => {
-    if (!isPlainObject(value)) throw new Invalid(path, `Invalid input: expected record, received ${typeName(value)}`);
+  return (value) => {
+    if (!isPlainObject(value)) throw new Invalid(`Invalid input: expected record, received ${typeName(value)}`);
     const out: Json = {};
     for (const k of Object.keys(value)) {
       if (k === '__proto__') continue;
-      key(k, [...path, k]);
-      out[k] = item(value[k], [...path, k]);
+      at.push(k);
+      key(k);
+      out[k] = item(value[k]);
+      at.pop();
     }
     return out;
   };
 }
 
 function array(item: Check, rules: { min?: number; max?: [number, string] } = {}): Check {
-  return (value, path) => {
-    if (!Array.isArray(value)) throw new Invalid(path, `Invalid input: expected array, received ${typeName(value)}`);
-    if (rules.min !== undefined && value.length < rules.min) throw new Invalid(path, `Too small: expected array to have >=${rules.min} items`);
-    if (rules.max && value.length > rules.max[0]) throw new Invalid(path, rules.max[1]);
-    return value.map((v, i) => item(v, [...path, i]));
+  return (value) => {
+    if (!Array.isArray(value)) throw new Invalid(`Invalid input: expected array, received ${typeName(value)}`);
+    if (rules.min !== undefined && value.length < rules.min) throw new Invalid(`Too small: expected array to have >=${rules.min} items`);
+    if (rules.max && value.length > rules.max[0]) throw new Invalid(rules.max[1]);
+    return value.map((v, i) => {
+      at.push(i);
+      const out = item(v);
+      at.pop();
+      return out;
+    });
   };
 }
 
@@ -164,8 +175,8 @@ type Field = { check: Check; optional?: true; default?: () => unknown };
 /** An object: keys in the shape's order; strict refuses unknown keys, loose keeps them after. */
 function object(shape: Record<string, Field>, mode: 'strict' | 'loose' = 'strict'): Check {
   const keys = Object.keys(shape);
-  return (value, path) => {
-    if (!isObject(value)) throw new Invalid(path, `Invalid input: expected object, received ${typeName(value)}`);
+  return (value) => {
+    if (!isObject(value)) throw new Invalid(`Invalid input: expected object, received ${typeName(value)}`);
     const out: Json = {};
     for (const key of keys) {
       const field = shape[key]!;
@@ -176,12 +187,14 @@ function object(shape: Record<string, Field>, mode: 'strict' | 'loose' = 'strict
         continue;
       }
       if (!present && field.optional) continue;
-      if (!present) throw new Invalid([...path, key], 'Invalid input: expected nonoptional, received undefined');
+      if (!present) throw new Invalid('Invalid input: expected nonoptional, received undefined', key);
       if (v === undefined && field.optional) {
         out[key] = undefined;
         continue;
       }
-      out[key] = field.check(v, [...path, key]);
+      at.push(key);
+      out[key] = field.check(v);
+      at.pop();
     }
     const extra: string[] = [];
     for (const key in value) {
@@ -189,7 +202,7 @@ function object(shape: Record<string, Field>, mode: 'strict' | 'loose' = 'strict
       if (mode === 'strict') extra.push(key);
       else if (key !== '__proto__') out[key] = value[key];
     }
-    if (extra.length > 0) throw new Invalid(path, `Unrecognized key${extra.length > 1 ? 's' : ''}: ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (extra.length > 0) throw new Invalid(`Unrecognized key${extra.length > 1 ? 's' : ''}: ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
     return out;
   };
 }
@@ -201,9 +214,9 @@ const def = (check: Check, value: () => unknown): Field => ({ check, default: va
 // ---- the capability (schema.ts) ------------------------------------------------------------------
 
 const jsonObject = record(str(), unknown);
-const objectSchema: Check = (value, path) => {
-  const out = jsonObject(value, path) as Json;
-  if (out.type !== undefined && out.type !== 'object') throw new Invalid(path, 'must be a JSON Schema with "type": "object"');
+const objectSchema: Check = (value) => {
+  const out = jsonObject(value) as Json;
+  if (out.type !== undefined && out.type !== 'object') throw new Invalid('must be a JSON Schema with "type": "object"');
   return out;
 };
 
@@ -260,12 +273,12 @@ const CREDENTIAL_SHAPES: Record<string, Record<string, Field>> = {
 };
 
 function discriminated(shapes: Record<string, Check>): Check {
-  return (value, path) => {
-    if (!isObject(value)) throw new Invalid(path, `Invalid input: expected object, received ${typeName(value)}`);
+  return (value) => {
+    if (!isObject(value)) throw new Invalid(`Invalid input: expected object, received ${typeName(value)}`);
     const type = value.type;
     const check = typeof type === 'string' && Object.hasOwn(shapes, type) ? shapes[type] : undefined;
-    if (!check) throw new Invalid([...path, 'type'], 'Invalid input');
-    return check(value, path);
+    if (!check) throw new Invalid('Invalid input', 'type');
+    return check(value);
   };
 }
 
@@ -280,16 +293,11 @@ const requiredCredential = discriminated(
 );
 const notRequired = object({ required: req(literal(false)) });
 
-const auth: Check = (value, path) => {
-  try {
-    return notRequired(value, path);
-  } catch (error) {
-    if (!(error instanceof Invalid)) throw error;
-  }
-  return requiredCredential(value, path);
-};
+// zod tries `{required: false}` first, then the credentials; only a `required: false` can pass the first.
+const auth: Check = (value) => (isObject(value) && value.required === false ? notRequired(value) : requiredCredential(value));
 
-const tags: Check = (value, path) => [...new Set(array(identifier(128), { max: [100, 'at most 100 tags'] })(value, path) as string[])];
+const tagList = array(identifier(128), { max: [100, 'at most 100 tags'] });
+const tags: Check = (value) => [...new Set(tagList(value) as string[])];
 
 const capability_ = object({
   fulcrum: req(literal('1.0')),
@@ -322,7 +330,11 @@ function placeholders(cap: Capability): void {
   const config = cap.providers.primary.config;
   const check = (template: string, path: Path) => {
     for (const match of template.matchAll(PLACEHOLDER)) {
-      if (!known.has(match[1]!)) throw new Invalid(['providers', 'primary', 'config', ...path], `placeholder {${match[1]}} is not a property of schema.input`);
+      if (!known.has(match[1]!)) {
+        at.length = 0;
+        at.push('providers', 'primary', 'config', ...path);
+        throw new Invalid(`placeholder {${match[1]}} is not a property of schema.input`);
+      }
     }
   };
   check((config.base_url ?? '') + config.path, ['path']);
