@@ -81,7 +81,7 @@ function quote(text: string): string {
 }
 
 /** A plain scalar that every YAML reader takes as this exact string. */
-function isPlain(text: string): boolean {
+export function isPlain(text: string): boolean {
   return (
     /^[A-Za-z_/$][A-Za-z0-9 _./$@+=,()'"\\!?&%^*<>;:#{}[\]|`~-]*$/.test(text) &&
     !/[ :]$/.test(text) &&
