@@ -1,5 +1,5 @@
 import { isMap, isScalar, type Node } from 'yaml';
-import { findUnsafeString } from '../domain/text.js';
+import { findUnsafeString, hasUnsafeString } from '../domain/text.js';
 import { GatewayError } from '../errors.js';
 import { parseYaml, readTextFile, type YamlSource } from '../importers/source.js';
 import { checkCapability } from './generated.js';
@@ -41,7 +41,7 @@ export function parseCapabilityText(text: string, file: string): CapabilityResul
   // YAML and checked without zod: same values, same verdict, a fraction of the time. Anything else,
   // and any file with a problem, takes the general path below (its errors name lines).
   const quick = readWrittenYaml(text);
-  if (quick !== undefined && findUnsafeString(quick) === undefined) {
+  if (quick !== undefined && !hasUnsafeString(quick)) {
     const checked = checkCapability(quick);
     if (checked.ok) return { ok: true, capability: checked.capability };
   }

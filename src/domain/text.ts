@@ -76,6 +76,21 @@ export function findUnsafeString(value: unknown, path = '$'): { path: string; me
   return undefined;
 }
 
+/** Whether findUnsafeString would find anything: the same walk without building paths (the common, clean case). */
+export function hasUnsafeString(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasUnsafeString(item)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key.includes('\u0000') || !key.isWellFormed() || hasUnsafeString((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 /** Append a key to a JSON path: `$.a`, or `$["odd key"]` when the key is not an identifier. */
 export function jsonPath(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
