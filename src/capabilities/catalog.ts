@@ -81,6 +81,7 @@ export class CapabilityCatalog {
         }
       }
     }
+    if (this.closed) return;
     this.reindex(false);
     // Ready once the watcher is too: a change made after /ready says 200 is never missed.
     await watching;
