@@ -25,6 +25,14 @@ const cases = [
     parse: "require('graphql').parse(require('fs').readFileSync(process.argv[1], 'utf8'))",
   },
   {
+    // The largest Postman collection at hand: none of the npm packages looked at ships one
+    // (postman-to-openapi, @readme/postman-to-openapi, n8n-nodes-commercetools: no collection inside).
+    name: 'import preview: Postman collection examples/import/postman-v21.json (v2.1)',
+    file: 'examples/import/postman-v21.json',
+    args: ['--kind', 'postman'],
+    parse: "JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))",
+  },
+  {
     name: "import preview: GitHub's REST description",
     file: 'node_modules/@octokit/openapi/generated/api.github.com.json',
     args: ['--kind', 'openapi'],

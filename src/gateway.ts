@@ -147,7 +147,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       events = redis;
       redis.start();
     }
-    await capabilities.start();
+    // Capability files load while the gateway listens (GET /ready answers 503 with the progress
+    // until they are in); their tools appear together when loading is done.
+    capabilities.onLoaded(() => catalog.invalidate('tools'));
+    const capabilitiesLoaded = capabilities.start().catch((error: unknown) => logger.error({ err: (error as Error).message }, 'capability files could not be loaded'));
     registry.attachReadOnlyTools(capabilities);
     const app = buildApp({
       store,
@@ -177,6 +180,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       mcp: { dispatcher, catalog, federation, metrics },
       planner: { capabilityDirs: config.capabilityDirs, draftsDir: config.importDraftsDir },
       events: () => events.state(),
+      capabilities: () => capabilities.progress(),
       limits: { requestTimeoutMs: config.hardening.requestTimeoutMs, maxJsonDepth: config.hardening.maxJsonDepth, maxBatch: config.hardening.maxBatch, allowedOrigins: config.hardening.allowedOrigins },
     });
     oauth?.start();
@@ -188,6 +192,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger.info({ url, database: store.description }, 'mcpgateway listening');
     } else {
       await app.ready();
+      // In-process callers get a gateway with its capability files in.
+      await capabilitiesLoaded;
     }
     return {
       app,

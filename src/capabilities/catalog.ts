@@ -27,6 +27,8 @@ interface Entry {
 
 const FILE_PATTERN = /\.(ya?ml)$/i;
 const MAX_DEPTH = 8;
+/** Files read between two turns of the event loop during the first load. */
+const SLICE = 64;
 
 export class CapabilityCatalog {
   /** Every loaded file (valid ones), by absolute path. */
@@ -37,6 +39,9 @@ export class CapabilityCatalog {
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly loadedListeners = new Set<() => void>();
+  private loading = { state: 'loading' as 'loading' | 'loaded', loaded: 0, total: 0 };
+  private closed = false;
 
   constructor(
     readonly dirs: string[],
@@ -44,8 +49,14 @@ export class CapabilityCatalog {
     private readonly options: { watch?: boolean; debounceMs?: number } = {},
   ) {}
 
-  /** Load every file, then watch the folders for changes. */
+  /**
+   * Load every file, then watch the folders for changes. Files are read in slices with a turn of
+   * the event loop between them, so a gateway already listening answers meanwhile: `/ready` says
+   * how far loading is (progress()), and the log says it every second. Changes seen while loading
+   * are applied once it is done.
+   */
   async start(): Promise<void> {
+    const files: string[] = [];
     for (const dir of this.dirs) {
       const root = resolve(dir);
       let isDir = false;
@@ -54,14 +65,44 @@ export class CapabilityCatalog {
       } catch {
         this.logger.info({ dir: root }, 'capability folder does not exist (yet); it is watched');
       }
-      if (isDir) for (const file of listFiles(root)) this.load(file);
+      if (isDir) files.push(...listFiles(root));
     }
+    this.loading = { state: 'loading', loaded: 0, total: files.length };
+    const watching = this.options.watch !== false ? this.startWatching() : Promise.resolve();
+    let logged = Date.now();
+    for (let i = 0; i < files.length && !this.closed; i++) {
+      this.load(files[i]!);
+      this.loading.loaded = i + 1;
+      if (i % SLICE === SLICE - 1) {
+        await new Promise((next) => setImmediate(next));
+        if (Date.now() - logged >= 1000) {
+          logged = Date.now();
+          this.logger.info({ loaded: this.loading.loaded, total: files.length }, 'capability files loading');
+        }
+      }
+    }
+    if (this.closed) return;
     this.reindex(false);
-    this.logger.info({ tools: this.byName.size, dirs: this.dirs }, 'capability files loaded');
-    if (this.options.watch !== false) await this.startWatching();
+    // Ready once the watcher is too: a change made after /ready says 200 is never missed.
+    await watching;
+    this.loading.state = 'loaded';
+    this.logger.info({ tools: this.byName.size, files: files.length, dirs: this.dirs }, 'capability files loaded');
+    for (const listener of this.loadedListeners) listener();
+    if (this.pending.size > 0) this.flush();
+  }
+
+  /** How far the first load is: `loading` with files read so far, then `loaded`. */
+  progress(): { state: 'loading' | 'loaded'; loaded: number; total: number } {
+    return { ...this.loading };
+  }
+
+  /** Called once, when the first load is done (the tools appear all at once). */
+  onLoaded(listener: () => void): void {
+    this.loadedListeners.add(listener);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     await this.watcher?.close();
     this.watcher = undefined;
@@ -114,6 +155,8 @@ export class CapabilityCatalog {
 
   /** Reload the files that changed, then tell listeners what changed. */
   private flush(): void {
+    // Changes that arrive during the first load wait for it (start() flushes them).
+    if (this.loading.state === 'loading') return;
     const files = [...this.pending];
     this.pending.clear();
     for (const file of files) {

@@ -15,6 +15,7 @@ import {
   tags,
   text,
 } from '../domain/entities.js';
+import { BASE_URL_PATTERN } from '../domain/text.js';
 
 /**
  * The capability file (`fulcrum: "1.0"`, SPEC §7): one REST tool in YAML. This zod schema is the
@@ -25,7 +26,7 @@ import {
 const baseUrl = z
   .string()
   .max(2048)
-  .regex(/^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/i, 'must be an absolute http or https URL without credentials, query or fragment');
+  .regex(BASE_URL_PATTERN, 'must be an absolute http or https URL without credentials, query or fragment');
 
 const configSchema = z.strictObject({
   base_url: baseUrl.optional().describe('absent: the path is relative to the server the tool is listed in'),

@@ -72,8 +72,15 @@ function scalar(value: unknown): string {
   return isPlain(text) ? text : quote(text);
 }
 
+// Keys repeat (type, properties, description…): each is judged once.
+const KEYS = new Map<string, string>();
 function formatKey(key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$.-]*$/.test(key) && !RESERVED.test(key) ? key : quote(key);
+  let formatted = KEYS.get(key);
+  if (formatted === undefined) {
+    formatted = /^[A-Za-z_$][A-Za-z0-9_$.-]*$/.test(key) && !RESERVED.test(key) ? key : quote(key);
+    if (KEYS.size < 50_000) KEYS.set(key, formatted);
+  }
+  return formatted;
 }
 
 function quote(text: string): string {
@@ -81,7 +88,7 @@ function quote(text: string): string {
 }
 
 /** A plain scalar that every YAML reader takes as this exact string. */
-function isPlain(text: string): boolean {
+export function isPlain(text: string): boolean {
   return (
     /^[A-Za-z_/$][A-Za-z0-9 _./$@+=,()'"\\!?&%^*<>;:#{}[\]|`~-]*$/.test(text) &&
     !/[ :]$/.test(text) &&

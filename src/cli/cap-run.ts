@@ -1,8 +1,6 @@
-import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { formatProblems, readCapabilityFile, type CapabilityProblem } from '../capabilities/file.js';
+import { basename } from 'node:path';
 import { writeCapabilities } from '../capabilities/write.js';
-import { ENV_REF_PATTERN } from '../domain/entities.js';
+import { ENV_REF_PATTERN } from '../domain/text.js';
 import { GatewayError } from '../errors.js';
 import { convertOpenApi, generatedHeader, type ConvertOptions, type ConvertResult } from '../importers/openapi/convert.js';
 import { loadOpenApi } from '../importers/openapi/load.js';
@@ -28,7 +26,7 @@ export interface ImportFlags {
 }
 
 
-/** The work behind `mcpgateway cap import` and `cap validate`, loaded only when they run. */
+/** The work behind `mcpgateway cap import`, loaded only when it runs (`cap validate`: cap-validate.ts). */
 
 export async function runImport(spec: string, flags: ImportFlags): Promise<number> {
   const options = convertOptions(flags);
@@ -94,54 +92,4 @@ function printSummary(result: ConvertResult, written: number, dir: string, valid
     for (const w of warnings) out.push(`  ${w}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
-}
-
-export function runValidate(inputs: string[]): number {
-  const files = expand(inputs);
-  const problems: CapabilityProblem[] = [];
-  const names = new Map<string, string>();
-  let valid = 0;
-  for (const file of files) {
-    const result = readCapabilityFile(file);
-    if (!result.ok) {
-      problems.push(...result.problems);
-      continue;
-    }
-    const other = names.get(result.capability.name.toLowerCase());
-    if (other) {
-      problems.push({ file, path: '$.name', line: null, message: `"${result.capability.name}" is also the name in ${other}` });
-      continue;
-    }
-    names.set(result.capability.name.toLowerCase(), file);
-    valid++;
-  }
-  for (const line of formatProblems(problems)) process.stderr.write(`${line}\n`);
-  const invalid = files.length - valid;
-  process.stdout.write(`${files.length} file${files.length === 1 ? '' : 's'} checked: ${valid} valid, ${invalid} invalid\n`);
-  return invalid > 0 ? EXIT.FAILED : EXIT.OK;
-}
-
-/** Files as given, and folders as their capability files (sorted, not recursive). */
-function expand(inputs: string[]): string[] {
-  const files: string[] = [];
-  for (const input of inputs) {
-    let isDir = false;
-    try {
-      isDir = statSync(input).isDirectory();
-    } catch {
-      // reported as unreadable when read
-    }
-    if (!isDir) {
-      files.push(input);
-      continue;
-    }
-    // `import apply` writes its manifest beside the drafts; it is not a capability file.
-    const found = readdirSync(input)
-      .filter((f) => /\.(ya?ml|json)$/i.test(f) && !/\.manifest\.json$/i.test(f))
-      .sort()
-      .map((f) => join(input, f));
-    if (found.length === 0) throw new GatewayError('CLI_USAGE', `${input} holds no .yaml, .yml or .json files`);
-    files.push(...found);
-  }
-  return files;
 }

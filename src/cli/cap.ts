@@ -46,7 +46,7 @@ export function capCommand(program: Command): void {
     .description('check capability files (or every .yaml/.yml/.json in folders) against the capability schema')
     .argument('<files...>', 'files or folders')
     .action(async (files: string[]) => {
-      const { runValidate } = await import('./cap-run.js');
+      const { runValidate } = await import('./cap-validate.js');
       process.exitCode = runValidate(files);
     });
 }

@@ -1,51 +1,70 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
-import { auditCommand } from './audit.js';
-import { capCommand } from './cap.js';
 import { EXIT, reportError } from './exit.js';
-import { exportCommand } from './export.js';
-import { gatewaysCommand } from './gateways.js';
-import { importCommand } from './import.js';
-import { clientConfigCommand, importClientsCommand } from './import-clients.js';
-import { importPlanCommands } from './import-plan.js';
-import { serveCommand } from './serve.js';
-import { stdioCommand } from './stdio.js';
-import { tokenCommand } from './token.js';
 
-/** Build the CLI; every command and sub-command answers --help. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * The top-level commands, in help order, each with the module that defines it. Only the named
+ * command's module is loaded (`cap import` need not load the server, the Admin API client or the
+ * planner); a bare `mcpgateway`, `--help` or an unknown word loads them all.
+ */
+const COMMANDS: { name: string; load: () => Promise<Register> }[] = [
+  { name: 'serve', load: async () => (await import('./serve.js')).serveCommand },
+  { name: 'token', load: async () => (await import('./token.js')).tokenCommand },
+  { name: 'audit', load: async () => (await import('./audit.js')).auditCommand },
+  { name: 'export', load: async () => (await import('./export.js')).exportCommand },
+  {
+    name: 'import',
+    load: async () => {
+      const [{ importCommand }, { importPlanCommands }, { importClientsCommand }] = await Promise.all([import('./import.js'), import('./import-plan.js'), import('./import-clients.js')]);
+      return (program) => {
+        const command = importCommand(program);
+        importPlanCommands(command);
+        importClientsCommand(command);
+      };
+    },
+  },
+  { name: 'client-config', load: async () => (await import('./import-clients.js')).clientConfigCommand },
+  { name: 'gateways', load: async () => (await import('./gateways.js')).gatewaysCommand },
+  { name: 'stdio', load: async () => (await import('./stdio.js')).stdioCommand },
+  { name: 'cap', load: async () => (await import('./cap.js')).capCommand },
+];
+
+/**
+ * Build the CLI; every command and sub-command answers --help. With `only`, just that top-level
+ * command is defined (what `main` does when the command line names one).
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('mcpgateway')
     .description('MCP Gateway: one endpoint for MCP servers and HTTP APIs')
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    // `export rekey --out` must reach rekey, not export's own --out: options stop at subcommands.
+    .enablePositionalOptions()
     .exitOverride();
-  serveCommand(program);
-  tokenCommand(program);
-  auditCommand(program);
-  exportCommand(program);
-  const importCmd = importCommand(program);
-  importPlanCommands(importCmd);
-  importClientsCommand(importCmd);
-  clientConfigCommand(program);
-  gatewaysCommand(program);
-  stdioCommand(program);
-  capCommand(program);
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+  const named = COMMANDS.filter((c) => c.name === only);
+  const registers = await Promise.all((named.length > 0 ? named : COMMANDS).map((c) => c.load()));
+  for (const register of registers) register(program);
+  const exitOverride = (command: Command) => {
+    for (const sub of command.commands) {
+      sub.exitOverride();
+      exitOverride(sub);
+    }
+  };
+  exitOverride(program);
   return program;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  if (argv.length <= 2) {
-    program.outputHelp();
-    process.exitCode = EXIT.USAGE;
-    return;
-  }
   try {
+    const program = await buildProgram(argv[2]);
+    if (argv.length <= 2) {
+      program.outputHelp();
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
-import { identifierProblem, NAME_PATTERN, NAME_RULE, textProblem } from './text.js';
+import { ENV_REF_PATTERN, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, identifierProblem, MEDIA_TYPE_PATTERN, NAME_PATTERN, NAME_RULE, textProblem, XML_NAME_PATTERN } from './text.js';
+
+export { ENV_REF_PATTERN } from './text.js';
 
 /**
  * The entity schemas: the single source for validation, TypeScript types, the Admin API's
@@ -55,8 +57,8 @@ export const httpUrl = z
 const uriSchema = identifier(2048).regex(/^[A-Za-z][A-Za-z0-9+.-]*:\S*$/, 'must be a URI with a scheme, without spaces');
 
 // RFC 9110 token characters for header names; values without CR, LF or NUL.
-export const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid HTTP header name');
-export const headerValue = z.string().max(8192, 'must be at most 8192 characters').regex(/^[^\r\n\u0000]*$/, 'must not contain CR, LF or NUL');
+export const headerName = z.string().regex(HEADER_NAME_PATTERN, 'must be a valid HTTP header name');
+export const headerValue = z.string().max(8192, 'must be at most 8192 characters').regex(HEADER_VALUE_PATTERN, 'must not contain CR, LF or NUL');
 export const headerMap = z.record(headerName, headerValue);
 
 const tag = identifier(128);
@@ -86,7 +88,7 @@ export const cookieMap = z.record(headerName, headerValue);
 export const mediaType = z
   .string()
   .max(256)
-  .regex(/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/, 'must be a media type such as application/json');
+  .regex(MEDIA_TYPE_PATTERN, 'must be a media type such as application/json');
 
 /** OpenAPI parameter serialization of a REST tool (issue 15; rules in src/upstream/serialize.ts). */
 const paramSerialization = z.strictObject({
@@ -102,7 +104,7 @@ export const serializationSchema = z
     query: serializationByName.optional().describe('query parameter → serialization'),
     header: serializationByName.optional().describe('header → serialization'),
     cookie: serializationByName.optional().describe('cookie → serialization'),
-    body: z.strictObject({ xml_root: z.string().regex(/^[A-Za-z_][\w.-]*$/).max(256).optional() }).optional(),
+    body: z.strictObject({ xml_root: z.string().regex(XML_NAME_PATTERN).max(256).optional() }).optional(),
   })
   .describe('how parameters are serialized (OpenAPI style, explode, allowReserved, content) and the XML root element');
 
@@ -112,8 +114,6 @@ export const cacheSchema = z.strictObject({
   ttl: z.int().min(0).max(31_536_000).describe('seconds'),
 });
 
-/** `env:VAR`: a credential read from the environment when a call is made, never written down. */
-export const ENV_REF_PATTERN = /^env:[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export const envRef = z
   .string()
   .regex(ENV_REF_PATTERN, 'must be an environment reference such as env:API_TOKEN (credentials are never written in a file)');

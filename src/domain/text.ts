@@ -8,6 +8,20 @@
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const NAME_RULE = 'must be 1-64 characters of A-Z, a-z, 0-9, "_" or "-", starting with a letter or digit';
 
+// Patterns shared by the zod schemas (entities.ts, capabilities/schema.ts) and the zod-free check
+// of generated capabilities (capabilities/generated.ts), so the two cannot drift apart.
+/** `env:VAR`: a credential read from the environment when a call is made, never written down. */
+export const ENV_REF_PATTERN = /^env:[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** RFC 9110 token characters (header names, and cookie names, which are tokens too). */
+export const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+/** Header (and cookie) values: no CR, LF or NUL. */
+export const HEADER_VALUE_PATTERN = /^[^\r\n\u0000]*$/;
+export const MEDIA_TYPE_PATTERN = /^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/;
+/** A capability's base_url: `https://api.example.com` (a `{variable}` may stand for a host label); no credentials. */
+export const BASE_URL_PATTERN = /^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/i;
+/** An XML element name (the root element of an XML body). */
+export const XML_NAME_PATTERN = /^[A-Za-z_][\w.-]*$/;
+
 // Bidi embeddings/overrides/isolates: the "Trojan Source" characters.
 const BIDI = /[\u202A-\u202E\u2066-\u2069]/;
 // Zero-width and invisible formatting characters, plus C0/C1 controls, for identifiers and tags.
@@ -60,6 +74,21 @@ export function findUnsafeString(value: unknown, path = '$'): { path: string; me
     }
   }
   return undefined;
+}
+
+/** Whether findUnsafeString would find anything: the same walk without building paths (the common, clean case). */
+export function hasUnsafeString(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || !value.isWellFormed();
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasUnsafeString(item)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key.includes('\u0000') || !key.isWellFormed() || hasUnsafeString((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 /** Append a key to a JSON path: `$.a`, or `$["odd key"]` when the key is not an identifier. */

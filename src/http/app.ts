@@ -50,6 +50,8 @@ export interface AppDeps {
   rateLimit?: { limits: RateLimits; limiter: Limiter };
   /** How changes reach other instances, for /ready: redis, redis-disconnected or local. Never fails readiness. */
   events?: () => string;
+  /** How far the first load of the capability files is (GET /ready answers 503 while `loading`). */
+  capabilities?: () => { state: 'loading' | 'loaded'; loaded: number; total: number };
   /** Hardening (issue 10): JSON depth for every body, browser rules and batch size on MCP endpoints. */
   limits?: McpGuardSettings & { requestTimeoutMs?: number };
   /** Peers trusted for X-Forwarded-For / -Proto / -Host (TRUST_PROXY); off by default. */
@@ -124,8 +126,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/health', async () => ({ status: 'ok', version: VERSION }));
   app.get('/ready', async (_request, reply) => {
     const store = await deps.store.state();
-    if (store.state === 'up') return { status: 'ready', database: deps.store.dialect, store: 'up', events: deps.events?.() ?? 'local' };
-    return sendProblem(reply, new GatewayError('NOT_READY', `the database does not answer: ${store.reason ?? 'unknown'}`));
+    if (store.state !== 'up') return sendProblem(reply, new GatewayError('NOT_READY', `the database does not answer: ${store.reason ?? 'unknown'}`));
+    const capabilities = deps.capabilities?.() ?? { state: 'loaded', loaded: 0, total: 0 };
+    if (capabilities.state === 'loading') {
+      // 503 until every capability file is in: a load balancer sends no traffic to a gateway that would list only some of its tools.
+      const error = new GatewayError('NOT_READY', `capability files are loading: ${capabilities.loaded} of ${capabilities.total}`);
+      return reply.code(503).type('application/problem+json').send({ type: `urn:mcpgateway:error:${error.code}`, title: error.title, status: 503, detail: error.message, code: error.code, capabilities });
+    }
+    return { status: 'ready', database: deps.store.dialect, store: 'up', events: deps.events?.() ?? 'local', capabilities };
   });
   const openapi = buildOpenApi(VERSION);
   app.get('/openapi.json', async () => openapi);

@@ -207,7 +207,7 @@ export function buildOpenApi(version: string): object {
   paths['/ready'] = {
     get: {
       tags: ['operations'],
-      summary: 'Readiness: the database answers (the JSON also says how change events travel: redis, redis-disconnected or local; Redis never fails readiness)',
+      summary: 'Readiness: the database answers and the capability files are loaded (503 with `capabilities: {state: "loading", loaded, total}` while they load; the JSON also says how change events travel: redis, redis-disconnected or local; Redis never fails readiness)',
       security: [],
       responses: { 200: { description: 'Ready' }, 503: problemResponse('Not ready') },
     },

@@ -105,12 +105,15 @@ export function snakeCase(text: string): string {
 
 // Characters a tool's free text may not hold (SPEC: no controls, no bidi overrides).
 const UNSAFE_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g;
+// Anything one of cleanText's steps acts on: markup, entities, CR, unsafe characters, spaces before a line break, three line breaks.
+const NEEDS_CLEANING = /[<&\r\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u202A-\u202E\u2066-\u2069]|[ \t]\n|\n\n\n/;
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
 /** Description text: HTML tags removed, entities decoded, white space tidied, capped. */
 export function cleanText(text: string | undefined | null, max = 1024): string {
   if (!text) return '';
-  let out = text
+  // Most text has nothing the steps below change: then trimming and capping is all they do.
+  let out = !NEEDS_CLEANING.test(text) && text.isWellFormed() ? text.trim() : text
     .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, '')
     .replace(/<br\s*\/?>|<\/p\s*>|<\/li\s*>/gi, '\n')
     .replace(/<[^>]{0,1000}>/g, '')

@@ -1,6 +1,7 @@
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import { GatewayError } from '../errors.js';
 
 /**
@@ -14,6 +15,11 @@ import { DEFAULT_MAX_BYTES } from './limits.js';
 /** Deeper than any real API description (GitHub's reaches 22); keeps recursive walkers safe. */
 export const MAX_DEPTH = 256;
 const MAX_ALIASES = 100;
+
+// The YAML parser loads on first use: a JSON document (most API descriptions) never needs it.
+const require = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = () => (yamlModule ??= require('yaml') as typeof import('yaml'));
 
 /** Read a file as UTF-8 text, refusing anything over `maxBytes` before reading it. */
 export function readTextFile(path: string, maxBytes = DEFAULT_MAX_BYTES): string {
@@ -81,6 +87,7 @@ export interface YamlSource {
 
 /** Parse YAML with alias and nesting guards; syntax errors name the line and column. */
 export function parseYaml(text: string, label: string): { value: unknown; source: YamlSource } {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   let doc: Document;
   try {

@@ -1,5 +1,6 @@
-import picomatch from 'picomatch';
-import { capabilitySchema, type Capability } from '../../capabilities/schema.js';
+import { createRequire } from 'node:module';
+import { checkCapability } from '../../capabilities/generated.js';
+import type { Capability } from '../../capabilities/schema.js';
 import { GatewayError } from '../../errors.js';
 import { argumentName, baseName, cleanText, NameBook, snakeCase } from './names.js';
 import { ConvertError, Pointers, SchemaConverter, type Dialect } from './schemas.js';
@@ -66,6 +67,10 @@ export interface ConvertResult {
   capabilities: GeneratedCapability[];
   report: ConvertReport;
 }
+
+// Glob matching loads only for --operation.
+const require = createRequire(import.meta.url);
+const picomatch = (globs: string[], options: { nocase: boolean; dot: boolean }) => (require('picomatch') as typeof import('picomatch'))(globs, options);
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -231,13 +236,20 @@ class DocumentContext {
   /** Output schemas left out for their size. */
   oversizedOutputs = 0;
 
-  /** The output schema, unless it is larger than the limit (a tool list stays small; results still come back). */
-  private fitting(output: Json | undefined): Json | undefined {
+  /**
+   * The output schema, unless it is larger than the limit (a tool list stays small; results still
+   * come back). The size is measured before the `$defs` are gathered, definition by definition, so
+   * an output that is too large stops being measured (and its definitions being converted) early.
+   */
+  private fitting(output: { schema: Json; deps: Set<string> } | undefined): Json | undefined {
+    if (!output) return undefined;
     const limit = this.options.maxOutputSchemaBytes ?? DEFAULT_MAX_OUTPUT_SCHEMA_BYTES;
-    if (!output || limit === 0) return output;
-    if (jsonSizeAtMost(output, limit)) return output;
-    this.oversizedOutputs++;
-    return undefined;
+    if (limit !== 0 && !this.schemas.fits(output.schema, output.deps, limit)) {
+      this.oversizedOutputs++;
+      return undefined;
+    }
+    if (output.deps.size > 0) output.schema.$defs = this.schemas.defsFor(output.deps);
+    return output.schema;
   }
 
   skip(operation: string, reason: string, kind: SkippedOperation['kind'] = 'failed'): void {
@@ -297,12 +309,10 @@ class DocumentContext {
         source: { kind: 'openapi', operation: label, ...(typeof op.operationId === 'string' ? { operation_id: op.operationId } : {}) },
       },
     };
-    const parsed = capabilitySchema.safeParse(capability);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0]!;
-      throw new ConvertError(`the capability would be invalid: ${first.path.join('.') || '$'}: ${first.message}`);
-    }
-    return parsed.data;
+    // The capability schema's rules without zod (loading it would cost more than the whole conversion).
+    const checked = checkCapability(capability);
+    if (!checked.ok) throw new ConvertError(`the capability would be invalid: ${checked.path.join('.') || '$'}: ${checked.message}`);
+    return checked.capability;
   }
 
   /** Path-level parameters merged with the operation's (the operation's win). */
@@ -555,8 +565,8 @@ class DocumentContext {
     return { schema, query, headers, cookies, bodyArg, serialization, urlPath: urlPath.replace(/\s/g, encodeURIComponent) };
   }
 
-  /** The first 2xx JSON response, as an object schema (other shapes wrapped as `{result}`). */
-  private outputSchema(op: Json, label: string): Json | undefined {
+  /** The first 2xx JSON response, as an object schema (other shapes wrapped as `{result}`), and the definitions it needs. */
+  private outputSchema(op: Json, label: string): { schema: Json; deps: Set<string> } | undefined {
     const responses = op.responses !== null && typeof op.responses === 'object' ? (op.responses as Json) : {};
     const codes = Object.keys(responses)
       .filter((c) => /^2(\d\d|XX)$/i.test(c))
@@ -576,8 +586,7 @@ class DocumentContext {
       let out: Json;
       if (this.schemas.isObject(schema)) out = { ...converted, type: 'object' };
       else out = { type: 'object', properties: { result: converted }, required: ['result'] };
-      if (deps.size > 0) out.$defs = this.schemas.defsFor(deps);
-      return out;
+      return { schema: out, deps };
     }
     return undefined;
   }
@@ -612,29 +621,6 @@ class DocumentContext {
     this.warnings.push(`the server URL "${url}" cannot be used: base_url is left out`);
     return { path: '' };
   }
-}
-
-/** Whether a value's JSON is at most `limit` characters (an upper-bound walk that stops early). */
-function jsonSizeAtMost(value: unknown, limit: number): boolean {
-  let size = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node === 'string') size += node.length + 2;
-    else if (node === null || typeof node !== 'object') size += String(node).length;
-    else if (Array.isArray(node)) {
-      size += 1 + node.length;
-      for (const item of node) stack.push(item);
-    } else {
-      size += 1;
-      for (const key in node as Json) {
-        size += key.length + 4;
-        stack.push((node as Json)[key]);
-      }
-    }
-    if (size > limit) return false;
-  }
-  return true;
 }
 
 /** The last literal segment of a path (`/repos/{id}/delete` → `delete`). */

@@ -87,15 +87,52 @@ export async function loadOpenApi(file: string, options: LoadOptions = {}): Prom
  * where it is), in one walk without recursion.
  */
 export function scanDocument(doc: unknown, label: string, localRefs?: Set<string>): { ref: string; at: () => string } | undefined {
+  // The common case (no external reference) walks with two plain stacks; only a document that
+  // has one is walked again with parent links, to say where the first one is.
+  const nodes: unknown[] = [doc];
+  const depths: number[] = [1];
+  let external = false;
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop()!;
+    if (depth > MAX_DEPTH) {
+      throw new GatewayError('DOCUMENT_REJECTED', `${label} is nested more than ${MAX_DEPTH} levels deep; refusing to process it`);
+    }
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    const record = node as Record<string, unknown>;
+    const ref = record.$ref;
+    if (typeof ref === 'string') {
+      if (ref.charCodeAt(0) !== 35 /* # */) external = true;
+      else localRefs?.add(ref);
+    }
+    for (const key in record) {
+      const child = record[key];
+      if (child !== null && typeof child === 'object') {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return external ? firstExternal(doc) : undefined;
+}
+
+/** The first `$ref` that leaves the document, in scanDocument's order, with where it is. */
+function firstExternal(doc: unknown): { ref: string; at: () => string } | undefined {
   type Frame = { node: unknown; depth: number; parent: Frame | undefined; key: string | number };
   const stack: Frame[] = [{ node: doc, depth: 1, parent: undefined, key: '$' }];
   let found: Frame | undefined;
   while (stack.length > 0) {
     const frame = stack.pop()!;
     const node = frame.node;
-    if (frame.depth > MAX_DEPTH) {
-      throw new GatewayError('DOCUMENT_REJECTED', `${label} is nested more than ${MAX_DEPTH} levels deep; refusing to process it`);
-    }
     if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--) {
         const child: unknown = node[i];
@@ -104,9 +141,9 @@ export function scanDocument(doc: unknown, label: string, localRefs?: Set<string
       continue;
     }
     const record = node as Record<string, unknown>;
-    if (typeof record.$ref === 'string') {
-      if (!record.$ref.startsWith('#')) found ??= frame;
-      else localRefs?.add(record.$ref);
+    if (typeof record.$ref === 'string' && !record.$ref.startsWith('#')) {
+      found = frame;
+      break;
     }
     for (const key in record) {
       const child = record[key];

@@ -128,6 +128,39 @@ export class SchemaConverter {
     return Object.fromEntries(entries);
   }
 
+  /**
+   * Whether `schema` with the `$defs` of `deps` added would be at most `limit` characters of JSON
+   * (by the upper-bound count of jsonSizeUpTo), measured definition by definition in the order
+   * defsFor walks them, stopping as soon as the limit is passed.
+   */
+  fits(schema: Json, deps: Set<string>, limit: number): boolean {
+    let size = jsonSizeUpTo(schema, limit);
+    if (size > limit || deps.size === 0) return size <= limit;
+    if (this.sizeLimit !== limit) {
+      this.sizes.clear();
+      this.sizeLimit = limit;
+    }
+    // `"$defs":` and its braces, then `"name":` and the definition for each.
+    size += '$defs'.length + 4 + 1;
+    const all = new Set<string>();
+    const queue = [...deps];
+    while (queue.length > 0) {
+      const pointer = queue.pop()!;
+      if (all.has(pointer)) continue;
+      all.add(pointer);
+      const def = this.definition(pointer);
+      let defSize = this.sizes.get(pointer);
+      if (defSize === undefined) this.sizes.set(pointer, (defSize = jsonSizeUpTo(def.schema, limit)));
+      size += this.nameOf(pointer).length + 4 + defSize;
+      if (size > limit) return false;
+      for (const next of def.deps) if (!all.has(next)) queue.push(next);
+    }
+    return true;
+  }
+
+  private readonly sizes = new Map<string, number>();
+  private sizeLimit = -1;
+
   /** Whether a schema describes JSON objects only (following $refs). */
   isObject(node: unknown, depth = 0): boolean {
     if (depth > 16) return false;
@@ -253,6 +286,32 @@ function clean(value: unknown, depth = 0): unknown {
   const out: Json = {};
   for (const [key, inner] of Object.entries(value)) out[clean(key) as string] = clean(inner, depth + 1);
   return out;
+}
+
+/**
+ * An upper bound of a value's JSON length (each string and key as if it needed no escapes, plus
+ * quotes, colons and commas), or `limit + 1` once it passes `limit` (the walk stops there).
+ */
+export function jsonSizeUpTo(value: unknown, limit: number): number {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') size += node.length + 2;
+    else if (node === null || typeof node !== 'object') size += String(node).length;
+    else if (Array.isArray(node)) {
+      size += 1 + node.length;
+      for (const item of node) stack.push(item);
+    } else {
+      size += 1;
+      for (const key in node as Json) {
+        size += key.length + 4;
+        stack.push((node as Json)[key]);
+      }
+    }
+    if (size > limit) return limit + 1;
+  }
+  return size;
 }
 
 export function hash(text: string): string {

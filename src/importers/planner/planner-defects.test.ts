@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCapabilityText } from '../../capabilities/file.js';
-import { runValidate } from '../../cli/cap-run.js';
+import { runValidate } from '../../cli/cap-validate.js';
 import { importGraphql } from '../graphql/index.js';
 import { importOciPackage } from '../oci/index.js';
 import { importPostman } from '../postman/index.js';
