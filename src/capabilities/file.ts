@@ -37,8 +37,8 @@ export function readCapabilityFile(file: string): CapabilityResult {
 
 /** Validate capability YAML (or JSON) text against the schema. */
 export function parseCapabilityText(text: string, file: string): CapabilityResult {
-  // What `cap import` writes (most files of a large folder) is read by a reader of exactly its
-  // YAML and checked without zod: same values, same verdict, a fraction of the time. Anything else,
+  // What `cap import` writes (most files of a large folder) is read by js-yaml's core schema
+  // and checked without zod: same values, same verdict, a fraction of the time. Anything else,
   // and any file with a problem, takes the general path below (its errors name lines).
   const quick = readWrittenYaml(text);
   if (quick !== undefined && !hasUnsafeString(quick)) {
