@@ -165,6 +165,12 @@ export class UpstreamConnection {
     return resources?.subscribe === true;
   }
 
+  /** The upstream's `tasks` capability (2025-11-25 tasks extension), if it declared one. */
+  get tasksCapability(): Record<string, unknown> | undefined {
+    const tasks = this.client?.getServerCapabilities()?.tasks;
+    return tasks && typeof tasks === 'object' ? (tasks as Record<string, unknown>) : undefined;
+  }
+
   /** Whether the upstream declared logging (logging/setLevel). */
   get supportsLogging(): boolean {
     return Boolean(this.client?.getServerCapabilities()?.logging);
@@ -197,6 +203,10 @@ export class UpstreamConnection {
     for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
       client.setNotificationHandler(method, (n: { params?: unknown }) => this.hooks.onNotification?.(method, n.params));
     }
+    // The SDK has no handler slot for the tasks extension's status notification: it arrives here.
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === 'notifications/tasks/status') this.hooks.onNotification?.(n.method, n.params);
+    };
     this.transport = transport;
     try {
       await client.connect(transport, { timeout: timeoutMs });
