@@ -284,7 +284,7 @@ export class Dispatcher {
     let outcome: 'ok' | 'tool_error' | 'error' = 'error';
     try {
       let result: unknown;
-      if (tool.gateway !== null && params.task !== undefined && this.seesTaskOnly(context)) {
+      if (tool.gateway !== null && params.task !== undefined && this.deps.tasks && !context.meta) {
         // A task-augmented call (tasks extension): relayed as it is, its task id made routable (mcp/tasks.ts).
         const { name: _name, arguments: _args, ...rest } = params;
         result = await this.deps.tasks!.call(tool.gateway, { ...rest, name: tool.originalName, arguments: callArgs }, context, this.upstreamOptions(tool.gateway, context));
