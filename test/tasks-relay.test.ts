@@ -5,147 +5,154 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
-import { startTaskFixture, type HttpUpstream } from './helpers/upstreams.js';
+import { startTaskFixture, TASKS, type HttpUpstream } from './helpers/upstreams.js';
 
 type Json = Record<string, unknown>;
 
 // The 2025-11-25 tasks extension through the gateway: a real SDK 1.x client (declaring tasks) over
 // Streamable HTTP, a real SDK 1.x upstream with task tools (test/fixtures/task-upstream.mjs), and
 // the same client calling the upstream directly as the reference.
-describe('the tasks extension is relayed', () => {
-  let upstream: HttpUpstream;
-  let gw: TestGateway;
-  let other: string;
-  const clients: Client[] = [];
+// Over a Streamable HTTP upstream (one upstream session per client session) and a stdio upstream
+// (one process shared by every client: the gateway keeps each principal's tasks apart).
+for (const transport of ['streamablehttp', 'stdio'] as const) {
+  const NAME = transport === 'stdio' ? 'tks' : 'tk';
+  const P = `${NAME}__`;
+  describe(`the tasks extension is relayed (${transport} upstream)`, () => {
+    let upstream: HttpUpstream;
+    let gw: TestGateway;
+    let other: string;
+    const clients: Client[] = [];
 
-  const connect = async (url: string, headers: Record<string, string>, capabilities: Json = { tasks: {} }) => {
-    const client = new Client({ name: 'tasks-test', version: '1.0.0' }, { capabilities });
-    const statuses: Task[] = [];
-    client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void statuses.push(n.params as Task));
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
-    clients.push(client);
-    return { client, statuses };
-  };
-  const viaGateway = (headers: Record<string, string> = AUTH_HEADERS, capabilities?: Json) => connect(`${gw.url}/mcp`, headers, capabilities);
-  const direct = () => connect(`http://127.0.0.1:${upstream.port}/mcp`, {});
-  /** Task ids the gateway handed to the admin principal's clients. */
-  const mine = new Set<string>();
-  const createTask = async (client: Client, name: string, args: Json) => {
-    const created = await client.request({ method: 'tools/call', params: { name, arguments: args, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
-    if (name.startsWith('tk__')) mine.add(created.task.taskId);
-    return created;
-  };
-  const settled = (client: Client, taskId: string) =>
-    waitFor(async () => {
-      const task = await client.experimental.tasks.getTask(taskId);
-      return ['completed', 'failed', 'cancelled'].includes(task.status) ? task : undefined;
-    }, `task ${taskId} settled`);
+    const connect = async (url: string, headers: Record<string, string>, capabilities: Json = { tasks: {} }) => {
+      const client = new Client({ name: 'tasks-test', version: '1.0.0' }, { capabilities });
+      const statuses: Task[] = [];
+      client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void statuses.push(n.params as Task));
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+      clients.push(client);
+      return { client, statuses };
+    };
+    const viaGateway = (headers: Record<string, string> = AUTH_HEADERS, capabilities?: Json) => connect(`${gw.url}/mcp`, headers, capabilities);
+    const direct = () => connect(`http://127.0.0.1:${upstream.port}/mcp`, {});
+    /** Task ids the gateway handed to the admin principal's clients. */
+    const mine = new Set<string>();
+    const createTask = async (client: Client, name: string, args: Json) => {
+      const created = await client.request({ method: 'tools/call', params: { name, arguments: args, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+      if (name.startsWith(P)) mine.add(created.task.taskId);
+      return created;
+    };
+    const settled = (client: Client, taskId: string) =>
+      waitFor(async () => {
+        const task = await client.experimental.tasks.getTask(taskId);
+        return ['completed', 'failed', 'cancelled'].includes(task.status) ? task : undefined;
+      }, `task ${taskId} settled`);
 
-  beforeAll(async () => {
-    upstream = await startTaskFixture();
-    gw = await startTestGateway(STORES[0]!);
-    const created = await gw.api('/gateways', { method: 'POST', body: { name: 'tk', transport: 'streamablehttp', url: `http://127.0.0.1:${upstream.port}/mcp` } });
-    expect(created.status).toBe(201);
-    await waitFor(async () => (await gw.api('/tools/tk__plain')).status === 200, 'tk tools discovered');
-    const token = await gw.api('/tokens', { method: 'POST', body: { name: 'someone-else', role: 'editor' } });
-    other = `Bearer ${((await token.json()) as { token: string }).token}`;
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await gw?.close();
-    await upstream?.stop();
+    beforeAll(async () => {
+      upstream = await startTaskFixture();
+      gw = await startTestGateway(STORES[0]!);
+      const gateway = transport === 'stdio' ? { transport, command: process.execPath, args: [TASKS, '--stdio'] } : { transport, url: `http://127.0.0.1:${upstream.port}/mcp` };
+      const created = await gw.api('/gateways', { method: 'POST', body: { name: NAME, ...gateway } });
+      expect(created.status).toBe(201);
+      await waitFor(async () => (await gw.api(`/tools/${P}plain`)).status === 200, 'tk tools discovered');
+      const token = await gw.api('/tokens', { method: 'POST', body: { name: 'someone-else', role: 'editor' } });
+      other = `Bearer ${((await token.json()) as { token: string }).token}`;
+    }, 60_000);
+    afterAll(async () => {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gw?.close();
+      await upstream?.stop();
+    });
+
+    it('advertises tasks as the upstream does, and lists the task-only tool to a client that declared tasks', async () => {
+      const { client } = await viaGateway();
+      const { client: reference } = await direct();
+      expect(client.getServerCapabilities()?.tasks).toEqual(reference.getServerCapabilities()?.tasks);
+      const tools = (await client.listTools()).tools;
+      expect(tools.find((t) => t.name === `${P}slow_echo`)?.execution).toEqual({ taskSupport: 'required' });
+      expect(tools.find((t) => t.name === `${P}hang`)?.execution).toEqual({ taskSupport: 'optional' });
+    });
+
+    it('hides the task-only tool from a client that declared nothing about tasks, with the reason in the discovery report', async () => {
+      const { client } = await viaGateway(AUTH_HEADERS, {});
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain(`${P}plain`);
+      expect(names).toContain(`${P}hang`);
+      expect(names).not.toContain(`${P}slow_echo`);
+      await expect(client.callTool({ name: `${P}slow_echo`, arguments: { text: 'x' } })).rejects.toThrow(/unknown tool/);
+      const report = (await (await gw.api(`/gateways/${NAME}/refresh`, { method: 'POST' })).json()) as Json;
+      expect(report.hidden).toEqual([{ original_name: 'slow_echo', reason: expect.stringMatching(/clients that declare the tasks capability/) }]);
+    });
+
+    it('creates a task, polls it to completion and gets the same result as the upstream gives directly', async () => {
+      const { client, statuses } = await viaGateway();
+      const { client: reference, statuses: referenceStatuses } = await direct();
+      const created = await createTask(client, `${P}slow_echo`, { text: 'hello', ms: 200 });
+      const expected = await createTask(reference, 'slow_echo', { text: 'hello', ms: 200 });
+      expect(Object.keys(created.task).sort()).toEqual(Object.keys(expected.task).sort());
+      expect({ ...created.task, taskId: 'x', createdAt: 'x', lastUpdatedAt: 'x' }).toEqual({ ...expected.task, taskId: 'x', createdAt: 'x', lastUpdatedAt: 'x' });
+      expect(created.task.taskId).not.toBe(expected.task.taskId);
+      expect((await settled(client, created.task.taskId)).status).toBe('completed');
+      await settled(reference, expected.task.taskId);
+      const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+      const want = await reference.experimental.tasks.getTaskResult(expected.task.taskId, CallToolResultSchema);
+      expect(result.content).toEqual(want.content);
+      expect(result.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
+      expect(result._meta?.['io.modelcontextprotocol/related-task']).toEqual({ taskId: created.task.taskId });
+      // Status notifications reach the client session that created the task, under its task id.
+      await waitFor(() => statuses.some((s) => s.status === 'completed'), 'completed status notification');
+      await waitFor(() => referenceStatuses.some((s) => s.status === 'completed'), 'completed status notification (direct)');
+      expect(statuses.map((s) => [s.status, s.statusMessage ?? null])).toEqual(referenceStatuses.map((s) => [s.status, s.statusMessage ?? null]));
+      expect(new Set(statuses.map((s) => s.taskId))).toEqual(new Set([created.task.taskId]));
+    });
+
+    it('cancels a task upstream', async () => {
+      const { client } = await viaGateway();
+      const { client: reference } = await direct();
+      const created = await createTask(client, `${P}hang`, {});
+      const expected = await createTask(reference, 'hang', {});
+      const cancelled = await client.experimental.tasks.cancelTask(created.task.taskId);
+      const want = await reference.experimental.tasks.cancelTask(expected.task.taskId);
+      expect(cancelled.taskId).toBe(created.task.taskId);
+      expect([cancelled.status, cancelled.statusMessage]).toEqual([want.status, want.statusMessage]);
+      expect((await client.experimental.tasks.getTask(created.task.taskId)).status).toBe('cancelled');
+    });
+
+    it("lists the principal's tasks, from every one of its sessions, under the gateway's ids", async () => {
+      const { client } = await viaGateway();
+      const a = await createTask(client, `${P}hang`, {});
+      const b = await createTask(client, `${P}slow_echo`, { text: 'b', ms: 50 });
+      const { tasks } = await client.experimental.tasks.listTasks();
+      const ids = tasks.map((t) => t.taskId);
+      expect(ids).toEqual(expect.arrayContaining([a.task.taskId, b.task.taskId]));
+      expect(ids.filter((id) => !mine.has(id))).toEqual([]);
+      expect(mine.size).toBeGreaterThan(2); // earlier tests' sessions are listed too
+      expect(new Set(ids)).toEqual(mine);
+      await client.experimental.tasks.cancelTask(a.task.taskId);
+    });
+
+    it('relays a task-augmented call of a task-optional tool for a client that declared nothing about tasks', async () => {
+      const { client } = await viaGateway(AUTH_HEADERS, {});
+      const created = await createTask(client, `${P}hang`, {});
+      expect(created.task.status).toBe('working');
+      expect((await client.experimental.tasks.cancelTask(created.task.taskId)).status).toBe('cancelled');
+    });
+
+    it("answers another principal's task id as not found, and lists it none of them", async () => {
+      const { client } = await viaGateway();
+      const created = await createTask(client, `${P}hang`, {});
+      const { client: stranger } = await viaGateway({ authorization: other });
+      await expect(stranger.experimental.tasks.getTask(created.task.taskId)).rejects.toThrow(/not found/i);
+      await expect(stranger.experimental.tasks.cancelTask(created.task.taskId)).rejects.toThrow(/not found/i);
+      await expect(stranger.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema)).rejects.toThrow(/not found/i);
+      expect((await stranger.experimental.tasks.listTasks()).tasks).toEqual([]);
+      expect((await client.experimental.tasks.getTask(created.task.taskId)).status).toBe('working');
+      await client.experimental.tasks.cancelTask(created.task.taskId);
+    });
+
+    it('answers an unknown task id as the upstream does (-32602)', async () => {
+      const { client } = await viaGateway();
+      const { client: reference } = await direct();
+      const code = (p: Promise<unknown>) => p.then(() => undefined, (e: { code?: number }) => e.code);
+      expect(await code(client.experimental.tasks.getTask('no-such-task'))).toBe(await code(reference.experimental.tasks.getTask('no-such-task')));
+    });
   });
-
-  it('advertises tasks as the upstream does, and lists the task-only tool to a client that declared tasks', async () => {
-    const { client } = await viaGateway();
-    const { client: reference } = await direct();
-    expect(client.getServerCapabilities()?.tasks).toEqual(reference.getServerCapabilities()?.tasks);
-    const tools = (await client.listTools()).tools;
-    expect(tools.find((t) => t.name === 'tk__slow_echo')?.execution).toEqual({ taskSupport: 'required' });
-    expect(tools.find((t) => t.name === 'tk__hang')?.execution).toEqual({ taskSupport: 'optional' });
-  });
-
-  it('hides the task-only tool from a client that declared nothing about tasks, with the reason in the discovery report', async () => {
-    const { client } = await viaGateway(AUTH_HEADERS, {});
-    const names = (await client.listTools()).tools.map((t) => t.name);
-    expect(names).toContain('tk__plain');
-    expect(names).toContain('tk__hang');
-    expect(names).not.toContain('tk__slow_echo');
-    await expect(client.callTool({ name: 'tk__slow_echo', arguments: { text: 'x' } })).rejects.toThrow(/unknown tool/);
-    const report = (await (await gw.api('/gateways/tk/refresh', { method: 'POST' })).json()) as Json;
-    expect(report.hidden).toEqual([{ original_name: 'slow_echo', reason: expect.stringMatching(/clients that declare the tasks capability/) }]);
-  });
-
-  it('creates a task, polls it to completion and gets the same result as the upstream gives directly', async () => {
-    const { client, statuses } = await viaGateway();
-    const { client: reference, statuses: referenceStatuses } = await direct();
-    const created = await createTask(client, 'tk__slow_echo', { text: 'hello', ms: 200 });
-    const expected = await createTask(reference, 'slow_echo', { text: 'hello', ms: 200 });
-    expect(Object.keys(created.task).sort()).toEqual(Object.keys(expected.task).sort());
-    expect({ ...created.task, taskId: 'x', createdAt: 'x', lastUpdatedAt: 'x' }).toEqual({ ...expected.task, taskId: 'x', createdAt: 'x', lastUpdatedAt: 'x' });
-    expect(created.task.taskId).not.toBe(expected.task.taskId);
-    expect((await settled(client, created.task.taskId)).status).toBe('completed');
-    await settled(reference, expected.task.taskId);
-    const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
-    const want = await reference.experimental.tasks.getTaskResult(expected.task.taskId, CallToolResultSchema);
-    expect(result.content).toEqual(want.content);
-    expect(result.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
-    expect(result._meta?.['io.modelcontextprotocol/related-task']).toEqual({ taskId: created.task.taskId });
-    // Status notifications reach the client session that created the task, under its task id.
-    await waitFor(() => statuses.some((s) => s.status === 'completed'), 'completed status notification');
-    await waitFor(() => referenceStatuses.some((s) => s.status === 'completed'), 'completed status notification (direct)');
-    expect(statuses.map((s) => [s.status, s.statusMessage ?? null])).toEqual(referenceStatuses.map((s) => [s.status, s.statusMessage ?? null]));
-    expect(new Set(statuses.map((s) => s.taskId))).toEqual(new Set([created.task.taskId]));
-  });
-
-  it('cancels a task upstream', async () => {
-    const { client } = await viaGateway();
-    const { client: reference } = await direct();
-    const created = await createTask(client, 'tk__hang', {});
-    const expected = await createTask(reference, 'hang', {});
-    const cancelled = await client.experimental.tasks.cancelTask(created.task.taskId);
-    const want = await reference.experimental.tasks.cancelTask(expected.task.taskId);
-    expect(cancelled.taskId).toBe(created.task.taskId);
-    expect([cancelled.status, cancelled.statusMessage]).toEqual([want.status, want.statusMessage]);
-    expect((await client.experimental.tasks.getTask(created.task.taskId)).status).toBe('cancelled');
-  });
-
-  it("lists the principal's tasks, from every one of its sessions, under the gateway's ids", async () => {
-    const { client } = await viaGateway();
-    const a = await createTask(client, 'tk__hang', {});
-    const b = await createTask(client, 'tk__slow_echo', { text: 'b', ms: 50 });
-    const { tasks } = await client.experimental.tasks.listTasks();
-    const ids = tasks.map((t) => t.taskId);
-    expect(ids).toEqual(expect.arrayContaining([a.task.taskId, b.task.taskId]));
-    expect(ids.filter((id) => !mine.has(id))).toEqual([]);
-    expect(mine.size).toBeGreaterThan(2); // earlier tests' sessions are listed too
-    expect(new Set(ids)).toEqual(mine);
-    await client.experimental.tasks.cancelTask(a.task.taskId);
-  });
-
-  it('relays a task-augmented call of a task-optional tool for a client that declared nothing about tasks', async () => {
-    const { client } = await viaGateway(AUTH_HEADERS, {});
-    const created = await createTask(client, 'tk__hang', {});
-    expect(created.task.status).toBe('working');
-    expect((await client.experimental.tasks.cancelTask(created.task.taskId)).status).toBe('cancelled');
-  });
-
-  it("answers another principal's task id as not found, and lists it none of them", async () => {
-    const { client } = await viaGateway();
-    const created = await createTask(client, 'tk__hang', {});
-    const { client: stranger } = await viaGateway({ authorization: other });
-    await expect(stranger.experimental.tasks.getTask(created.task.taskId)).rejects.toThrow(/not found/i);
-    await expect(stranger.experimental.tasks.cancelTask(created.task.taskId)).rejects.toThrow(/not found/i);
-    await expect(stranger.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema)).rejects.toThrow(/not found/i);
-    expect((await stranger.experimental.tasks.listTasks()).tasks).toEqual([]);
-    expect((await client.experimental.tasks.getTask(created.task.taskId)).status).toBe('working');
-    await client.experimental.tasks.cancelTask(created.task.taskId);
-  });
-
-  it('answers an unknown task id as the upstream does (-32602)', async () => {
-    const { client } = await viaGateway();
-    const { client: reference } = await direct();
-    const code = (p: Promise<unknown>) => p.then(() => undefined, (e: { code?: number }) => e.code);
-    expect(await code(client.experimental.tasks.getTask('no-such-task'))).toBe(await code(reference.experimental.tasks.getTask('no-such-task')));
-  });
-});
+}
