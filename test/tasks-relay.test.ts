@@ -148,6 +148,23 @@ for (const transport of ['streamablehttp', 'stdio'] as const) {
       await client.experimental.tasks.cancelTask(created.task.taskId);
     });
 
+    it(transport === 'stdio' ? 'keeps a task reachable after its client session ends (the upstream process is shared)' : 'forgets a task whose client session, and with it its upstream session, ended', async () => {
+      const { client } = await viaGateway();
+      const created = await createTask(client, `${P}hang`, {});
+      await (client.transport as StreamableHTTPClientTransport).terminateSession();
+      const { client: again } = await viaGateway();
+      await again.listTools();
+      const open = gw.gateway.federation.sessionsOf(NAME);
+      if (transport === 'stdio') {
+        expect((await again.experimental.tasks.getTask(created.task.taskId)).status).toBe('working');
+        await again.experimental.tasks.cancelTask(created.task.taskId);
+      } else {
+        await expect(again.experimental.tasks.getTask(created.task.taskId)).rejects.toThrow(/not found/i);
+        // No upstream session is reopened for the ended client session.
+        expect(gw.gateway.federation.sessionsOf(NAME)).toBe(open);
+      }
+    });
+
     it('answers an unknown task id as the upstream does (-32602)', async () => {
       const { client } = await viaGateway();
       const { client: reference } = await direct();

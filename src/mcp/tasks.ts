@@ -61,6 +61,7 @@ export class TaskRelay {
   private readonly byId = new Map<string, Entry>();
   private readonly byUpstream = new Map<string, Entry>();
   private readonly early = new Map<string, { params: Record<string, unknown>; at: number }>();
+  private readonly tracked = new WeakSet<ClientSession>();
 
   constructor(private readonly upstreams: TaskUpstreams) {}
 
@@ -184,8 +185,24 @@ export class TaskRelay {
     const entry: Entry = { id: randomUUID(), gateway, upstreamId, scope, owner: ownerOf(caller), client: caller.client, expires: Date.now() + lifetime };
     this.byId.set(entry.id, entry);
     this.byUpstream.set(upstreamKey(gateway, scope, upstreamId), entry);
-    // The client session ends: its tasks can no longer be told about, but stay reachable by id while their upstream session lasts.
+    if (caller.client && !this.tracked.has(caller.client)) {
+      const client = caller.client;
+      this.tracked.add(client);
+      client.onEnd(() => this.sessionEnded(client));
+    }
     return entry;
+  }
+
+  /**
+   * A client session ended: the tasks on its own upstream session went with that session (they
+   * are forgotten); those on a shared upstream connection stay reachable by id for the principal.
+   */
+  private sessionEnded(client: ClientSession): void {
+    for (const entry of [...this.byId.values()]) {
+      if (entry.client !== client) continue;
+      if (entry.scope !== '') this.forget(entry);
+      else entry.client = undefined;
+    }
   }
 
   private forget(entry: Entry): void {
