@@ -1,13 +1,19 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { fileURLToPath } from 'node:url';
 import { CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { ADMIN, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
 import { startTaskFixture, TASKS, type HttpUpstream } from './helpers/upstreams.js';
 
 type Json = Record<string, unknown>;
+const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const authFetch = (input: string | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...AUTH_HEADERS } });
 
 // The 2025-11-25 tasks extension through the gateway: a real SDK 1.x client (declaring tasks) over
 // Streamable HTTP, a real SDK 1.x upstream with task tools (test/fixtures/task-upstream.mjs), and
@@ -173,3 +179,49 @@ for (const transport of ['streamablehttp', 'stdio'] as const) {
     });
   });
 }
+
+// The same task round through the other client transports: legacy SSE and the `mcpgateway stdio` bridge.
+describe('the tasks extension is relayed to legacy SSE and stdio-bridge clients', () => {
+  let upstream: HttpUpstream;
+  let gw: TestGateway;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    upstream = await startTaskFixture();
+    gw = await startTestGateway(STORES[0]!);
+    expect((await gw.api('/gateways', { method: 'POST', body: { name: 'tk', transport: 'streamablehttp', url: `http://127.0.0.1:${upstream.port}/mcp` } })).status).toBe(201);
+    await waitFor(async () => (await gw.api('/tools/tk__plain')).status === 200, 'tk tools discovered');
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await gw?.close();
+    await upstream?.stop();
+  });
+
+  const transports: Record<string, () => Transport> = {
+    'legacy SSE': () => new SSEClientTransport(new URL(`${gw.url}/sse`), { requestInit: { headers: AUTH_HEADERS }, eventSourceInit: { fetch: authFetch } } as never),
+    'the stdio bridge': () =>
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [MAIN, 'stdio'],
+        env: { PATH: process.env.PATH ?? '', MCPGATEWAY_URL: gw.url, MCPGATEWAY_BASIC_AUTH: `${ADMIN.user}:${ADMIN.password}` },
+        stderr: 'ignore',
+      }),
+  };
+  for (const [route, make] of Object.entries(transports)) {
+    it(`over ${route}: create, poll, result and status notifications`, async () => {
+      const client = new Client({ name: 'tasks-test', version: '1.0.0' }, { capabilities: { tasks: {} } });
+      const statuses: Task[] = [];
+      client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void statuses.push(n.params as Task));
+      await client.connect(make());
+      clients.push(client);
+      expect(client.getServerCapabilities()?.tasks).toEqual({ list: {}, cancel: {}, requests: { tools: { call: {} } } });
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('tk__slow_echo');
+      const created = await client.request({ method: 'tools/call', params: { name: 'tk__slow_echo', arguments: { text: route, ms: 100 }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+      await waitFor(async () => (await client.experimental.tasks.getTask(created.task.taskId)).status === 'completed', 'completed');
+      const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+      expect(result.content).toEqual([{ type: 'text', text: `echo: ${route}` }]);
+      await waitFor(() => statuses.some((s) => s.status === 'completed' && s.taskId === created.task.taskId), 'completed status notification');
+      expect(statuses.map((s) => [s.status, s.statusMessage ?? null])).toEqual([['working', 'halfway'], ['completed', 'halfway']]); // as the upstream says it directly (the message stays)
+    });
+  }
+});
