@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
-import { startTaskFixture, TASKS, type HttpUpstream } from './helpers/upstreams.js';
+import { EVERYTHING, startTaskFixture, TASKS, type HttpUpstream } from './helpers/upstreams.js';
 
 type Json = Record<string, unknown>;
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -224,4 +224,40 @@ describe('the tasks extension is relayed to legacy SSE and stdio-bridge clients'
       expect(statuses.map((s) => [s.status, s.statusMessage ?? null])).toEqual([['working', 'halfway'], ['completed', 'halfway']]); // as the upstream says it directly (the message stays)
     });
   }
+});
+
+// server-everything's own task tool (simulate-research-query, task-only), federated over stdio,
+// against the same server spawned directly.
+describe("server-everything's task tool through the gateway", () => {
+  let gw: TestGateway;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    gw = await startTestGateway(STORES[0]!);
+    expect((await gw.api('/gateways', { method: 'POST', body: { name: 'ev', transport: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] } })).status).toBe(201);
+    await waitFor(async () => (await gw.api('/tools/ev__simulate-research-query')).status === 200, 'ev tools discovered');
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await gw?.close();
+  });
+
+  it('runs simulate-research-query as a task with the same statuses and result as directly', async () => {
+    const run = async (transport: Transport, name: string) => {
+      const client = new Client({ name: 'tasks-test', version: '1.0.0' }, { capabilities: { tasks: {} } });
+      await client.connect(transport);
+      clients.push(client);
+      const created = await client.request({ method: 'tools/call', params: { name, arguments: { topic: 'relays' }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+      const task = await waitFor(async () => {
+        const t = await client.experimental.tasks.getTask(created.task.taskId);
+        return t.status === 'completed' ? t : undefined;
+      }, `${name} completed`, 20_000);
+      const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+      return { capability: client.getServerCapabilities()?.tasks, status: created.task.status, final: [task.status, task.statusMessage], content: result.content };
+    };
+    const [through, direct] = await Promise.all([
+      run(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: AUTH_HEADERS } }), 'ev__simulate-research-query'),
+      run(new StdioClientTransport({ command: process.execPath, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'simulate-research-query'),
+    ]);
+    expect(through).toEqual(direct);
+  }, 30_000);
 });
