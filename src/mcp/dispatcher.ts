@@ -194,8 +194,10 @@ export class Dispatcher {
 
   private async route(method: string, params: Record<string, unknown>, context: DispatchContext, modern: boolean): Promise<unknown> {
     switch (method) {
-      case 'initialize':
-        return this.withTasks(this.initialize(params, await this.view(context)), await this.view(context));
+      case 'initialize': {
+        const view = await this.view(context);
+        return this.withTasks(this.initialize(params, view), view);
+      }
       case 'server/discover':
         return { supportedVersions: MODERN_VERSIONS, capabilities: modern ? MODERN_CAPABILITIES : CAPABILITIES, _meta: { [SERVER_INFO_META]: SERVER_INFO } };
       case 'ping':
