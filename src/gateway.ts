@@ -118,6 +118,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
     const tasks = new TaskRelay(federation);
     federation.onTaskStatus = (name, scope, params) => tasks.status(name, scope, params);
+    federation.onTaskRequest = (name, scope, method, params, signal) => tasks.request(name, scope, method, params, signal);
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, tasks, toolTimeoutMs: mcp.toolTimeoutMs, observer: toolCallObserver(metrics, config.access.auditToolCalls ? audit : undefined) });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.
     const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {

@@ -4,7 +4,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { fileURLToPath } from 'node:url';
-import { CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema, type Task } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, ElicitRequestSchema, TaskStatusNotificationSchema, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
@@ -258,6 +258,30 @@ describe("server-everything's task tool through the gateway", () => {
       run(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: AUTH_HEADERS } }), 'ev__simulate-research-query'),
       run(new StdioClientTransport({ command: process.execPath, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'simulate-research-query'),
     ]);
+    expect(through).toEqual(direct);
+  }, 30_000);
+
+  it("relays the upstream's elicitation for a task waiting in input_required to the client that created it", async () => {
+    const run = async (transport: Transport, name: string) => {
+      const client = new Client({ name: 'tasks-test', version: '1.0.0' }, { capabilities: { tasks: {}, elicitation: {} } });
+      const asked: unknown[] = [];
+      client.setRequestHandler(ElicitRequestSchema, async (request) => {
+        asked.push(request.params._meta?.['io.modelcontextprotocol/related-task']);
+        return { action: 'accept', content: { interpretation: 'the snake' } };
+      });
+      await client.connect(transport);
+      clients.push(client);
+      const created = await client.request({ method: 'tools/call', params: { name, arguments: { topic: 'python', ambiguous: true }, task: { ttl: 60_000 } } }, CreateTaskResultSchema);
+      // tasks/result waits for the task; the upstream's question is asked meanwhile.
+      const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema, { timeout: 20_000 });
+      expect(asked).toEqual([{ taskId: created.task.taskId }]);
+      return result.content;
+    };
+    const [through, direct] = await Promise.all([
+      run(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: AUTH_HEADERS } }), 'ev__simulate-research-query'),
+      run(new StdioClientTransport({ command: process.execPath, args: [EVERYTHING, 'stdio'], stderr: 'ignore' }), 'simulate-research-query'),
+    ]);
+    expect(JSON.stringify(through)).toContain('the snake');
     expect(through).toEqual(direct);
   }, 30_000);
 });

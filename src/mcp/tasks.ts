@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RelayAnswer } from '../upstream/mcp-connection.js';
 import type { ClientSession } from './client-sessions.js';
 import type { CallerIdentity, UpstreamCallOptions } from './dispatcher.js';
 import { INVALID_PARAMS, notification, RpcError } from './jsonrpc.js';
@@ -124,6 +125,20 @@ export class TaskRelay {
       return;
     }
     entry.client?.push?.(notification('notifications/tasks/status', { ...params, taskId: entry.id }));
+  }
+
+  /**
+   * A request of the client an upstream makes for one of its tasks (input_required, tagged with
+   * related-task): to the client session that created the task, under the client's task id.
+   * Undefined (refused upstream) when the task is unknown or its client has no stream open.
+   */
+  request(gateway: string, scope: string, method: string, params: Record<string, unknown>, signal: AbortSignal): Promise<RelayAnswer> | undefined {
+    const meta = params._meta;
+    const related = isObject(meta) ? meta[RELATED_TASK_META] : undefined;
+    if (!isObject(related) || typeof related.taskId !== 'string') return undefined;
+    const entry = this.byUpstream.get(upstreamKey(gateway, scope, related.taskId));
+    if (!entry || entry.expires < Date.now() || !entry.client?.request) return undefined;
+    return entry.client.request(method, { ...params, _meta: { ...(meta as object), [RELATED_TASK_META]: { ...related, taskId: entry.id } } }, signal);
   }
 
   /** The entry for a client's task id; another principal's, an expired or an unknown one answer alike. */

@@ -11,7 +11,7 @@ import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import type { ClientSession } from '../mcp/client-sessions.js';
 import { notification } from '../mcp/jsonrpc.js';
-import { UPSTREAM_CAPABILITIES, UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import { UPSTREAM_CAPABILITIES, UpstreamConnection, type RelayAnswer, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { SessionPool } from '../upstream/session-pool.js';
 import { OAuth2Tokens } from '../upstream/oauth2.js';
 import { RelayedError } from '../upstream/modern-http.js';
@@ -96,6 +96,8 @@ export class Federation implements Upstreams {
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
   /** Told about an upstream's notifications/tasks/status; `scope` is the client session whose upstream session sent it ('' when shared). */
   onTaskStatus: (gateway: string, scope: string, params: unknown) => void = () => undefined;
+  /** Asked to pass on a request of the client an upstream makes outside any call (a task's input_required). */
+  onTaskRequest: (gateway: string, scope: string, method: string, params: Record<string, unknown>, signal: AbortSignal) => Promise<RelayAnswer> | undefined = () => undefined;
   /** Told about per-client upstream sessions (metrics): the count open, and opened / idle_closed / refused events. */
   onSessions: { size(gateway: string, open: number): void; event(gateway: string, kind: string): void } = { size: () => undefined, event: () => undefined };
 
@@ -328,6 +330,7 @@ export class Federation implements Upstreams {
         onListChanged: () => undefined, // discovery follows the shared connection
         // The session is this client's alone: everything it hears outside a call is the client's.
         onNotification: (method, params) => (method === TASK_STATUS ? this.onTaskStatus(link.name, key, params) : client.push?.(notification(method, params))),
+        onRequest: (method, params, signal) => this.onTaskRequest(link.name, key, method, params, signal),
       },
       capabilities,
     );
@@ -512,6 +515,7 @@ export class Federation implements Upstreams {
         void this.markDown(link, reason);
       },
       onNotification: (method, params) => (method === TASK_STATUS ? this.onTaskStatus(link.name, '', params) : this.delivery.deliver(link.name, method, params)),
+      onRequest: (method, params, signal) => this.onTaskRequest(link.name, '', method, params, signal),
       onListChanged: (kind) => {
         this.logger.info({ gateway: link.name, kind }, 'upstream list changed; rediscovering');
         void this.discover(link).catch((error: unknown) => this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'rediscovery failed'));
