@@ -11,7 +11,8 @@ import { INVALID_PARAMS, notification, RpcError } from './jsonrpc.js';
  * upstream's own id, the upstream session it lives on and the principal that created it. Later
  * `tasks/get`, `tasks/result` and `tasks/cancel` follow the map; `tasks/list` merges what the
  * upstreams behind the endpoint list, keeping only this principal's tasks; the upstream's
- * `notifications/tasks/status` reaches the client session that created the task.
+ * `notifications/tasks/status`, and the sampling or elicitation requests it makes for a task in
+ * `input_required`, reach the client session that created the task.
  *
  * The map is in memory: a task id works on the instance that created it (one-instance affinity,
  * docs/mcp.md), as the upstream sessions it lives on do. Bounded by MAX_TASKS (the oldest entry
