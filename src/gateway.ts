@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { CapabilityCatalog } from './capabilities/catalog.js';
+import { TaskRelay } from './mcp/tasks.js';
 import { authEnforced, checkSecurity, isLoopback, type Config } from './config.js';
 import { AuthCipher } from './crypto/auth-value.js';
 import { buildApp } from './http/app.js';
@@ -116,7 +117,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     federation.onSessions = { size: (name, open) => metrics.upstreamSessions(name, open), event: (name, kind) => metrics.upstreamSessionEvent(name, kind) };
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes, policy });
     const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
-    const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, toolTimeoutMs: mcp.toolTimeoutMs, observer: toolCallObserver(metrics, config.access.auditToolCalls ? audit : undefined) });
+    const tasks = new TaskRelay(federation);
+    federation.onTaskStatus = (name, scope, params) => tasks.status(name, scope, params);
+    federation.onTaskRequest = (name, scope, method, params, signal) => tasks.request(name, scope, method, params, signal);
+    const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, tasks, toolTimeoutMs: mcp.toolTimeoutMs, observer: toolCallObserver(metrics, config.access.auditToolCalls ? audit : undefined) });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.
     const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {
       catalog.invalidate(event.kind);

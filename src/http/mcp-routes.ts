@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
-import { ClientSessions, gated, type ClientSession } from '../mcp/client-sessions.js';
+import { ClientSessions, gated, type ClientRequest, type ClientSession } from '../mcp/client-sessions.js';
 import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
@@ -173,7 +173,7 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
     const quiet = { logLevel: 'warn' as const, childLoggerFactory: lazyChildLoggerFactory as never };
     for (const prefix of ['', '/servers/:server']) {
       scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, streams, traffic, sessions, request, reply));
-      scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, sessions, request, reply));
+      scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, sessions, traffic, request, reply));
       scope.delete(`${prefix}/mcp`, quiet, (request, reply) => {
         const id = request.headers['mcp-session-id'];
         if (typeof id === 'string' && owned(sessions, id, request) && sessions.terminate(id)) return reply.code(204).send();
@@ -181,7 +181,7 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
         reply.code(405).header('allow', 'GET, POST').type('application/json');
         return reply.send(errorResponse(null, INVALID_REQUEST, 'this endpoint is stateless: there is no session to end'));
       });
-      scope.get(`${prefix}/sse`, quiet, (request, reply) => openLegacySession(deps, streams, sessions, request, reply, prefix));
+      scope.get(`${prefix}/sse`, quiet, (request, reply) => openLegacySession(deps, streams, sessions, traffic, request, reply, prefix));
       scope.post(`${prefix}/message`, quiet, (request, reply) => legacyMessage(deps, streams, traffic, request, reply));
     }
   });
@@ -325,7 +325,7 @@ function listen(streams: Streams, id: unknown, params: Record<string, unknown>, 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
 
 /** GET /mcp: a server-to-client stream carrying list_changed notifications. */
-async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sessions: ClientSessions, request: FastifyRequest, reply: FastifyReply) {
+async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sessions: ClientSessions, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply) {
   if (!(await serverKnown(deps, request, reply))) return reply;
   if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
     return reply.code(406).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'GET opens an event stream: send Accept: text/event-stream'));
@@ -337,12 +337,12 @@ async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sess
   reply.raw.write(': stream open\n\n');
   streams.add(reply.raw);
   const client = owned(sessions, typeof sessionId === 'string' ? sessionId : undefined, request);
-  if (client) attachStream(client, reply.raw);
+  if (client) attachStream(client, reply.raw, traffic, request.principal?.subject ?? 'anonymous');
   return reply;
 }
 
 /** GET /sse: a legacy (2024-11-05) session; replies to POST /message arrive on this stream. */
-async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions: ClientSessions, request: FastifyRequest, reply: FastifyReply, prefix: string) {
+async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions: ClientSessions, traffic: ClientTraffic, request: FastifyRequest, reply: FastifyReply, prefix: string) {
   if (!(await serverKnown(deps, request, reply))) return reply;
   const server = (request.params as ServerParams).server;
   const id = randomUUID();
@@ -353,7 +353,7 @@ async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions:
   res.write(`event: endpoint\ndata: ${base}/message?sessionId=${id}\n\n`);
   const session: LegacySession = { res, server, inflight: new Map(), client: sessions.open(id) };
   session.client.owner = ownerOf(request);
-  attachStream(session.client, res);
+  attachStream(session.client, res, traffic, request.principal?.subject ?? 'anonymous');
   streams.sessions.set(id, session);
   streams.add(res);
   res.on('close', () => {
@@ -450,11 +450,15 @@ function requestCapabilities(message: unknown): Record<string, unknown> | undefi
 }
 
 /** The session's messages outside a call (resource updates, log messages) go on this stream while it is open. */
-function attachStream(client: ClientSession, res: ServerResponse): void {
+function attachStream(client: ClientSession, res: ServerResponse, traffic: ClientTraffic, subject: string): void {
   const push = (message: string) => res.write(sseFrame(message));
   client.push = push;
+  // Only what the client declared (read when asked: a legacy client declares after its stream opens).
+  const request: ClientRequest = (method, params, signal) => gated(client.capabilities, (m, p, s) => traffic.request(subject, push, m, p, s))(method, params, signal);
+  client.request = request;
   res.on('close', () => {
     if (client.push === push) client.push = undefined;
+    if (client.request === request) client.request = undefined;
   });
 }
 

@@ -2,6 +2,7 @@ import type { Store, StoredObject } from '../store/store.js';
 import { servedTools, type ArgumentRules } from './curation.js';
 import { RawResult } from './jsonrpc.js';
 import { listedTools, type MetaTool } from './tool-search.js';
+import { isTaskOnly } from './tasks.js';
 
 /**
  * The in-memory index the MCP endpoints serve from: every active tool, prompt, resource and
@@ -77,6 +78,7 @@ export class View {
   readonly promptsByName = new Map<string, PromptEntry>();
   readonly resourcesByUri = new Map<string, ResourceEntry>();
   private readonly pages = new Map<string, RawResult>();
+  private withoutTaskOnly: ToolEntry[] | undefined;
   /** `instructions` for initialize: the gateway's line, then each upstream's own under its name. */
   readonly instructions: string;
 
@@ -100,11 +102,13 @@ export class View {
   }
 
   /** A list page, serialized once per (method, cursor, era) and then served from memory. */
-  page(method: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', cursor: string | undefined, modern: boolean): RawResult | undefined {
-    const key = `${method}|${cursor ?? ''}|${modern ? 1 : 0}`;
+  page(method: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', cursor: string | undefined, modern: boolean, taskOnly = true): RawResult | undefined {
+    const key = `${method}|${cursor ?? ''}|${modern ? 1 : 0}|${taskOnly ? 1 : 0}`;
     const cached = this.pages.get(key);
     if (cached) return cached;
-    const all = method === 'tools' ? this.listed : method === 'prompts' ? this.prompts : method === 'resources' ? this.resources : this.templates;
+    // Task-only tools (execution.taskSupport "required") are left out for clients that did not declare tasks.
+    const tools = taskOnly ? this.listed : (this.withoutTaskOnly ??= this.listed.filter((t) => !isTaskOnly(t.descriptor)));
+    const all = method === 'tools' ? tools : method === 'prompts' ? this.prompts : method === 'resources' ? this.resources : this.templates;
     let start = 0;
     if (cursor !== undefined) {
       const offset = decodeCursor(cursor);

@@ -19,6 +19,8 @@ export interface ClientSession {
   push: ((message: string) => void) | undefined;
   /** logging/setLevel: the least severe level the client wants; undefined: no log messages asked for. */
   logLevel: string | undefined;
+  /** A request of the client outside any call (a task's input_required), on its stream; undefined while none is open. */
+  request: ClientRequest | undefined;
   lastSeen: number;
   /** Runs once when the session ends (closed by the client, idle or evicted). */
   onEnd(listener: () => void): void;
@@ -39,6 +41,7 @@ class Session implements ClientSession {
   capabilities: Record<string, unknown> = {};
   push: ((message: string) => void) | undefined;
   logLevel: string | undefined;
+  request: ClientRequest | undefined;
   lastSeen = Date.now();
   readonly ending: (() => void)[] = [];
   constructor(readonly id: string) {}
@@ -86,6 +89,7 @@ export class ClientSessions {
     if (!session) return false;
     this.sessions.delete(id);
     session.push = undefined;
+    session.request = undefined;
     for (const listener of session.ending.splice(0)) {
       try {
         listener();

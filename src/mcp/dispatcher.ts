@@ -22,6 +22,7 @@ import { applyArgumentRules } from './curation.js';
 import { principalKey } from './input-rounds.js';
 import type { PromptRenderer } from './prompt-renderer.js';
 import { callTarget, findTools } from './tool-search.js';
+import { declaresTasks, isTaskOnly, TASK_METHODS, type TaskRelay } from './tasks.js';
 import { checkParamHeaders, gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
 
 /**
@@ -141,6 +142,8 @@ export interface DispatcherDeps {
   upstreams: Upstreams;
   toolTimeoutMs: number;
   observer?: CallObserver;
+  /** The tasks extension relay (mcp/tasks.ts); without it tasks/* are unknown methods. */
+  tasks?: TaskRelay;
 }
 
 export class Dispatcher {
@@ -194,8 +197,10 @@ export class Dispatcher {
 
   private async route(method: string, params: Record<string, unknown>, context: DispatchContext, modern: boolean): Promise<unknown> {
     switch (method) {
-      case 'initialize':
-        return this.initialize(params, await this.view(context));
+      case 'initialize': {
+        const view = await this.view(context);
+        return this.withTasks(this.initialize(params, view), view);
+      }
       case 'server/discover':
         return { supportedVersions: MODERN_VERSIONS, capabilities: modern ? MODERN_CAPABILITIES : CAPABILITIES, _meta: { [SERVER_INFO_META]: SERVER_INFO } };
       case 'ping':
@@ -203,7 +208,7 @@ export class Dispatcher {
       case 'logging/setLevel':
         return this.setLogLevel(params, context);
       case 'tools/list':
-        return this.page(await this.view(context), 'tools', params, modern);
+        return this.page(await this.view(context), 'tools', params, modern, this.seesTaskOnly(context));
       case 'prompts/list':
         return this.page(await this.view(context), 'prompts', params, modern);
       case 'resources/list':
@@ -222,6 +227,7 @@ export class Dispatcher {
       case 'resources/unsubscribe':
         return this.subscription(method, params, context);
       default:
+        if (TASK_METHODS.has(method) && this.deps.tasks && !modern) return this.deps.tasks.handle(method, params, gatewaysOf(await this.view(context)), context, this.upstreamOptions('', context));
         throw new RpcError(METHOD_NOT_FOUND, `method "${method.slice(0, 100)}" is not supported`);
     }
   }
@@ -242,10 +248,21 @@ export class Dispatcher {
     return viewOf(snapshot, context.server);
   }
 
-  private page(view: View, kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', params: Record<string, unknown>, modern: boolean): RawResult {
+  /** initialize's capabilities with `tasks` when an upstream behind the endpoint offers the extension. */
+  private withTasks(result: Record<string, unknown>, view: View): Record<string, unknown> {
+    const tasks = this.deps.tasks?.capability(gatewaysOf(view));
+    return tasks ? { ...result, capabilities: { ...(result.capabilities as object), tasks } } : result;
+  }
+
+  /** Task-only tools are listed and callable only for a client that declared tasks (2025-11-25). */
+  private seesTaskOnly(context: DispatchContext): boolean {
+    return this.deps.tasks !== undefined && context.meta === undefined && declaresTasks(context.client?.capabilities);
+  }
+
+  private page(view: View, kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', params: Record<string, unknown>, modern: boolean, taskOnly = true): RawResult {
     const cursor = params.cursor;
     if (cursor !== undefined && typeof cursor !== 'string') throw new RpcError(INVALID_PARAMS, 'cursor must be a string');
-    const page = view.page(kind, cursor, modern);
+    const page = view.page(kind, cursor, modern, taskOnly);
     if (!page) throw new RpcError(INVALID_PARAMS, 'cursor is not one this gateway issued; list again without it');
     return page;
   }
@@ -258,7 +275,7 @@ export class Dispatcher {
     const snapshot = await this.deps.catalog.current();
     const view = viewOf(snapshot, context.server);
     const tool = view.toolsByName.get(name);
-    if (!tool || (viaMeta && tool.meta)) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    if (!tool || (viaMeta && tool.meta) || (isTaskOnly(tool.descriptor) && !this.seesTaskOnly(context))) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
     // Search mode's meta-tools (tool-search.ts); a call through one takes the direct call's path.
     if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>);
     if (tool.meta === 'call') return this.callTool({ ...params, ...callTarget(args as Record<string, unknown>) }, context, true);
@@ -272,7 +289,11 @@ export class Dispatcher {
     let outcome: 'ok' | 'tool_error' | 'error' = 'error';
     try {
       let result: unknown;
-      if (tool.gateway !== null) {
+      if (tool.gateway !== null && params.task !== undefined && this.deps.tasks && !context.meta) {
+        // A task-augmented call (tasks extension): relayed as it is, its task id made routable (mcp/tasks.ts).
+        const { name: _name, arguments: _args, ...rest } = params;
+        result = await this.deps.tasks!.call(tool.gateway, { ...rest, name: tool.originalName, arguments: callArgs }, context, this.upstreamOptions(tool.gateway, context));
+      } else if (tool.gateway !== null) {
         const timeoutMs = (tool.fields.timeout_ms as number | null) ?? this.deps.upstreams.timeoutFor(tool.gateway) ?? this.deps.toolTimeoutMs;
         const token = progressTokenOf(params);
         result = await this.deps.upstreams.callTool(tool.gateway, tool.originalName, callArgs, {
@@ -404,6 +425,13 @@ export function viewOf(snapshot: Snapshot, server: string | undefined): View {
   const view = snapshot.servers.get(server);
   if (!view) throw new RpcError(INVALID_REQUEST, `no active virtual server "${server.slice(0, 128)}"`);
   return view;
+}
+
+/** The gateways behind an endpoint (whatever it serves of theirs). */
+function gatewaysOf(view: View): Set<string> {
+  const gateways = new Set<string>();
+  for (const entry of [...view.tools, ...view.prompts, ...view.resources, ...view.templates]) if (entry.gateway) gateways.add(entry.gateway);
+  return gateways;
 }
 
 /** Whether a request claims 2026-07-28 in its `_meta` (transports without the HTTP ladder). */

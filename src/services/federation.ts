@@ -12,7 +12,7 @@ import { deadline } from '../upstream/deadline.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import type { ClientSession } from '../mcp/client-sessions.js';
 import { notification } from '../mcp/jsonrpc.js';
-import { UPSTREAM_CAPABILITIES, UpstreamConnection, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
+import { UPSTREAM_CAPABILITIES, UpstreamConnection, type RelayAnswer, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { SessionPool } from '../upstream/session-pool.js';
 import { OAuth2Tokens } from '../upstream/oauth2.js';
 import { RelayedError } from '../upstream/modern-http.js';
@@ -37,13 +37,13 @@ export interface DiscoveryReport {
   resource_templates: number;
   /** Upstream names whose natural gateway name was taken, and the name they got instead. */
   collisions: { original_name: string; wanted: string; name: string }[];
-  /** Upstream tools not served, and why (a task-only tool: the gateway does not relay tasks). */
+  /** Upstream tools not served to every client, and why (a task-only tool: only to clients that declare tasks). */
   hidden: { original_name: string; reason: string }[];
 }
 
 /** Tool fields the gateway stores and serves itself; every other field of an upstream tool is passed on verbatim. */
 const MANAGED_TOOL_FIELDS = new Set(['name', 'description', 'title', 'inputSchema', 'outputSchema', 'annotations']);
-const TASK_ONLY_REASON = 'execution.taskSupport is "required" and the gateway does not relay the tasks extension: every call without a task would fail';
+const TASK_ONLY_REASON = 'execution.taskSupport is "required": listed only to clients that declare the tasks capability (every call without a task would fail)';
 
 export interface FederationOptions {
   /** Largest upstream reply (MAX_RESPONSE_BYTES); unset: unbounded. */
@@ -61,6 +61,7 @@ export interface FederationOptions {
   secret?: string;
 }
 
+const TASK_STATUS = 'notifications/tasks/status';
 const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
 
 interface Link {
@@ -102,6 +103,10 @@ export class Federation implements Upstreams {
   private readonly changes = new Set<Promise<void>>();
   /** Told whenever a gateway's reachability is known (metrics); undefined when it is gone. */
   onHealth: (gateway: string, reachable: boolean | undefined) => void = () => undefined;
+  /** Told about an upstream's notifications/tasks/status; `scope` is the client session whose upstream session sent it ('' when shared). */
+  onTaskStatus: (gateway: string, scope: string, params: unknown) => void = () => undefined;
+  /** Asked to pass on a request of the client an upstream makes outside any call (a task's input_required). */
+  onTaskRequest: (gateway: string, scope: string, method: string, params: Record<string, unknown>, signal: AbortSignal) => Promise<RelayAnswer> | undefined = () => undefined;
   /** Told about per-client upstream sessions (metrics): the count open, and opened / idle_closed / refused events. */
   onSessions: { size(gateway: string, open: number): void; event(gateway: string, kind: string): void } = { size: () => undefined, event: () => undefined };
 
@@ -352,6 +357,23 @@ export class Federation implements Upstreams {
     return this.requestOn(gateway, 'completion/complete', rest, options);
   }
 
+  /** tasks: a request on the caller's upstream session (see requestOn), and which session that was (mcp/tasks.ts). */
+  async taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<{ result: Record<string, unknown>; scope: string }> {
+    const shared = this.ready(gateway);
+    const session = options.client ? await this.sessionFor(gateway, shared, options.client) : undefined;
+    try {
+      const result = (await (session?.connection ?? shared).request(method, params, options)) as Record<string, unknown>;
+      return { result, scope: session ? options.client!.id : '' };
+    } finally {
+      session?.release();
+    }
+  }
+
+  /** The upstream's `tasks` capability, when it is connected and declared one. */
+  taskCapability(gateway: string): Record<string, unknown> | undefined {
+    return this.find(gateway)?.connection?.tasksCapability;
+  }
+
   /** One request on the caller's own upstream session when the upstream keeps state, else on the shared connection. */
   private async requestOn(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
     const shared = this.ready(gateway);
@@ -391,7 +413,8 @@ export class Federation implements Upstreams {
         onLost: () => link.pool?.end(key),
         onListChanged: () => undefined, // discovery follows the shared connection
         // The session is this client's alone: everything it hears outside a call is the client's.
-        onNotification: (method, params) => client.push?.(notification(method, params)),
+        onNotification: (method, params) => (method === TASK_STATUS ? this.onTaskStatus(link.name, key, params) : client.push?.(notification(method, params))),
+        onRequest: (method, params, signal) => this.onTaskRequest(link.name, key, method, params, signal),
       },
       capabilities,
     );
@@ -576,7 +599,8 @@ export class Federation implements Upstreams {
         link.connection = undefined;
         void this.markDown(link, reason);
       },
-      onNotification: (method, params) => this.delivery.deliver(link.name, method, params),
+      onNotification: (method, params) => (method === TASK_STATUS ? this.onTaskStatus(link.name, '', params) : this.delivery.deliver(link.name, method, params)),
+      onRequest: (method, params, signal) => this.onTaskRequest(link.name, '', method, params, signal),
       onListChanged: (kind) => {
         this.logger.info({ gateway: link.name, kind }, 'upstream list changed; rediscovering');
         void this.discover(link).catch((error: unknown) => this.logger.warn({ gateway: link.name, err: (error as Error).message }, 'rediscovery failed'));
@@ -735,7 +759,7 @@ export class Federation implements Upstreams {
       lists = await (await this.ensureConnected(link)).discover(this.options.connectTimeoutMs);
     }
     if (link.closed) throw new RpcError(UPSTREAM_FAILURE, `gateway "${link.name}" was removed`);
-    // Task-only tools cannot be called without the tasks extension, which the gateway does not offer: hide them.
+    // Task-only tools are listed only to clients that declare tasks (mcp/tasks.ts): reported, and kept.
     const hidden: DiscoveryReport['hidden'] = [];
     const toolExtras = new Map<string, Record<string, unknown>>();
     lists = {
@@ -744,7 +768,6 @@ export class Federation implements Upstreams {
         const execution = tool.execution as { taskSupport?: unknown } | undefined;
         if (execution && typeof execution === 'object' && execution.taskSupport === 'required') {
           hidden.push({ original_name: String(tool.name), reason: TASK_ONLY_REASON });
-          return false;
         }
         const extra = Object.fromEntries(Object.entries(tool).filter(([key]) => !MANAGED_TOOL_FIELDS.has(key)));
         if (Object.keys(extra).length > 0) toolExtras.set(String(tool.name), extra);

@@ -156,6 +156,8 @@ export class UpstreamConnection {
       onListChanged: (kind: 'tools' | 'prompts' | 'resources') => void;
       /** Resource updates and log messages the upstream sends outside a call's own stream. */
       onNotification?: (method: string, params: unknown) => void;
+      /** A request of the client the upstream makes outside any tools/call (a task's input_required); undefined: refused. */
+      onRequest?: (method: string, params: Record<string, unknown>, signal: AbortSignal) => Promise<RelayAnswer> | undefined;
     },
     /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
     private readonly capabilities: Record<string, unknown> = SHARED_CAPABILITIES,
@@ -185,6 +187,12 @@ export class UpstreamConnection {
   get supportsSubscriptions(): boolean {
     const resources = this.client?.getServerCapabilities()?.resources as { subscribe?: unknown } | undefined;
     return resources?.subscribe === true;
+  }
+
+  /** The upstream's `tasks` capability (2025-11-25 tasks extension), if it declared one. */
+  get tasksCapability(): Record<string, unknown> | undefined {
+    const tasks = this.client?.getServerCapabilities()?.tasks;
+    return tasks && typeof tasks === 'object' ? (tasks as Record<string, unknown>) : undefined;
   }
 
   /** Whether the upstream declared logging (logging/setLevel). */
@@ -227,6 +235,19 @@ export class UpstreamConnection {
     for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
       client.setNotificationHandler(method, (n: { params?: unknown }) => this.hooks.onNotification?.(method, n.params));
     }
+    // Requests of the client outside a tools/call (a task waiting for input) go to whoever owns them.
+    for (const method of ['sampling/createMessage', 'elicitation/create'] as const) {
+      client.setRequestHandler(method, async (request: { params?: unknown }, ctx: { mcpReq: { signal: AbortSignal } }) => {
+        const answer = await this.hooks.onRequest?.(method, (request.params ?? {}) as Record<string, unknown>, ctx.mcpReq.signal);
+        if (!answer) throw new ProtocolError(METHOD_NOT_FOUND_CODE, `the gateway has no client to pass this ${method} request to`);
+        if ('error' in answer) throw new ProtocolError(answer.error.code, answer.error.message, answer.error.data);
+        return answer.result as never;
+      });
+    }
+    // The SDK has no handler slot for the tasks extension's status notification: it arrives here.
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === 'notifications/tasks/status') this.hooks.onNotification?.(n.method, n.params);
+    };
     this.transport = transport;
     try {
       await client.connect(transport, { timeout: timeoutMs });
@@ -535,6 +556,8 @@ export class UpstreamConnection {
       return true;
     }
     if (!CLIENT_REQUESTS.has(method)) return false;
+    // A request for a task (its input_required) belongs to no call in flight: the SDK client's handler takes it.
+    if ((params._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/related-task'] !== undefined) return false;
     // stdio and SSE carry no link from a request to the call it serves: the one call in flight is its call.
     const calls = [...this.tapped.values()];
     const requestId = message.id;

@@ -8,6 +8,7 @@ export const EVERYTHING = `${root}node_modules/@modelcontextprotocol/server-ever
 export const MEMORY = `${root}node_modules/@modelcontextprotocol/server-memory/dist/index.js`;
 export const DYNAMIC = `${root}test/fixtures/dynamic-upstream.mjs`;
 export const CONFORMANCE = `${root}test/fixtures/conformance-upstream.mjs`;
+export const TASKS = `${root}test/fixtures/task-upstream.mjs`;
 
 /** A free loopback port (asked of the OS, then released). */
 export async function freePort(): Promise<number> {
@@ -38,6 +39,13 @@ export async function startEverything(mode: 'streamableHttp' | 'sse', port?: num
 export async function startConformanceFixture(): Promise<HttpUpstream> {
   const port = await freePort();
   const child = await startNode([CONFORMANCE, String(port)], {}, /ready \d+/, 'the conformance fixture');
+  return { port, child, stop: () => stopChild(child) };
+}
+
+/** The tasks fixture (test/fixtures/task-upstream.mjs, SDK 1.x task support) over Streamable HTTP on a free port. */
+export async function startTaskFixture(): Promise<HttpUpstream> {
+  const port = await freePort();
+  const child = await startNode([TASKS, String(port)], {}, /ready \d+/, 'the tasks fixture');
   return { port, child, stop: () => stopChild(child) };
 }
 
