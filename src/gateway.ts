@@ -103,7 +103,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const { ratePerPrincipal, ratePerServer, ratePerTool } = config.access;
     // Always: besides the variables' limits, any tool's or server's own `rate_limit` may need it (and with
     // REDIS_URL its connection must be ready before the first limited call, for the buckets to be shared).
-    limiter = config.redisUrl !== undefined ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger) : new LocalLimiter();
+    // The redis client (some 20 MB resident) is loaded only for a gateway that uses Redis.
+    const connectRedis = config.redisUrl !== undefined ? (await import('redis')).createClient : undefined;
+    limiter = config.redisUrl !== undefined && connectRedis ? new RedisLimiter(config.redisUrl, `${config.redisChannelPrefix}:ratelimit`, logger, connectRedis) : new LocalLimiter();
     const { oauthIssuer } = config.access;
     const oauth =
       oauthIssuer !== undefined
@@ -133,7 +135,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       applyChange(event);
       events.publish({ source: 'registry', kind: event.kind, op: event.op, id: event.id, name: event.name });
     });
-    if (config.redisUrl !== undefined) {
+    if (config.redisUrl !== undefined && connectRedis) {
       const redis = new RedisEvents(config.redisUrl, `${config.redisChannelPrefix}:events`, logger, {
         remote(event) {
           if (event.source === 'registry') applyChange(event);
@@ -147,7 +149,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
           tokens.forgetAll();
           void federation.resync().catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'gateway resync failed'));
         },
-      });
+      }, connectRedis);
       events = redis;
       redis.start();
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 import { KIND_DEFS } from '../domain/entities.js';
 
 /**
@@ -104,10 +104,12 @@ export class RedisEvents implements ClusterEvents {
     readonly channel: string,
     private readonly logger: Logger,
     private readonly handlers: EventHandlers,
+    /** The redis package's createClient, loaded by the caller only when REDIS_URL is set. */
+    connect: typeof createClient,
   ) {
     const socket = { reconnectStrategy: backoff, connectTimeout: 5000 };
-    this.publisher = createClient({ url, socket, disableOfflineQueue: true });
-    this.subscriber = createClient({ url, socket });
+    this.publisher = connect({ url, socket, disableOfflineQueue: true });
+    this.subscriber = connect({ url, socket });
     this.watch(this.publisher, 'publisher');
     this.watch(this.subscriber, 'subscriber');
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 
 /**
  * Token-bucket rate limits (docs/access.md). A bucket holds up to `limit` tokens and refills at
@@ -99,8 +99,10 @@ export class RedisLimiter implements Limiter {
     url: string,
     private readonly prefix: string,
     private readonly logger: Logger,
+    /** The redis package's createClient, loaded by the caller only when REDIS_URL is set. */
+    connect: typeof createClient,
   ) {
-    this.client = createClient({ url, socket: { reconnectStrategy: (n: number) => Math.min(200 * 2 ** Math.min(n, 8), 30_000), connectTimeout: 5000 }, disableOfflineQueue: true });
+    this.client = connect({ url, socket: { reconnectStrategy: (n: number) => Math.min(200 * 2 ** Math.min(n, 8), 30_000), connectTimeout: 5000 }, disableOfflineQueue: true });
     this.client.on('error', (error: Error) => {
       if (this.closed || this.warned) return;
       this.warned = true;
