@@ -88,6 +88,20 @@ for (const transport of ['streamablehttp', 'stdio'] as const) {
       expect(report.hidden).toEqual([{ original_name: 'slow_echo', reason: expect.stringMatching(/clients that declare the tasks capability/) }]);
     });
 
+    it("keeps the task-only tool out of search mode's results for a client that declared nothing about tasks", async () => {
+      const server = await gw.api('/servers', { method: 'POST', body: { name: `${NAME}-search`, tools: [`${P}*`], tool_exposure: 'search' } });
+      expect(server.status).toBe(201);
+      const found = async (capabilities: Json) => {
+        const { client } = await connect(`${gw.url}/servers/${NAME}-search/mcp`, AUTH_HEADERS, capabilities);
+        const result = (await client.callTool({ name: 'gateway_find_tools', arguments: { query: 'echoes after a while, works until cancelled, answers at once', limit: 20 } })) as { structuredContent: { tools: { name: string }[] } };
+        return result.structuredContent.tools.map((t) => t.name);
+      };
+      expect(await found({ tasks: {} })).toContain(`${P}slow_echo`);
+      const without = await found({});
+      expect(without).not.toContain(`${P}slow_echo`);
+      expect(without).toContain(`${P}hang`); // the search itself still answers, task-optional tools included
+    });
+
     it('creates a task, polls it to completion and gets the same result as the upstream gives directly', async () => {
       const { client, statuses } = await viaGateway();
       const { client: reference, statuses: referenceStatuses } = await direct();

@@ -277,7 +277,8 @@ export class Dispatcher {
     const tool = view.toolsByName.get(name);
     if (!tool || (viaMeta && tool.meta) || (isTaskOnly(tool.descriptor) && !this.seesTaskOnly(context))) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
     // Search mode's meta-tools (tool-search.ts); a call through one takes the direct call's path.
-    if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>);
+    // A client that cannot use task-only tools is not shown them by search either.
+    if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>, this.seesTaskOnly(context) ? undefined : (t) => !isTaskOnly(t.descriptor));
     if (tool.meta === 'call') return this.callTool({ ...params, ...callTarget(args as Record<string, unknown>) }, context, true);
     if (context.meta) {
       const mismatch = checkParamHeaders(tool.descriptor.inputSchema, args as Record<string, unknown>, context.paramHeaders);

@@ -196,7 +196,7 @@ export class ToolIndex {
   }
 
   /** The best `limit` tools for a query, best first. */
-  find(query: string, limit = DEFAULT_LIMIT): ToolHit[] {
+  find(query: string, limit = DEFAULT_LIMIT, shown: (tool: ToolEntry) => boolean = () => true): ToolHit[] {
     const tools = this.indexed.size;
     const queries = tokenize(query).map((token) => {
       const term = processTerm(token);
@@ -204,7 +204,8 @@ export class ToolIndex {
       if (share > this.shares.commonest) return { queries: [token], fields: COMMONEST_TERM_FIELDS };
       return share > this.shares.common ? { queries: [token], fields: COMMON_TERM_FIELDS } : token;
     });
-    return this.search.search({ queries, combineWith: 'OR' }).slice(0, limit).map((result) => {
+    const hits = this.search.search({ queries, combineWith: 'OR' }, { filter: (result) => shown(this.indexed.get(result.id as string)!.tool) });
+    return hits.slice(0, limit).map((result) => {
       const descriptor = this.indexed.get(result.id as string)!.tool.descriptor;
       const hit: ToolHit = { name: String(descriptor.name), description: String(descriptor.description ?? ''), inputSchema: descriptor.inputSchema, score: Math.round(result.score * 1000) / 1000 };
       if (typeof descriptor.title === 'string') hit.title = descriptor.title;
@@ -252,14 +253,14 @@ export function indexOf(view: View): ToolIndex {
 }
 
 /** The result of the find meta-tool. */
-export function findTools(view: View, args: Record<string, unknown>): Record<string, unknown> {
+export function findTools(view: View, args: Record<string, unknown>, shown?: (tool: ToolEntry) => boolean): Record<string, unknown> {
   const query = args.query;
   if (typeof query !== 'string' || query.trim() === '') throw new RpcError(INVALID_PARAMS, `${FIND_TOOL} needs "query", a non-empty string`);
   const limit = args.limit ?? DEFAULT_LIMIT;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new RpcError(INVALID_PARAMS, `${FIND_TOOL}: "limit" must be an integer from 1 to ${MAX_LIMIT}`);
   }
-  const tools = indexOf(view).find(query.slice(0, 2000), limit);
+  const tools = indexOf(view).find(query.slice(0, 2000), limit, shown);
   const structured = { tools };
   return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
 }
