@@ -93,7 +93,7 @@ for (const transport of ['streamablehttp', 'stdio'] as const) {
       expect(server.status).toBe(201);
       const found = async (capabilities: Json) => {
         const { client } = await connect(`${gw.url}/servers/${NAME}-search/mcp`, AUTH_HEADERS, capabilities);
-        const result = (await client.callTool({ name: 'gateway_find_tools', arguments: { query: 'echoes after a while, works until cancelled, answers at once', limit: 20 } })) as { structuredContent: { tools: { name: string }[] } };
+        const result = (await client.callTool({ name: 'gateway_find_tools', arguments: { query: 'echoes after a while, works until cancelled, answers at once', limit: 20 } })) as unknown as { structuredContent: { tools: { name: string }[] } };
         return result.structuredContent.tools.map((t) => t.name);
       };
       expect(await found({ tasks: {} })).toContain(`${P}slow_echo`);
