@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMessage, RawId } from '../src/mcp/jsonrpc.js';
+import { parseMessage, RawId } from '../src/protocol/jsonrpc.js';
 import { standardHeaders } from '../src/protocol/revision-2026.js';
 import { ADMIN, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS } from './helpers/mcp.js';

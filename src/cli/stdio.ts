@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { errorResponse, isValidId, PARSE_ERROR, parseMessage, UPSTREAM_FAILURE, type RequestId } from '../mcp/jsonrpc.js';
+import { errorResponse, isValidId, PARSE_ERROR, parseMessage, UPSTREAM_FAILURE, type RequestId } from '../protocol/jsonrpc.js';
 import { standardHeaders } from '../protocol/revision-2026.js';
 import { targetFromEnv } from './admin-client.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorResponse, INVALID_REQUEST } from '../mcp/jsonrpc.js';
+import { errorResponse, INVALID_REQUEST } from '../protocol/jsonrpc.js';
 import { jsonTooDeep } from '../upstream/limits.js';
 
 /**

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
 import { ClientSessions, gated, type ClientRequest, type ClientSession } from '../mcp/client-sessions.js';
 import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
-import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../mcp/jsonrpc.js';
+import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../protocol/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
 import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';

@@ -1,6 +1,6 @@
 import type { Store, StoredObject } from '../store/store.js';
 import { servedTools, type ArgumentRules } from './curation.js';
-import { RawResult } from './jsonrpc.js';
+import { RawResult } from '../protocol/jsonrpc.js';
 import { listedTools, type MetaTool } from './tool-search.js';
 import { isTaskOnly } from './tasks.js';
 

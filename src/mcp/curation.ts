@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import type { ToolOverride } from '../domain/entities.js';
 import type { ErrorCode, FieldError } from '../errors.js';
 import type { ToolEntry } from './catalog.js';
-import { INVALID_PARAMS, RpcError } from './jsonrpc.js';
+import { INVALID_PARAMS, RpcError } from '../protocol/jsonrpc.js';
 
 /**
  * Curation of a virtual server's tools (issue 14): which tools it serves (names, globs, tags,

@@ -17,7 +17,7 @@ import {
   RpcError,
   type RequestId,
   type RpcMessage,
-} from './jsonrpc.js';
+} from '../protocol/jsonrpc.js';
 import { applyArgumentRules } from './curation.js';
 import { principalKey } from './input-rounds.js';
 import type { PromptRenderer } from './prompt-renderer.js';

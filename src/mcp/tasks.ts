@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';
 import type { ClientSession } from './client-sessions.js';
 import type { CallerIdentity, UpstreamCallOptions } from './dispatcher.js';
-import { INVALID_PARAMS, notification, RpcError } from './jsonrpc.js';
+import { INVALID_PARAMS, notification, RpcError } from '../protocol/jsonrpc.js';
 
 /**
  * The 2025-11-25 tasks extension, relayed: a task-augmented `tools/call` goes to the upstream that

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import MiniSearch, { type SearchOptions } from 'minisearch';
 import type { ToolEntry, View } from './catalog.js';
 import { selectorMatcher } from './curation.js';
-import { INVALID_PARAMS, RpcError } from './jsonrpc.js';
+import { INVALID_PARAMS, RpcError } from '../protocol/jsonrpc.js';
 
 /**
  * Search mode (issue 14): instead of every tool, a server lists two meta-tools — find tools by a

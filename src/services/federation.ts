@@ -7,11 +7,11 @@ import { disambiguated, federatedName, gatewayPrefix } from '../domain/names.js'
 import { GatewayError } from '../errors.js';
 import type { FederatedItems, View } from '../mcp/catalog.js';
 import type { UpstreamCallOptions, Upstreams } from '../mcp/dispatcher.js';
-import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { deadline } from '../upstream/deadline.js';
 import type { Repository, Store, StoredObject } from '../store/store.js';
 import type { ClientSession } from '../mcp/client-sessions.js';
-import { notification } from '../mcp/jsonrpc.js';
+import { notification } from '../protocol/jsonrpc.js';
 import { UPSTREAM_CAPABILITIES, UpstreamConnection, type RelayAnswer, type UpstreamLists, type UpstreamTarget } from '../upstream/mcp-connection.js';
 import { SessionPool } from '../upstream/session-pool.js';
 import { OAuth2Tokens } from '../upstream/oauth2.js';

@@ -1,7 +1,7 @@
 import { Client, ProtocolError, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
-import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
 import { deadline } from './deadline.js';

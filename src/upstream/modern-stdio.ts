@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';

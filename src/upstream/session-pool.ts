@@ -1,4 +1,4 @@
-import { RpcError, UPSTREAM_FAILURE } from '../mcp/jsonrpc.js';
+import { RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import type { UpstreamConnection } from './mcp-connection.js';
 
 /** Limits of one gateway's per-client upstream sessions (UPSTREAM_SESSION_MAX, UPSTREAM_SESSION_IDLE_MS). */
