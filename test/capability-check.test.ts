@@ -1,10 +1,9 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkCapability } from '../src/capabilities/generated.js';
 import { capabilitySchema } from '../src/capabilities/schema.js';
 import { convertOpenApi } from '../src/importers/openapi/convert.js';
 import { loadOpenApi } from '../src/importers/openapi/load.js';
+import { exampleDocuments, GITHUB } from './helpers/corpus.js';
 
 /**
  * `cap import` checks what it generates with capabilities/generated.ts, not with the zod schema
@@ -12,21 +11,8 @@ import { loadOpenApi } from '../src/importers/openapi/load.js';
  * value, and on success the same output, key order included (the files are written from it).
  */
 
-const EXAMPLES = 'node_modules/@readme/oas-examples';
-const GITHUB = 'node_modules/@octokit/openapi/generated/api.github.com.json';
 
-function documents(): string[] {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.json$/.test(name)) files.push(path);
-    }
-  };
-  for (const version of ['2.0', '3.0', '3.1']) walk(join(EXAMPLES, version, 'json'));
-  return files;
-}
+const documents = () => exampleDocuments('json', /\.json$/);
 
 /** Both verdicts, and both outputs as JSON text with undefined kept visible. */
 function agree(value: unknown, label: string): boolean {

@@ -1,4 +1,3 @@
-import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { NAME_PATTERN } from '../src/domain/text.js';
 import { convertOpenApi, type ConvertResult } from '../src/importers/openapi/convert.js';
 import { loadOpenApi } from '../src/importers/openapi/load.js';
 import { MAX_PAGE_BYTES, View, type ToolEntry } from '../src/mcp/catalog.js';
+import { EXAMPLES, exampleDocuments, GITHUB } from './helpers/corpus.js';
 
 /**
  * The quality bar of issue 5 on real descriptions: every operation becomes a tool, names are
@@ -16,23 +16,10 @@ import { MAX_PAGE_BYTES, View, type ToolEntry } from '../src/mcp/catalog.js';
  * MCP SDK uses) compiles, recursive schemas stay recursive, and no tool list reaches 10 MiB.
  */
 
-const EXAMPLES = 'node_modules/@readme/oas-examples';
-const GITHUB = 'node_modules/@octokit/openapi/generated/api.github.com.json';
 const TEN_MIB = 10 * 1024 * 1024;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
-function documents(): string[] {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.(json|ya?ml)$/.test(name)) files.push(path);
-    }
-  };
-  for (const version of ['2.0', '3.0', '3.1']) walk(join(EXAMPLES, version));
-  return files;
-}
+const documents = () => exampleDocuments('', /\.(json|ya?ml)$/);
 
 /** Operations counted independently of the converter. */
 function countOperations(doc: unknown): number {
