@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { GatewayError } from './errors.js';
 import { parsePolicyList } from './upstream/outbound-policy.js';
+import { validSeparator } from './domain/names.js';
 
 /** Everything `serve` needs, read from the environment and flags (SPEC §2). */
 export interface Config {
@@ -249,7 +250,7 @@ function stdioSessions(raw: string): 'shared' | 'per-client' {
 }
 
 function separator(raw: string): string {
-  if (!/^[a-zA-Z0-9_-]{1,4}$/.test(raw)) {
+  if (!validSeparator(raw)) {
     throw new GatewayError('CONFIG_INVALID', `FEDERATION_NAME_SEPARATOR must be 1-4 characters of A-Z, a-z, 0-9, "_" or "-", not "${raw}"`);
   }
   return raw;
