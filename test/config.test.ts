@@ -29,6 +29,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes a name separator of 1-4 name characters and refuses any other, naming the variable', () => {
+    expect(loadConfig({}).mcp.nameSeparator).toBe('__');
+    expect(loadConfig({ FEDERATION_NAME_SEPARATOR: '-' }).mcp.nameSeparator).toBe('-');
+    expect(loadConfig({ FEDERATION_NAME_SEPARATOR: 'a_B-' }).mcp.nameSeparator).toBe('a_B-');
+    for (const bad of ['.', '/', '_____', ' __', '::']) {
+      expect(() => loadConfig({ FEDERATION_NAME_SEPARATOR: bad }), JSON.stringify(bad)).toThrow(/FEDERATION_NAME_SEPARATOR/);
+    }
+  });
+
   it('lets flags override variables', () => {
     expect(loadConfig({ PORT: '5000' }, { port: '6000' }).port).toBe(6000);
   });
