@@ -116,6 +116,17 @@ for (const store of STORES) {
       });
     });
 
+    it('exits 1 naming the path and the reason when the output cannot be written, and leaves no file behind', async () => {
+      writeFileSync(file('not-a-folder'), 'x');
+      for (const args of [['export', '--out', 'not-a-folder/file.json'], ['export', '--out', 'not-a-folder/file.json', '--format', 'contextforge']]) {
+        const result = await runCli(args, env(source), dir);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/^mcpgateway: cannot write .*not-a-folder\/file\.json: ENOTDIR/m);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect(readFileSync(file('not-a-folder'), 'utf8')).toBe('x');
+    });
+
     describe('User story 2: Idempotent import', () => {
       it('Given an empty target Gateway, When I run `mcpgateway import file.json`, Then the API POSTs /gateways, /servers, /prompts in that order, And if a name already exists it PATCHes instead of POST, And the command finishes with exit code 0', async () => {
         expect((await runCli(['export', '--out', 'file.json'], env(source), dir)).code).toBe(0);

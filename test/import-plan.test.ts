@@ -316,6 +316,13 @@ describe('apply, activate, rollback', () => {
     expect(manifest.rollback.command).toMatch(/mcpgateway import rollback .*manifest\.json/);
   });
 
+  it('answers WRITE_FAILED, not a system error, when the drafts folder cannot be made', async () => {
+    const dir = tempDir();
+    const plan = await preview('postman', join(FIXTURES, 'postman-v21.json'));
+    writeFileSync(join(dir, 'a-file'), 'x');
+    expect(() => applyPlan(plan, join(dir, 'a-file', 'drafts'))).toThrow(expect.objectContaining({ code: 'WRITE_FAILED', message: expect.stringMatching(/^cannot write .*a-file\/drafts: ENOTDIR/) }));
+  });
+
   it('refuses to overwrite without --force and writes nothing', async () => {
     const { dir, plan } = await applied();
     const before = readdirSync(join(dir, 'drafts')).sort();

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { GatewayError } from '../errors.js';
+import { writeFileAtomic } from '../files/writer.js';
 import { formatCapability } from './format.js';
 import type { Capability } from './schema.js';
 
@@ -48,9 +49,7 @@ export function writeCapabilities(dir: string, files: FileToWrite[], force = fal
       const target = targets[i]!;
       const text = formatCapability(f.capability, f.header);
       if (force && sameText(target, text)) return;
-      const tmp = `${target}.tmp-${process.pid}`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, target);
+      writeFileAtomic(target, text);
     });
   } catch (error) {
     if (error instanceof GatewayError) throw error;

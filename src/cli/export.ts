@@ -5,7 +5,10 @@ import type { Command } from 'commander';
 import { AdminClient, targetFromEnv } from './admin-client.js';
 import { rekeyCommand } from './rekey.js';
 import { GatewayError, type FieldError } from '../errors.js';
-import { streamFileAtomic, writeFileAtomic } from './write-file.js';
+import { streamFileAtomic, writeFileAtomic } from '../files/writer.js';
+
+/** An export holds (encrypted) credentials: only its owner reads it, and it is on disk before the rename. */
+const PRIVATE = { mode: 0o600, fsync: true } as const;
 
 interface ExportFlags {
   out: string;
@@ -44,14 +47,14 @@ export function exportCommand(program: Command): void {
         // Small enough to hold: read it whole, so what ContextForge cannot carry is listed on stderr.
         const text = await response.text();
         if (flags.out === '-') process.stdout.write(text);
-        else writeFileAtomic(flags.out, text);
+        else writeFileAtomic(flags.out, text, PRIVATE);
         const notCarried = ((JSON.parse(text) as { metadata?: { not_carried?: FieldError[] } }).metadata?.not_carried ?? []);
         for (const item of notCarried) process.stderr.write(`contextforge: ${item.path}: ${item.message}\n`);
         if (notCarried.length > 0) process.stderr.write(`${notCarried.length} finding${notCarried.length === 1 ? '' : 's'} about what ContextForge cannot carry (also in the file's metadata.not_carried)\n`);
       } else {
         const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
         if (flags.out === '-') await pipeline(body, process.stdout, { end: false });
-        else await streamFileAtomic(flags.out, body);
+        else await streamFileAtomic(flags.out, body, PRIVATE);
       }
       const counts = (response.headers.get('x-export-counts') ?? '').split(',').filter(Boolean).map((pair) => pair.replace('=', ': '));
       process.stderr.write(`exported ${counts.join(', ') || 'nothing'}${flags.out === '-' ? '' : ` to ${flags.out}`}\n`);

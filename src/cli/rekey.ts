@@ -6,7 +6,7 @@ import { encryptedValues } from '../domain/encrypted-fields.js';
 import { isObject } from '../domain/merge-patch.js';
 import { GatewayError } from '../errors.js';
 import { maxFileBytes, readJsonFile } from './read-file.js';
-import { writeFileAtomic } from './write-file.js';
+import { writeFileAtomic } from '../files/writer.js';
 
 interface RekeyFlags {
   in: string;
@@ -29,7 +29,7 @@ export function rekeyCommand(exportCommand: Command): void {
       if (!newSecret) throw new GatewayError('CONFIG_INVALID', 'AUTH_ENCRYPTION_SECRET is not set: it must hold the target gateway\'s secret');
       const file = readJsonFile(flags.in, maxFileBytes(flags.maxBytes));
       const { text, count } = rekeyDocument(file, new AuthCipher(oldSecret), new AuthCipher(newSecret));
-      writeFileAtomic(flags.out, text);
+      writeFileAtomic(flags.out, text, { mode: 0o600, fsync: true });
       process.stderr.write(`re-encrypted ${count} encrypted value${count === 1 ? '' : 's'} into ${flags.out}\n`);
     });
 }

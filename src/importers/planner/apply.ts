@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync, rmSync, rmdirSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatCapability, formatProblems, parseCapabilityText } from '../../capabilities/file.js';
 import { capabilitySchema } from '../../capabilities/schema.js';
 import { GatewayError } from '../../errors.js';
+import { makeFolder, writeFileAtomic } from '../../files/writer.js';
 import type { Draft, ImportPlan } from './types.js';
 
 /** What `import apply` records: enough to review, activate and roll back exactly. */
@@ -57,10 +58,10 @@ export function applyPlan(plan: ImportPlan, outputDir: string, options: { force?
     throw new GatewayError('IMPORT_OUTPUT_EXISTS', `would overwrite ${existing.length} file(s), e.g. ${existing[0]}; nothing was written (use --force to replace drafts)`);
   }
   const createdDir = !existsSync(outDir);
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir);
   const written: Manifest['written'] = [];
   for (const f of files) {
-    atomicWrite(f.path, f.text);
+    writeFileAtomic(f.path, f.text);
     written.push({
       draft: f.draft.name,
       file: relative(outDir, f.path),
@@ -94,7 +95,7 @@ export function applyPlan(plan: ImportPlan, outputDir: string, options: { force?
     rollback: { command: `mcpgateway import rollback ${relative(process.cwd(), manifestPath) || manifestPath}`, files: written.map((w) => w.file).concat(relative(outDir, manifestPath)) },
     activated: [],
   };
-  atomicWrite(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest, manifestPath };
 }
 
@@ -133,7 +134,7 @@ export function rollback(manifestPath: string, options: RollbackOptions = {}): {
   }
   if (options.auditDir === undefined || options.actor === undefined || drafts.length === 0) return { removed, kept };
   const auditDir = resolve(options.auditDir);
-  mkdirSync(auditDir, { recursive: true });
+  makeFolder(auditDir);
   const auditFile = join(auditDir, 'capability-audit.jsonl');
   const record = {
     at: (options.now ?? new Date()).toISOString(),
@@ -198,15 +199,15 @@ export function activate(manifestPath: string, options: ActivateOptions): { acti
     return { entry, from, to, edited, digest, text: activatedText, at };
   });
 
-  mkdirSync(capDir, { recursive: true });
+  makeFolder(capDir);
   for (const p of plans) {
-    atomicWrite(p.to, p.text);
+    writeFileAtomic(p.to, p.text);
     rmSync(p.from);
   }
   const at = plans[0]?.at ?? (options.now ?? new Date()).toISOString();
   manifest.written = manifest.written.filter((w) => !plans.some((p) => p.entry === w));
   manifest.activated.push(...plans.map((p) => ({ draft: p.entry.draft, file: p.to, sha256: sha256(p.text), at: p.at, by: options.actor })));
-  atomicWrite(resolve(manifestPath), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileAtomic(resolve(manifestPath), `${JSON.stringify(manifest, null, 2)}\n`);
   const auditFile = join(capDir, 'capability-audit.jsonl');
   const record = {
     at,
@@ -265,11 +266,6 @@ function header(plan: ImportPlan, draft: Draft): string {
   ].join('\n');
 }
 
-function atomicWrite(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, text, { flag: 'wx' });
-  renameSync(tmp, path);
-}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
