@@ -14,6 +14,7 @@ import type { FederationOptions } from './options.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;
+/** An upstream's task status notification: it goes to the task relay, not to client sessions. */
 export const TASK_STATUS = 'notifications/tasks/status';
 /** What a connection tells its owner outside calls. */
 type ConnectionHooks = ConstructorParameters<typeof UpstreamConnection>[1];
