@@ -17,7 +17,7 @@ import { CapabilityAuditMirror } from './services/capability-audit-mirror.js';
 import { LocalLimiter, RedisLimiter, type Limiter } from './services/rate-limit.js';
 import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
-import { Federation } from './services/federation.js';
+import { Federation } from './services/federation/index.js';
 import { Registry, type ChangeEvent } from './services/registry.js';
 import { RestExecutor } from './upstream/rest-executor.js';
 import { Store } from './store/store.js';
@@ -70,31 +70,25 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const policy = new OutboundPolicy(config.hardening.upstreamAllow, config.hardening.upstreamDeny);
     const registry = new Registry(store, cipher, config.envRefAllowlist);
     const mcp = config.mcp;
-    // The catalog and federation refer to each other: federation reports changes, the catalog reads its items.
-    const changed = { invalidate: (_kind: string): void => undefined };
-    const federation = new Federation(
-      store,
-      cipher,
-      logger,
-      {
-        policy,
-        secret,
-        maxResponseBytes: mcp.maxResponseBytes,
-        nameSeparator: mcp.nameSeparator,
-        healthIntervalMs: mcp.healthIntervalMs,
-        connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000),
-        maxBackoffMs: 5 * 60_000,
-        sessions: { stdio: mcp.stdioSessions, max: mcp.upstreamSessionMax, idleMs: mcp.upstreamSessionIdleMs },
-      },
-      (kind) => {
-        changed.invalidate(kind);
-        // Discovery wrote tools to the shared database and changed what this instance serves.
-        events.publish({ source: 'federation', kind });
-      },
-    );
+    const metrics = new Metrics();
+    const federation = new Federation(store, cipher, logger, {
+      policy,
+      secret,
+      maxResponseBytes: mcp.maxResponseBytes,
+      nameSeparator: mcp.nameSeparator,
+      healthIntervalMs: mcp.healthIntervalMs,
+      connectTimeoutMs: Math.min(mcp.toolTimeoutMs, 30_000),
+      maxBackoffMs: 5 * 60_000,
+      sessions: { stdio: mcp.stdioSessions, max: mcp.upstreamSessionMax, idleMs: mcp.upstreamSessionIdleMs },
+      observer: metrics,
+    });
     const catalog = new Catalog(store, federation, mcp.pageSize, capabilities, mcp.toolSearchThreshold);
     registry.attachFederatedRefs(federation);
-    changed.invalidate = (kind) => catalog.invalidate(kind);
+    federation.onChange((kind) => {
+      catalog.invalidate(kind);
+      // Discovery wrote tools to the shared database and changed what this instance serves.
+      events.publish({ source: 'federation', kind });
+    });
     const tokens = new TokenService(store, (id) => events.publish({ source: 'tokens', op: 'revoke', id }));
     const audit = new AuditLog(store, logger, config.access.auditRetentionDays);
     // The planner's capability-audit.jsonl (drafts activation and rollback) joins audit_events.
@@ -114,14 +108,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
             logger,
           )
         : undefined;
-    const metrics = new Metrics();
-    federation.onHealth = (name, reachable) => metrics.gatewayHealth(name, reachable);
-    federation.onSessions = { size: (name, open) => metrics.upstreamSessions(name, open), event: (name, kind) => metrics.upstreamSessionEvent(name, kind) };
     const rest = new RestExecutor(cipher, { defaultTimeoutMs: mcp.toolTimeoutMs, maxResponseBytes: mcp.maxResponseBytes, policy });
     const prompts = new PromptRenderer({ maxRenderBytes: config.hardening.promptMaxRenderBytes });
     const tasks = new TaskRelay(federation);
-    federation.onTaskStatus = (name, scope, params) => tasks.status(name, scope, params);
-    federation.onTaskRequest = (name, scope, method, params, signal) => tasks.request(name, scope, method, params, signal);
+    federation.attachTasks(tasks);
     const dispatcher = new Dispatcher({ catalog, rest, prompts, upstreams: federation, tasks, toolTimeoutMs: mcp.toolTimeoutMs, observer: toolCallObserver(metrics, config.access.auditToolCalls ? audit : undefined) });
     // A change, made here or (over REDIS_URL) by another instance sharing the database.
     const applyChange = (event: ChangeEvent | Extract<BusEvent, { source: 'registry' }>): void => {

@@ -9,7 +9,7 @@ import { VERSION } from '../version.js';
 import type { Catalog } from '../mcp/catalog.js';
 import type { Dispatcher } from '../mcp/dispatcher.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Federation } from '../services/federation.js';
+import type { Federation } from '../services/federation/index.js';
 import { registerAccessRoutes, type AccessRouteDeps } from './access-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authHook, hostHook, type AuthSettings } from './auth.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
-import type { Federation } from '../services/federation.js';
+import type { Federation } from '../services/federation/index.js';
 
 /** `POST /gateways/{id}/refresh` (rediscover now) and `GET /metrics` (Prometheus text). */
 export function registerFederationRoutes(app: FastifyInstance, federation: Federation, metrics: Metrics): void {

@@ -1,5 +1,5 @@
-import { LOG_LEVELS, type ClientSession } from '../mcp/client-sessions.js';
-import { notification } from '../protocol/jsonrpc.js';
+import { LOG_LEVELS, type ClientSession } from '../../mcp/client-sessions.js';
+import { notification } from '../../protocol/jsonrpc.js';
 
 const severity = (level: unknown): number => LOG_LEVELS.indexOf(level as (typeof LOG_LEVELS)[number]);
 

@@ -1,0 +1,76 @@
+import type { ClientSession } from '../../mcp/client-sessions.js';
+import { notification } from '../../protocol/jsonrpc.js';
+import { UPSTREAM_CAPABILITIES, UpstreamConnection } from '../../upstream/mcp-connection.js';
+import { SessionPool } from '../../upstream/session-pool.js';
+import { TASK_STATUS, type Link, type Links } from './links.js';
+import type { FederationOptions } from './options.js';
+
+const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
+
+/** A client session's own upstream session, lent for one request. */
+export interface SessionLease {
+  connection: UpstreamConnection;
+  release: () => void;
+}
+
+/**
+ * Client sessions' own upstream sessions, for upstreams that keep state per session: Streamable
+ * HTTP upstreams that hand out an Mcp-Session-Id, legacy SSE upstreams, and stdio upstreams when
+ * STDIO_UPSTREAM_SESSIONS=per-client (one process each). Each gateway's live in its link's pool.
+ */
+export class UpstreamSessions {
+  constructor(
+    private readonly links: Links,
+    private readonly options: FederationOptions,
+  ) {}
+
+  /** The client session's own upstream session of a gateway; undefined: the shared connection serves it. */
+  async acquire(gateway: string, shared: UpstreamConnection, client: ClientSession): Promise<SessionLease | undefined> {
+    const link = this.links.find(gateway);
+    if (!link) return undefined;
+    const settings = this.options.sessions ?? DEFAULT_SESSIONS;
+    const isolated = shared.target.transport === 'stdio' ? settings.stdio === 'per-client' : shared.sessionful;
+    if (!isolated) return undefined;
+    const observer = this.options.observer;
+    link.pool ??= new SessionPool(link.name, settings, {
+      size: (open) => observer?.upstreamSessions(link.name, open),
+      event: (kind) => observer?.upstreamSessionEvent(link.name, kind),
+    });
+    return link.pool.acquire(client.id, () => this.open(link, client.id, client));
+  }
+
+  /** Close a client session's upstream session of a gateway (the upstream forgot it). */
+  end(gateway: string, clientId: string): void {
+    this.links.find(gateway)?.pool?.end(clientId);
+  }
+
+  /** How many per-client upstream sessions a gateway has open (tests, diagnostics). */
+  count(idOrName: string): number {
+    return this.links.find(idOrName)?.pool?.size ?? 0;
+  }
+
+  private async open(link: Link, key: string, client: ClientSession): Promise<UpstreamConnection> {
+    const declared = client.capabilities.roots;
+    // What the gateway relays, plus roots when this client declared them (asked of it during its calls).
+    const capabilities = declared && typeof declared === 'object' ? { ...UPSTREAM_CAPABILITIES, roots: declared } : UPSTREAM_CAPABILITIES;
+    const connection = new UpstreamConnection(
+      this.links.targetOf(link.fields),
+      {
+        onLost: () => link.pool?.end(key),
+        onListChanged: () => undefined, // discovery follows the shared connection
+        // The session is this client's alone: everything it hears outside a call is the client's.
+        onNotification: (method, params) => (method === TASK_STATUS ? this.links.tasks.status(link.name, key, params) : client.push?.(notification(method, params))),
+        onRequest: (method, params, signal) => this.links.tasks.request(link.name, key, method, params, signal),
+      },
+      capabilities,
+    );
+    try {
+      await connection.connect(this.options.connectTimeoutMs);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    client.onEnd(() => link.pool?.end(key));
+    return connection;
+  }
+}
