@@ -80,7 +80,8 @@ export class Routing {
       session = undefined;
       this.sessions.end(gateway, client.id);
       session = await this.sessions.acquire(gateway, shared, client);
-      return await this.checkedCall(gateway, session!.connection, name, args, options);
+      // No session this time (the gateway was changed meanwhile): the shared connection, as on a first call.
+      return await this.checkedCall(gateway, session?.connection ?? shared, name, args, options);
     } finally {
       session?.release();
     }
