@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../src/errors.js';
-import { planImport } from '../src/importers/planner/preview.js';
+import { planSource } from '../src/importers/planner/preview.js';
 import type { ImportKind } from '../src/importers/planner/types.js';
 import { ADMIN, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS } from './helpers/mcp.js';
@@ -169,7 +169,7 @@ describe('fuzzing the import planner (OpenAPI, Swagger, GraphQL, Postman, server
     const file = join(dir, `doc.${extension}`);
     writeFileSync(file, text);
     try {
-      const plan = await bounded(planImport({ kind, file, sourceName: 'fuzz' }), 10_000, `planning a fuzzed ${kind} document`);
+      const plan = await bounded(planSource({ kind, file, sourceName: 'fuzz' }), 10_000, `planning a fuzzed ${kind} document`);
       expect(Array.isArray(plan.drafts)).toBe(true);
       for (const draft of plan.drafts) expect(typeof draft.name).toBe('string');
     } catch (error) {

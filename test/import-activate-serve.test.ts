@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activate, applyPlan } from '../src/importers/planner/apply.js';
-import { planImport } from '../src/importers/planner/preview.js';
+import { planSource } from '../src/importers/planner/preview.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { connectClient, startHttp, waitFor, type TestHttp } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
@@ -28,7 +28,7 @@ describe('import apply → activate → served', () => {
     const collection = readFileSync(join(process.cwd(), 'examples/import/postman-v21.json'), 'utf8').replace('https://api.shop.example.com/v1', `${api.url}/v1`);
     writeFileSync(join(dir, 'orders.json'), collection);
     process.env.ORDERS_TOKEN = 'orders-token-for-the-test';
-    const plan = await planImport({ kind: 'postman', file: join(dir, 'orders.json') });
+    const plan = await planSource({ kind: 'postman', file: join(dir, 'orders.json') });
     manifestPath = applyPlan(plan, join(dir, 'drafts')).manifestPath;
     gw = await startTestGateway(STORES[0]!, { CAPABILITY_DIRS: join(dir, 'capabilities') });
     client = await connectClient(gw.url, '/mcp', '2025-11-25');

@@ -10,7 +10,7 @@ import { GatewayError } from '../src/errors.js';
 import { activate, applyPlan, rollback } from '../src/importers/planner/apply.js';
 import { digest } from '../src/importers/planner/digest.js';
 import { draftDigest } from '../src/importers/planner/plan.js';
-import { planImport } from '../src/importers/planner/preview.js';
+import { planSource } from '../src/importers/planner/preview.js';
 import type { Draft, ImportKind, ImportPlan } from '../src/importers/planner/types.js';
 
 const FIXTURES = join(process.cwd(), 'examples/import');
@@ -37,7 +37,7 @@ const capOf = (draft: Draft): Cap => {
   return draft.target.capability as unknown as Cap;
 };
 
-const preview = (kind: ImportKind, file: string, extra: { endpoint?: string; sourceName?: string } = {}) => planImport({ kind, file, ...extra });
+const preview = (kind: ImportKind, file: string, extra: { endpoint?: string; sourceName?: string } = {}) => planSource({ kind, file, ...extra });
 const verdicts = (plan: ImportPlan) => Object.fromEntries(plan.drafts.map((d) => [d.name, d.trust_card.activation_review.verdict]));
 const byName = (plan: ImportPlan, name: string) => {
   const draft = plan.drafts.find((d) => d.name === name);
@@ -287,7 +287,7 @@ describe('bad sources', () => {
   ] as [ImportKind, string, RegExp][])('refuses a bad %s source naming what is wrong', async (kind, text, message) => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad'), text);
-    const error = await planImport({ kind, file: join(dir, 'bad') }).catch((e: unknown) => e);
+    const error = await planSource({ kind, file: join(dir, 'bad') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayError);
     expect((error as Error).message).toMatch(message);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../src/errors.js';
 import { importGraphql, MAX_DEFS_PER_OPERATION, MAX_SELECTED_FIELDS } from '../src/importers/graphql/index.js';
 import { importLimits } from '../src/importers/limits.js';
-import { planImport } from '../src/importers/planner/preview.js';
+import { planSource } from '../src/importers/planner/preview.js';
 
 // Importer memory and time guards (issue 10). Timing is measured in BENCHMARKS.md, never asserted here.
 const GITHUB_SDL = join(process.cwd(), 'node_modules/@octokit/graphql-schema/schema.graphql');
@@ -61,12 +61,12 @@ describe('GraphQL importer bounds', () => {
   });
 
   it("plans GitHub's 1.2 MB SDL whole (no operation cut) and stops it at IMPORT_MAX_OPERATIONS from the environment", async () => {
-    const plan = await planImport({ kind: 'graphql', file: GITHUB_SDL });
+    const plan = await planSource({ kind: 'graphql', file: GITHUB_SDL });
     expect(plan.drafts.length).toBe(278);
     expect(plan.warnings.filter((w) => /not expanded|selection was cut|input types past/.test(w))).toEqual([]);
     process.env.IMPORT_MAX_OPERATIONS = '100';
     try {
-      await expect(planImport({ kind: 'graphql', file: GITHUB_SDL })).rejects.toMatchObject({ code: 'IMPORT_TOO_LARGE' });
+      await expect(planSource({ kind: 'graphql', file: GITHUB_SDL })).rejects.toMatchObject({ code: 'IMPORT_TOO_LARGE' });
     } finally {
       delete process.env.IMPORT_MAX_OPERATIONS;
     }

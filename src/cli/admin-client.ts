@@ -1,9 +1,9 @@
 import type { Kind } from '../domain/entities.js';
 import type { ExportDocument } from '../domain/export-document.js';
 import { ERRORS, GatewayError, type ErrorCode, type FieldError } from '../errors.js';
-import type { ConflictMode } from '../services/import-plan.js';
-import type { AdminApi } from '../services/import-replay.js';
-import type { ImportReport } from '../services/import.js';
+import type { ConflictMode } from '../services/transfer/import-plan.js';
+import type { AdminApi } from '../services/transfer/import-replay.js';
+import type { ImportReport } from '../services/transfer/import.js';
 
 /** Where CLI commands send Admin API calls, and with what credentials (SPEC §2). */
 export interface Target {

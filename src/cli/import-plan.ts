@@ -117,7 +117,7 @@ export function importPlanCommands(importCommand: Command): void {
 }
 
 async function plan(file: string, flags: PlanFlags): Promise<ImportPlan> {
-  const { planImport } = await import('../importers/planner/preview.js');
+  const { planSource } = await import('../importers/planner/preview.js');
   let maxBytes: number | undefined;
   if (flags.maxBytes !== undefined) {
     if (!/^\d+$/.test(flags.maxBytes)) throw new GatewayError('CLI_USAGE', `--max-bytes must be a whole number, not "${flags.maxBytes}"`);
@@ -127,7 +127,7 @@ async function plan(file: string, flags: PlanFlags): Promise<ImportPlan> {
     throw new GatewayError('CLI_USAGE', '--context-integrity-profile must be 1-64 characters of a-z, 0-9 and "_"');
   }
   if (flags.endpoint && !/^https?:\/\/[^\s]+$/.test(flags.endpoint)) throw new GatewayError('CLI_USAGE', '--endpoint must be an http or https URL');
-  return planImport({
+  return planSource({
     kind: flags.kind,
     file,
     ...(flags.sourceName ? { sourceName: flags.sourceName } : {}),

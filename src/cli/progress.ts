@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { KIND_DEFS, type Kind } from '../domain/entities.js';
-import type { ReplayItem } from '../services/import-replay.js';
+import type { ReplayItem } from '../services/transfer/import-replay.js';
 
 /** Import progress: a bar on a terminal, plain lines otherwise (CI logs, pipes). */
 export interface Progress {

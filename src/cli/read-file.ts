@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { GatewayError } from '../errors.js';
-import { parseJsonText } from '../services/import-document.js';
+import { parseJsonText } from '../services/transfer/import-document.js';
 
 /** The largest file import and rekey read, unless --max-bytes or MCPGATEWAY_IMPORT_MAX_BYTES say otherwise. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;

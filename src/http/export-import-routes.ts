@@ -3,11 +3,11 @@ import { isKind, KINDS, type Kind } from '../domain/entities.js';
 import { toContextForge } from '../domain/contextforge-export.js';
 import { serializeDocument } from '../domain/export-document.js';
 import { GatewayError } from '../errors.js';
-import { buildExport, countsHeader } from '../services/export.js';
-import { readDocument } from '../services/import-document.js';
-import { CONFLICT_MODES, type ConflictMode } from '../services/import-plan.js';
-import { importDocument } from '../services/import.js';
-import { isContextForgeRequest, readContextForgeRequest } from '../services/import-request.js';
+import { buildExport, countsHeader } from '../services/transfer/export.js';
+import { readDocument } from '../services/transfer/import-document.js';
+import { CONFLICT_MODES, type ConflictMode } from '../services/transfer/import-plan.js';
+import { importDocument } from '../services/transfer/import.js';
+import { isContextForgeRequest, readContextForgeRequest } from '../services/transfer/import-request.js';
 import type { Registry } from '../services/registry.js';
 import { listOptions, parseFlag } from './admin-routes.js';
 

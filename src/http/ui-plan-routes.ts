@@ -41,8 +41,8 @@ async function planUpload(request: FastifyRequest): Promise<ImportPlan> {
   try {
     const file = join(dir, 'source');
     writeFileSync(file, text);
-    const { planImport } = await import('../importers/planner/preview.js');
-    return await planImport({ kind: kind as ImportKind, file, sourceName, ...(endpoint ? { endpoint } : {}) });
+    const { planSource } = await import('../importers/planner/preview.js');
+    return await planSource({ kind: kind as ImportKind, file, sourceName, ...(endpoint ? { endpoint } : {}) });
   } catch (error) {
     throw asHttp(error, 'VALIDATION_FAILED');
   } finally {

@@ -21,7 +21,7 @@ export interface PreviewOptions {
 }
 
 /** Read a source and build its plan; writes nothing. */
-export async function planImport(options: PreviewOptions): Promise<ImportPlan> {
+export async function planSource(options: PreviewOptions): Promise<ImportPlan> {
   const sourceName = options.sourceName ?? basename(options.file, extname(options.file));
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let result: ImporterResult;

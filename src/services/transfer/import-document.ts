@@ -1,10 +1,10 @@
-import { contextForgeShapeErrors, fromContextForge, isContextForge, type Reenter } from '../domain/contextforge.js';
-import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
-import { EXPORT_VERSION, exportDocumentSchema, keyOf, type ExportDocument } from '../domain/export-document.js';
-import { isObject } from '../domain/merge-patch.js';
-import { findUnsafeString } from '../domain/text.js';
-import { GatewayError, type FieldError } from '../errors.js';
-import { zodErrors } from '../domain/fields.js';
+import { contextForgeShapeErrors, fromContextForge, isContextForge, type Reenter } from '../../domain/contextforge.js';
+import { KIND_DEFS, KINDS, type Kind } from '../../domain/entities.js';
+import { EXPORT_VERSION, exportDocumentSchema, keyOf, type ExportDocument } from '../../domain/export-document.js';
+import { isObject } from '../../domain/merge-patch.js';
+import { findUnsafeString } from '../../domain/text.js';
+import { GatewayError, type FieldError } from '../../errors.js';
+import { zodErrors } from '../../domain/fields.js';
 
 /** A document read and validated: ready to plan against a target. */
 export interface ReadDocument {

@@ -1,12 +1,12 @@
-import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
-import { IMPORT_ORDER } from '../domain/export-document.js';
-import type { FieldError } from '../errors.js';
-import type { Repository } from '../store/store.js';
-import type { Reenter } from '../domain/contextforge.js';
+import { KIND_DEFS, KINDS, type Kind } from '../../domain/entities.js';
+import { IMPORT_ORDER } from '../../domain/export-document.js';
+import type { FieldError } from '../../errors.js';
+import type { Repository } from '../../store/store.js';
+import type { Reenter } from '../../domain/contextforge.js';
 import type { ReadDocument } from './import-document.js';
 import { assertPlan, checkCredentials, planImport, type ConflictMode, type MissingRef, type PlanAction, type TargetState } from './import-plan.js';
 import type { Dependency } from './import-select.js';
-import type { Registry } from './registry.js';
+import type { Registry } from '../registry.js';
 
 /** What happened (or, for a dry run, would happen) to one object. */
 export type Outcome = PlanAction | 'created' | 'updated' | 'skipped' | 'renamed';

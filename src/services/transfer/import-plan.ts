@@ -1,13 +1,13 @@
-import type { AuthCipher } from '../crypto/auth-value.js';
-import { KIND_DEFS, type Kind } from '../domain/entities.js';
-import { IMPORT_ORDER, keyOf } from '../domain/export-document.js';
-import { canonicalJson } from '../domain/merge-patch.js';
-import { GatewayError, type FieldError } from '../errors.js';
-import { resolveCredentials } from './credentials.js';
+import type { AuthCipher } from '../../crypto/auth-value.js';
+import { KIND_DEFS, type Kind } from '../../domain/entities.js';
+import { IMPORT_ORDER, keyOf } from '../../domain/export-document.js';
+import { canonicalJson } from '../../domain/merge-patch.js';
+import { GatewayError, type FieldError } from '../../errors.js';
+import { resolveCredentials } from '../credentials.js';
 import type { ReadDocument } from './import-document.js';
 import { invalid } from './import-document.js';
-import { editable } from '../domain/fields.js';
-import { isGlob } from '../mcp/curation.js';
+import { editable } from '../../domain/fields.js';
+import { isGlob } from '../../mcp/curation.js';
 
 /**
  * The import plan (SPEC §5): for each object in a document, what importing it into a target

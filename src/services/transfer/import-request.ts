@@ -1,7 +1,7 @@
-import { AuthCipher } from '../crypto/auth-value.js';
-import { encryptedValues } from '../domain/encrypted-fields.js';
-import { isObject } from '../domain/merge-patch.js';
-import { GatewayError, type FieldError } from '../errors.js';
+import { AuthCipher } from '../../crypto/auth-value.js';
+import { encryptedValues } from '../../domain/encrypted-fields.js';
+import { isObject } from '../../domain/merge-patch.js';
+import { GatewayError, type FieldError } from '../../errors.js';
 import { readDocument, type ReadDocument } from './import-document.js';
 import { CONFLICT_MODES, type ConflictMode } from './import-plan.js';
 import { selectDocument, selectionFromBody, type Dependency } from './import-select.js';

@@ -1,7 +1,7 @@
-import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
-import { DOCUMENT_ORDER, ENCRYPTION_METHOD, EXPORT_VERSION, type ExportDocument } from '../domain/export-document.js';
-import { editable } from '../domain/fields.js';
-import type { Registry } from './registry.js';
+import { KIND_DEFS, KINDS, type Kind } from '../../domain/entities.js';
+import { DOCUMENT_ORDER, ENCRYPTION_METHOD, EXPORT_VERSION, type ExportDocument } from '../../domain/export-document.js';
+import { editable } from '../../domain/fields.js';
+import type { Registry } from '../registry.js';
 
 /** What to export (SPEC §5): kinds, tags (any), labels (all), and whether inactive objects count. */
 export interface ExportOptions {

@@ -1,12 +1,12 @@
-import { KIND_DEFS, KINDS, type Kind } from '../domain/entities.js';
-import { IMPORT_ORDER, type ExportDocument } from '../domain/export-document.js';
-import { canonicalJson, isObject, mergePatch } from '../domain/merge-patch.js';
-import { GatewayError, type FieldError } from '../errors.js';
+import { KIND_DEFS, KINDS, type Kind } from '../../domain/entities.js';
+import { IMPORT_ORDER, type ExportDocument } from '../../domain/export-document.js';
+import { canonicalJson, isObject, mergePatch } from '../../domain/merge-patch.js';
+import { GatewayError, type FieldError } from '../../errors.js';
 import type { ReadDocument } from './import-document.js';
 import { invalid } from './import-document.js';
 import { assertPlan, planImport, type ConflictMode, type Plan, type PlanItem, type TargetState } from './import-plan.js';
 import type { ImportReport, Outcome } from './import.js';
-import { editable } from '../domain/fields.js';
+import { editable } from '../../domain/fields.js';
 
 /** The Admin API calls an import replays through (SPEC §5); the CLI's HTTP client implements it. */
 export interface AdminApi {

@@ -1,7 +1,7 @@
-import { KIND_DEFS, KINDS, isKind, type Kind } from '../domain/entities.js';
-import { keyOf } from '../domain/export-document.js';
-import { isObject } from '../domain/merge-patch.js';
-import { GatewayError } from '../errors.js';
+import { KIND_DEFS, KINDS, isKind, type Kind } from '../../domain/entities.js';
+import { keyOf } from '../../domain/export-document.js';
+import { isObject } from '../../domain/merge-patch.js';
+import { GatewayError } from '../../errors.js';
 import type { ReadDocument } from './import-document.js';
 
 /**
