@@ -30,7 +30,7 @@ import {
 import { broadScope, cleanText, destructiveReason, hostOf, toolName, uniqueNames } from '../common.js';
 import { sourceError } from '../errors.js';
 import { ImportBudget, importLimits, type ImportLimits } from '../limits.js';
-import type { JsonObject, Operation, SourceInfo } from '../planner/types.js';
+import type { ImporterResult, JsonObject, Operation } from '../planner/types.js';
 
 /** How deep generated selections go below the root field. */
 export const SELECTION_DEPTH = 2;
@@ -62,14 +62,6 @@ export interface GraphqlOptions {
   uri?: string | null;
   /** IMPORT_MAX_OPERATIONS / IMPORT_MAX_SCHEMA_NODES; from the environment by default. */
   limits?: ImportLimits;
-}
-
-export interface ImporterResult {
-  source: SourceInfo;
-  /** The parsed document the source digest is taken over. */
-  document: unknown;
-  operations: Operation[];
-  warnings: string[];
 }
 
 /** An explicit list of named operations (YAML or JSON). */

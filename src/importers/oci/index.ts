@@ -1,8 +1,7 @@
 import { broadScope, cleanText, envName, hostOf, toolName, uniqueNames } from '../common.js';
 import { z } from 'zod';
 import { checkShape, sourceError } from '../errors.js';
-import type { ImporterResult } from '../graphql/index.js';
-import type { Effect, JsonObject, Operation, SourceInfo } from '../planner/types.js';
+import type { Effect, JsonObject, Operation, SourceInfo, ImporterResult } from '../planner/types.js';
 
 /** Where each registry type's packages come from, for egress review. */
 const REGISTRY_HOSTS: Record<string, string> = { npm: 'registry.npmjs.org', pypi: 'pypi.org', oci: 'docker.io', nuget: 'api.nuget.org' };

@@ -33,11 +33,12 @@ export async function loadOpenApi(file: string, options: LoadOptions = {}): Prom
   const text = readTextFile(file, options.maxBytes ?? DEFAULT_MAX_BYTES);
   // One walk checks the nesting and looks for external references.
   let doc = parseJsonOrYaml(text, file, { depthChecked: false });
-  const localRefs = new Set<string>();
-  const external = scanDocument(doc, file, localRefs);
+  // The top first: an empty file (YAML null) or a scalar has nothing to walk.
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (!('openapi' in doc) && !('swagger' in doc))) {
     throw new GatewayError('OPENAPI_INVALID', `${file} has neither "openapi" nor "swagger" at its top: not an OpenAPI or Swagger description`);
   }
+  const localRefs = new Set<string>();
+  const external = scanDocument(doc, file, localRefs);
   if (external) {
     if (!options.allowRemoteRefs) {
       throw new GatewayError('OPENAPI_INVALID', `${file} refers to another document ($ref "${external.ref}" at ${external.at()}); import with --allow-remote-refs to fetch it`);

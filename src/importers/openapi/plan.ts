@@ -1,7 +1,6 @@
 import type { Capability } from '../../capabilities/schema.js';
 import { broadScope, destructiveReason, hostOf } from '../common.js';
-import type { ImporterResult } from '../graphql/index.js';
-import type { Effect, JsonObject, Operation, SourceInfo } from '../planner/types.js';
+import type { Effect, JsonObject, Operation, SourceInfo, ImporterResult } from '../planner/types.js';
 import { convertOpenApi, type GeneratedCapability } from './convert.js';
 
 const PAGINATION = /^(page|per_?page|page_?size|limit|offset|cursor|after|before|first|last|top|skip|max_?results|next_?token)$/i;

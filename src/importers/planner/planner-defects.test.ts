@@ -9,7 +9,7 @@ import { importOciPackage } from '../oci/index.js';
 import { importPostman } from '../postman/index.js';
 import { activate, applyPlan } from './apply.js';
 import { buildPlan } from './plan.js';
-import type { ImporterResult } from '../graphql/index.js';
+import type { ImporterResult } from './types.js';
 
 const V21 = 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json';
 const dirs: string[] = [];

@@ -65,6 +65,33 @@ export interface Operation {
   target: DraftTarget;
 }
 
+/** What every importer gives the planner: where the source came from, its operations, its warnings. */
+export interface ImporterResult {
+  source: SourceInfo;
+  /** The parsed document the source digest is taken over. */
+  document: unknown;
+  operations: Operation[];
+  warnings: string[];
+}
+
+/** One source file, as every importer is given it. */
+export interface ImporterInput {
+  file: string;
+  sourceName: string;
+  /** Largest source read (IMPORT_MAX_BYTES); a bigger one is IMPORT_TOO_LARGE. */
+  maxBytes: number;
+  /** GraphQL SDL and introspection files name no endpoint. */
+  endpoint?: string;
+  /** OpenAPI: the parser's full validation instead of the structural checks. */
+  validate?: boolean;
+}
+
+/** The one shape of an importer: a kind of source in, the planner's operations out. */
+export interface Importer {
+  readonly kind: ImportKind;
+  read(input: ImporterInput): Promise<ImporterResult>;
+}
+
 export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
 

@@ -2,8 +2,7 @@ import postman, { type Item, type ItemGroup, type RequestAuth } from 'postman-co
 import { broadScope, cleanText, destructiveReason, envName, toolName, uniqueNames } from '../common.js';
 import { z } from 'zod';
 import { checkShape, isSourceError, sourceError } from '../errors.js';
-import type { ImporterResult } from '../graphql/index.js';
-import type { JsonObject, Operation } from '../planner/types.js';
+import type { JsonObject, Operation, ImporterResult } from '../planner/types.js';
 
 const { Collection } = postman;
 type Collection = InstanceType<typeof Collection>;
