@@ -8,6 +8,7 @@ import { deadline } from './deadline.js';
 import { discoverModern, modernRequest, type ModernServer } from './modern-http.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import { ModernStdioLane } from './modern-stdio.js';
+import { sseEvents } from '../protocol/sse.js';
 import { cappedFetch, policyFetch, readCappedText, tooLargeMessage } from './limits.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
@@ -93,8 +94,6 @@ interface TappedCall {
 const CLIENT_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
 const INTERNAL_ERROR_CODE = -32603;
 
-const LINE = /\r?\n/;
-const EVENT_END = /\r?\n\r?\n/g;
 const MAX_STREAM_BUFFER = 64 * 1024 * 1024;
 const METHOD_NOT_FOUND_CODE = -32601;
 
@@ -407,46 +406,25 @@ export class UpstreamConnection {
 
   /** Read an SSE reply event by event until our response; relay what comes before it. */
   private async readStream(body: AsyncIterable<Buffer | string>, id: string, fast: FastPath, relay: RelayHooks | undefined, signal: AbortSignal): Promise<{ result?: unknown; error?: unknown } | undefined> {
-    const decoder = new TextDecoder();
-    let buffer = '';
     let reply: { result?: unknown; error?: unknown } | undefined;
-    const handle = (event: string) => {
-      let data = '';
-      for (const line of event.split(LINE)) {
-        if (line.startsWith('data:')) data += (data ? '\n' : '') + (line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
-      }
-      if (!data.trim()) return; // priming events and comments
+    // One event at most MAX_RESPONSE_BYTES (so an endless event is cut off, and many small ones are not).
+    const max = Math.min(this.target.maxResponseBytes ?? MAX_STREAM_BUFFER, MAX_STREAM_BUFFER);
+    for await (const { data } of sseEvents(body, { maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream stream', max)) })) {
+      if (!data.trim()) continue; // priming events
       let message: { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
       try {
         message = JSON.parse(data) as typeof message;
       } catch {
-        return; // not JSON: ignored; a missing response is reported as malformed
+        continue; // not JSON: ignored; a missing response is reported as malformed
       }
-      if (message === null || typeof message !== 'object') return;
+      if (message === null || typeof message !== 'object') continue;
       if (typeof message.method === 'string') {
         if (message.id === undefined) relay?.notify?.(message.method, message.params);
         else this.answerUpstream(fast, message.id, message.method, message.params, relay, signal);
       } else if (message.id === id && ('result' in message || 'error' in message)) {
         reply = message;
       }
-    };
-    // One event at most MAX_RESPONSE_BYTES, checked on each whole event and on the part still
-    // arriving (so an endless event is cut off, and several small events in a chunk are not).
-    const max = Math.min(this.target.maxResponseBytes ?? MAX_STREAM_BUFFER, MAX_STREAM_BUFFER);
-    const tooLarge = () => new Error(tooLargeMessage('an event of the upstream stream', max));
-    for await (const chunk of body) {
-      buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-      let match: RegExpExecArray | null;
-      EVENT_END.lastIndex = 0;
-      while ((match = EVENT_END.exec(buffer)) !== null) {
-        if (match.index > max) throw tooLarge();
-        handle(buffer.slice(0, match.index));
-        buffer = buffer.slice(match.index + match[0].length);
-        EVENT_END.lastIndex = 0;
-      }
-      if (buffer.length > max) throw tooLarge();
     }
-    if (buffer.trim()) handle(buffer);
     return reply;
   }
 
