@@ -5,6 +5,7 @@ import { lastSseData } from '../protocol/sse.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 import { readCappedText } from './limits.js';
+import type { Reply } from './replies.js';
 
 /**
  * The gateway as a 2026-07-28 client of a Streamable HTTP upstream: `server/discover` to learn
@@ -30,8 +31,6 @@ export interface ModernTarget {
 function readBody(target: ModernTarget, body: AsyncIterable<Buffer | string> & { text(): Promise<string> }, what: string): Promise<string> {
   return target.maxResponseBytes ? readCappedText(body, target.maxResponseBytes, what) : body.text();
 }
-
-type Reply = { result?: unknown; error?: unknown };
 
 /** An upstream's JSON-RPC error relayed to the client as it is (code, message and data). */
 export class RelayedError extends RpcError {
