@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { errorResponse, isValidId, PARSE_ERROR, parseMessage, UPSTREAM_FAILURE, type RequestId } from '../protocol/jsonrpc.js';
 import { standardHeaders } from '../protocol/revision-2026.js';
+import { sseEvents } from '../protocol/sse.js';
 import { targetFromEnv } from './admin-client.js';
 
 /**
@@ -118,22 +119,7 @@ async function listen(endpoint: URL, auth: Record<string, string>, write: (line:
   }
 }
 
-/** The `data:` payloads of a server-sent event stream. */
+/** The non-empty `data` of each event of a server-sent event stream. */
 async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.slice(5).trimStart())
-        .join('\n');
-      if (data) yield data;
-    }
-  }
+  for await (const { data } of sseEvents(body as unknown as AsyncIterable<Uint8Array>)) if (data) yield data;
 }

@@ -7,6 +7,7 @@ import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../protocol/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
 import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
+import { sseComment, sseEvent } from '../protocol/sse.js';
 import type { RelayAnswer } from '../upstream/mcp-connection.js';
 import { mcpGuard, type McpGuardSettings } from './mcp-guard.js';
 
@@ -33,6 +34,7 @@ const LIST_CHANGED: Record<string, string> = {
   resources: 'notifications/resources/list_changed',
 };
 const HEARTBEAT_MS = 25_000;
+const KEEP_ALIVE = sseComment('keep-alive');
 
 /** A 2026-07-28 `subscriptions/listen` stream: the notification kinds it asked for, its id. */
 interface Listener {
@@ -61,7 +63,7 @@ class Streams {
       }
     });
     this.heartbeat = setInterval(() => {
-      for (const res of this.open) res.write(': keep-alive\n\n');
+      for (const res of this.open) res.write(KEEP_ALIVE);
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -239,7 +241,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
       reply.hijack();
       raw.writeHead(200, SSE_HEADERS);
     }
-    raw.write(`event: message\ndata: ${frame}\n\n`);
+    raw.write(sseFrame(frame));
   };
   const accept = request.headers.accept;
   // A 2026-07-28 request stands alone: no 2025 session, no server-to-client requests.
@@ -333,8 +335,8 @@ async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sess
   const sessionId = request.headers['mcp-session-id'];
   if (typeof sessionId === 'string' && sessions.wasTerminated(sessionId)) return terminatedSession(reply);
   reply.hijack();
-  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  reply.raw.write(': stream open\n\n');
+  reply.raw.writeHead(200, SSE_HEADERS);
+  reply.raw.write(sseComment('stream open'));
   streams.add(reply.raw);
   const client = owned(sessions, typeof sessionId === 'string' ? sessionId : undefined, request);
   if (client) attachStream(client, reply.raw, traffic, request.principal?.subject ?? 'anonymous');
@@ -349,8 +351,8 @@ async function openLegacySession(deps: McpRouteDeps, streams: Streams, sessions:
   const base = prefix ? `/servers/${encodeURIComponent(server!)}` : '';
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  res.write(`event: endpoint\ndata: ${base}/message?sessionId=${id}\n\n`);
+  res.writeHead(200, SSE_HEADERS);
+  res.write(sseFrame(`${base}/message?sessionId=${id}`, 'endpoint'));
   const session: LegacySession = { res, server, inflight: new Map(), client: sessions.open(id) };
   session.client.owner = ownerOf(request);
   attachStream(session.client, res, traffic, request.principal?.subject ?? 'anonymous');
@@ -462,6 +464,7 @@ function attachStream(client: ClientSession, res: ServerResponse, traffic: Clien
   });
 }
 
+/** One JSON-RPC message (or the legacy endpoint) as an SSE event; `message` is the event type MCP clients read. */
 function sseFrame(data: string, event = 'message'): string {
-  return `event: ${event}\ndata: ${data}\n\n`;
+  return sseEvent(data, { event });
 }

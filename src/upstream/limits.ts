@@ -1,4 +1,5 @@
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { SseDecoder } from '../protocol/sse.js';
 /**
  * Size and shape bounds (issue 10): every upstream reply is read against MAX_RESPONSE_BYTES, and
  * JSON bodies are measured for nesting depth before anything recursive touches them.
@@ -36,28 +37,17 @@ export function cappedFetch(base: typeof fetch, max: number): typeof fetch {
     const res = await base(input, init);
     if (!res.body) return res;
     const stream = /text\/event-stream/i.test(res.headers.get('content-type') ?? '');
+    // A stream is measured event by event (the events themselves go on to the SDK's own reader).
+    const events = stream ? new SseDecoder({ maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream stream', max)) }) : undefined;
     let count = 0;
-    let tail = '';
-    const decoder = new TextDecoder();
     const limited = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
-          if (stream) {
-            // Bytes since the last blank line (the end of an event).
-            const text = tail + decoder.decode(chunk, { stream: true });
-            const end = Math.max(text.lastIndexOf('\n\n'), text.lastIndexOf('\r\n\r\n'));
-            if (end >= 0) {
-              count = Buffer.byteLength(text.slice(end));
-              tail = text.slice(-3);
-            } else {
-              count += chunk.byteLength;
-              tail = text.slice(-3);
-            }
-          } else {
-            count += chunk.byteLength;
-          }
-          if (count > max) {
-            controller.error(new Error(tooLargeMessage(stream ? 'an event of the upstream stream' : 'the upstream reply', max)));
+          try {
+            if (events) events.push(chunk);
+            else if ((count += chunk.byteLength) > max) throw new Error(tooLargeMessage('the upstream reply', max));
+          } catch (error) {
+            controller.error(error);
             return;
           }
           controller.enqueue(chunk);

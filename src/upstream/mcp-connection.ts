@@ -1,14 +1,16 @@
-import { Client, ProtocolError, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { Agent } from 'undici';
-import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
+import { RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
-import { deadline } from './deadline.js';
 import { discoverModern, modernRequest, type ModernServer } from './modern-http.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
-import { ModernStdioLane } from './modern-stdio.js';
-import { cappedFetch, policyFetch, readCappedText, tooLargeMessage } from './limits.js';
+import type { ModernStdioLane } from './modern-stdio.js';
+import { tooLargeMessage } from './limits.js';
+import { authorized, fastToolsCall, openFastPath, readReplyStream, type FastPath } from './fast-call.js';
+import { installHandlers, makeTransport, translateSdkError, type UpstreamEvents } from './sdk-connection.js';
+import { CallTap } from './tapped-calls.js';
+import { describe, toolsCallResult } from './replies.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -70,34 +72,6 @@ export interface RelayHooks {
   request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
 }
 
-interface FastPath {
-  agent: Agent;
-  origin: string;
-  path: string;
-  headers: Record<string, string>;
-  /** MAX_RESPONSE_BYTES, for the 2026-07-28 requests sent on this pool. */
-  maxResponseBytes?: number;
-}
-
-/** A tools/call on a stdio or SSE upstream, sent on the SDK transport and answered through the tap. */
-interface TappedCall {
-  /** The caller's own progress token; upstream the call's id is the token. */
-  token?: string | number;
-  relay?: RelayHooks;
-  signal: AbortSignal;
-  settle: (reply: { result?: unknown; error?: unknown }) => void;
-  fail: (error: Error) => void;
-}
-
-/** Requests an upstream makes of the client during a call, relayed to the calling client. */
-const CLIENT_REQUESTS = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list']);
-const INTERNAL_ERROR_CODE = -32603;
-
-const LINE = /\r?\n/;
-const EVENT_END = /\r?\n\r?\n/g;
-const MAX_STREAM_BUFFER = 64 * 1024 * 1024;
-const METHOD_NOT_FOUND_CODE = -32601;
-
 /** Accept whatever the upstream returned; the gateway checks the shape it needs itself (cheaper than zod). */
 const PASSTHROUGH = {
   '~standard': { version: 1 as const, vendor: 'mcpgateway', validate: (value: unknown) => ({ value }) },
@@ -117,9 +91,11 @@ export const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } }
 const SHARED_CAPABILITIES = { ...UPSTREAM_CAPABILITIES, roots: {} };
 
 /**
- * One kept-alive connection to an upstream MCP server through the SDK client: connect, list,
- * call. A lost connection is reported through `onLost` and the caller reconnects; a stdio child
- * is killed when the connection closes.
+ * One kept-alive connection to an upstream MCP server: connect, list, call. It composes the SDK
+ * client (sdk-connection.ts: transport, handlers, errors), the fast call path beside it
+ * (fast-call.ts, Streamable HTTP) or the tap on its transport (tapped-calls.ts, stdio and SSE),
+ * and the 2026-07-28 requests (modern-http.ts, modern-stdio.ts). A lost connection is reported
+ * through `onLost` and the caller reconnects; a stdio child is killed when the connection closes.
  */
 export class UpstreamConnection {
   private client: Client | undefined;
@@ -140,9 +116,8 @@ export class UpstreamConnection {
   private modernOnly: ModernServer | undefined;
   /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
   private lane: ModernStdioLane | undefined;
-  /** stdio and SSE upstreams: tools/call in flight on the SDK transport, by our request id. */
-  private readonly tapped = new Map<string, TappedCall>();
-  private tap: Transport | undefined;
+  /** stdio and SSE upstreams: tools/call goes out on the SDK transport, answered through this tap. */
+  private tap: CallTap | undefined;
   /**
    * The upstream sent a message over MAX_RESPONSE_BYTES (a stdio line, a legacy SSE event) and the
    * connection was dropped for it: the coded message every call it broke fails with.
@@ -151,14 +126,7 @@ export class UpstreamConnection {
 
   constructor(
     readonly target: UpstreamTarget,
-    private readonly hooks: {
-      onLost: (reason: string) => void;
-      onListChanged: (kind: 'tools' | 'prompts' | 'resources') => void;
-      /** Resource updates and log messages the upstream sends outside a call's own stream. */
-      onNotification?: (method: string, params: unknown) => void;
-      /** A request of the client the upstream makes outside any tools/call (a task's input_required); undefined: refused. */
-      onRequest?: (method: string, params: Record<string, unknown>, signal: AbortSignal) => Promise<RelayAnswer> | undefined;
-    },
+    private readonly hooks: UpstreamEvents & { onLost: (reason: string) => void },
     /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
     private readonly capabilities: Record<string, unknown> = SHARED_CAPABILITIES,
   ) {}
@@ -169,6 +137,7 @@ export class UpstreamConnection {
     return this.target.transport === 'sse';
   }
 
+  /** Whether there is an SDK client, or a 2026-07-28-only upstream, to send to. */
   get connected(): boolean {
     return this.client !== undefined || this.modernOnly !== undefined;
   }
@@ -205,49 +174,16 @@ export class UpstreamConnection {
     return this.stdio ? this.stdio.pid : null;
   }
 
+  /** Open the SDK client (initialize); on Streamable HTTP also the fast path, and learn whether 2026-07-28 is served too. */
   async connect(timeoutMs: number): Promise<void> {
-    const transport = await this.makeTransport();
+    const made = await makeTransport(this.target, (chunk) => this.keepStderr(chunk));
+    this.stdio = made.stdio;
+    this.lane = made.lane;
+    const transport = made.transport;
     const client = new Client({ name: 'mcpgateway', version: VERSION }, { capabilities: this.capabilities });
-    client.onclose = () => {
-      if (this.client === client) this.client = undefined;
-      this.lane?.stop(); // the 2026 process goes with the connection
-      const why = this.oversized ?? 'the upstream closed the connection';
-      for (const call of this.tapped.values()) call.fail(new Error(why));
-      this.tapped.clear();
-      if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
-    };
-    // Transport errors surface on the requests they break; a stdio line over MAX_RESPONSE_BYTES
-    // (the SDK's read buffer is bounded by it) closes the connection, which is then reopened. A
-    // legacy SSE event over it errors the capped stream (cappedFetch), which the event source
-    // would quietly reopen under a new session: the connection is closed and reopened instead.
-    client.onerror = (error: Error) => {
-      const message = error?.message ?? '';
-      const max = this.target.maxResponseBytes ?? 0;
-      if (/ReadBuffer exceeded/.test(message)) this.oversized = tooLargeMessage('a line of the upstream process', max);
-      else if (this.target.transport === 'sse' && message.includes('UPSTREAM_REPLY_TOO_LARGE')) {
-        this.oversized = tooLargeMessage('an event of the upstream stream', max);
-        void client.close();
-      }
-    };
-    for (const kind of ['tools', 'prompts', 'resources'] as const) {
-      client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.hooks.onListChanged(kind));
-    }
-    for (const method of ['notifications/resources/updated', 'notifications/message'] as const) {
-      client.setNotificationHandler(method, (n: { params?: unknown }) => this.hooks.onNotification?.(method, n.params));
-    }
-    // Requests of the client outside a tools/call (a task waiting for input) go to whoever owns them.
-    for (const method of ['sampling/createMessage', 'elicitation/create'] as const) {
-      client.setRequestHandler(method, async (request: { params?: unknown }, ctx: { mcpReq: { signal: AbortSignal } }) => {
-        const answer = await this.hooks.onRequest?.(method, (request.params ?? {}) as Record<string, unknown>, ctx.mcpReq.signal);
-        if (!answer) throw new ProtocolError(METHOD_NOT_FOUND_CODE, `the gateway has no client to pass this ${method} request to`);
-        if ('error' in answer) throw new ProtocolError(answer.error.code, answer.error.message, answer.error.data);
-        return answer.result as never;
-      });
-    }
-    // The SDK has no handler slot for the tasks extension's status notification: it arrives here.
-    client.fallbackNotificationHandler = async (n) => {
-      if (n.method === 'notifications/tasks/status') this.hooks.onNotification?.(n.method, n.params);
-    };
+    client.onclose = () => this.closed(client);
+    client.onerror = (error: Error) => this.failed(client, error);
+    installHandlers(client, this.hooks);
     this.transport = transport;
     try {
       await client.connect(transport, { timeout: timeoutMs });
@@ -260,33 +196,54 @@ export class UpstreamConnection {
       throw new RpcError(UPSTREAM_FAILURE, `cannot connect to gateway "${this.target.name}": ${describe(error)}${this.stderrHint()}`);
     }
     this.client = client;
-    if (!(transport instanceof StreamableHTTPClientTransport)) this.installTap(transport);
-    if (transport instanceof StreamableHTTPClientTransport) {
-      const url = new URL(this.target.url!);
-      const headers: Record<string, string> = {
-        ...Object.fromEntries(Object.entries(this.target.headers).map(([k, v]) => [k.toLowerCase(), v])),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      };
-      const version = client.getNegotiatedProtocolVersion();
-      if (version) headers['mcp-protocol-version'] = version;
-      if (transport.sessionId) headers['mcp-session-id'] = transport.sessionId;
-      const agent = new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) });
-      this.fast = { agent, origin: url.origin, path: url.pathname + url.search, headers, maxResponseBytes: this.target.maxResponseBytes };
-      this.modernVersion = (await discoverModern(await this.authorized(this.fast), timeoutMs))?.version;
+    if (!(transport instanceof StreamableHTTPClientTransport)) this.tap = new CallTap(transport, this.target.name);
+    else await this.openFastPath(client, transport, timeoutMs);
+  }
+
+  /** The SDK client closed: fail what was in flight on it and report the loss (unless we closed it). */
+  private closed(client: Client): void {
+    if (this.client === client) this.client = undefined;
+    this.lane?.stop(); // the 2026 process goes with the connection
+    this.tap?.failAll(this.oversized ?? 'the upstream closed the connection');
+    if (!this.closing) this.hooks.onLost(this.stderrTail ? `connection closed (stderr: ${this.stderrTail.trim().slice(-300)})` : 'connection closed');
+  }
+
+  /**
+   * Transport errors surface on the requests they break; a stdio line over MAX_RESPONSE_BYTES
+   * (the SDK's read buffer is bounded by it) closes the connection, which is then reopened. A
+   * legacy SSE event over it errors the capped stream (cappedFetch), which the event source
+   * would quietly reopen under a new session: the connection is closed and reopened instead.
+   */
+  private failed(client: Client, error: Error): void {
+    const message = error?.message ?? '';
+    const max = this.target.maxResponseBytes ?? 0;
+    if (/ReadBuffer exceeded/.test(message)) this.oversized = tooLargeMessage('a line of the upstream process', max);
+    else if (this.target.transport === 'sse' && message.includes('UPSTREAM_REPLY_TOO_LARGE')) {
+      this.oversized = tooLargeMessage('an event of the upstream stream', max);
+      void client.close();
     }
+  }
+
+  /** A stdio child's stderr, kept (its tail) for the errors that name it; known secrets never reach it (issue 10). */
+  private keepStderr(chunk: Buffer): void {
+    const t = this.target;
+    this.stderrTail = scrubSecrets(this.stderrTail + chunk.toString('utf8'), [...Object.values(t.env), ...Object.values(t.headers)]).slice(-2000);
+  }
+
+  /** The fast path beside the SDK client's session (its protocol version and session id on every POST). */
+  private async openFastPath(client: Client, transport: StreamableHTTPClientTransport, timeoutMs: number): Promise<void> {
+    const extra: Record<string, string> = {};
+    const version = client.getNegotiatedProtocolVersion();
+    if (version) extra['mcp-protocol-version'] = version;
+    if (transport.sessionId) extra['mcp-session-id'] = transport.sessionId;
+    this.fast = openFastPath(this.target, extra);
+    this.modernVersion = (await discoverModern(await authorized(this.target, this.fast), timeoutMs))?.version;
   }
 
   /** `server/discover` on an upstream that refused initialize: true when it serves 2026-07-28 (then this connection speaks only that). */
   private async connectModernOnly(timeoutMs: number): Promise<boolean> {
-    const url = new URL(this.target.url!);
-    const headers: Record<string, string> = {
-      ...Object.fromEntries(Object.entries(this.target.headers).map(([k, v]) => [k.toLowerCase(), v])),
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    };
-    const fast = { agent: new Agent({ keepAliveTimeout: 60_000, connections: 128, ...(this.target.connect ? { connect: this.target.connect } : {}) }), origin: url.origin, path: url.pathname + url.search, headers, maxResponseBytes: this.target.maxResponseBytes };
-    const found = await discoverModern(await this.authorized(fast), timeoutMs);
+    const fast = openFastPath(this.target);
+    const found = await discoverModern(await authorized(this.target, fast), timeoutMs);
     if (!found) {
       await fast.agent.close().catch(() => undefined);
       return false;
@@ -295,11 +252,6 @@ export class UpstreamConnection {
     this.modernVersion = found.version;
     this.modernOnly = found;
     return true;
-  }
-
-  /** The fast path's address with the current oauth2 token, when the gateway has one. */
-  private async authorized(fast: FastPath): Promise<FastPath> {
-    return this.target.bearer ? { ...fast, headers: { ...fast.headers, authorization: `Bearer ${await this.target.bearer()}` } } : fast;
   }
 
   /** The 2026-07-28 revision this upstream serves per request (Streamable HTTP), if any. */
@@ -319,258 +271,30 @@ export class UpstreamConnection {
     const fast = this.fast;
     const version = this.modernVersion;
     if (!fast || !version) return undefined;
-    const target = await this.authorized(fast);
+    const target = await authorized(this.target, fast);
     const call = { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, headers: options.paramHeaders };
-    return modernRequest(target, this.target.name, version, method, params, call, (body, id, signal) => this.readStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
+    return modernRequest(target, this.target.name, version, method, params, call, (body, id, signal) => readReplyStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
   }
 
   /**
-   * tools/call on a Streamable HTTP upstream: one POST on a kept-alive undici pool, skipping the
-   * SDK client's per-request machinery (the hot path; see docs/decisions/0004). A JSON reply is
-   * parsed once. An SSE reply is read as it arrives: notifications (progress under the caller's
-   * own token, log messages) go to `relay.notify`, requests the upstream makes of the client
-   * (sampling, elicitation, roots) go to `relay.request` and the answer is POSTed back. Returns
-   * undefined when this connection has no fast path (stdio, SSE): the caller uses `request`.
+   * tools/call without the SDK client's request machinery: one POST on the fast path (Streamable
+   * HTTP, see fast-call.ts) or, on stdio and SSE, our own request on the SDK transport answered
+   * through the tap (tapped-calls.ts). Progress, notifications and requests of the client made
+   * during the call go to `options.relay`. Undefined when there is neither: the caller uses `request`.
    */
   async fastCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown | undefined> {
     const fast = this.fast;
     if (!this.client) return undefined;
-    if (!fast) return this.tap ? this.tappedCall(name, args, options) : undefined;
+    if (!fast && !this.tap) return undefined;
     const id = `gw-${++this.fastId}`;
-    const caller = options.signal;
-    const limit = deadline(options.timeoutMs, caller, options.abort);
-    const signal = limit.signal;
-    const params: Record<string, unknown> = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: options.progressToken } };
-    if (options.trace) params._meta = { ...(params._meta as object | undefined), ...options.trace };
-    let headers = fast.headers;
-    let reply: { result?: unknown; error?: unknown } | undefined;
-    try {
-      if (this.target.bearer) {
-        const token = this.target.bearer();
-        headers = { ...fast.headers, authorization: `Bearer ${typeof token === 'string' ? token : await token}` };
-      }
-      const res = await fast.agent.request({
-        origin: fast.origin,
-        path: fast.path,
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
-        signal,
-      });
-      if (res.statusCode === 401) this.target.refused?.();
-      if (res.statusCode === 404 && fast.headers['mcp-session-id']) {
-        await res.body.dump().catch(() => undefined);
-        this.fast = undefined; // the session is gone: drop the connection so it is re-initialized
-        void this.client?.close();
-        throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" forgot the session (it restarted?); reconnecting`, { sessionExpired: true });
-      }
-      if (res.statusCode >= 400) {
-        await res.body.dump().catch(() => undefined);
-        throw new Error(`HTTP ${res.statusCode}`);
-      }
-      const type = res.headers['content-type'];
-      if (typeof type === 'string' && type.includes('text/event-stream')) {
-        reply = await this.readStream(res.body, id, { ...fast, headers }, options.relay, signal);
-      } else {
-        reply = parseJsonReply(this.target.maxResponseBytes ? await readCappedText(res.body, this.target.maxResponseBytes, 'the upstream reply') : await res.body.text(), id);
-      }
-    } catch (error) {
-      if (error instanceof RpcError) throw error;
-      if (limit.timedOut()) {
-        this.cancelUpstream({ ...fast, headers }, id, `the gateway's ${options.timeoutMs} ms timeout expired`);
-        throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
-      }
-      if (caller?.aborted && !limit.timedOut()) {
-        this.cancelUpstream({ ...fast, headers }, id, 'the client cancelled the call');
-        throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
-      }
-      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
-    } finally {
-      limit.dispose();
-    }
-    if (!reply) throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
-    return this.toolsCallResult(reply);
+    const reply = fast ? await fastToolsCall({ target: this.target, sessionGone: () => this.sessionGone() }, fast, id, name, args, options) : await this.tap!.call(id, name, args, options);
+    return toolsCallResult(this.target.name, reply);
   }
 
-  /** A tools/call reply's result, or the upstream's error (its code kept) or a malformed-reply error. */
-  private toolsCallResult(reply: { result?: unknown; error?: unknown }): Record<string, unknown> {
-    if (reply.error) {
-      const e = reply.error as { code?: unknown; message?: unknown };
-      throw new RpcError(typeof e.code === 'number' ? e.code : UPSTREAM_FAILURE, String(e.message ?? 'error').slice(0, 1000), { upstream: this.target.name });
-    }
-    const result = reply.result;
-    if (result === null || typeof result !== 'object' || Array.isArray(result)) {
-      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" sent a malformed reply to tools/call`);
-    }
-    return result as Record<string, unknown>;
-  }
-
-  /** Read an SSE reply event by event until our response; relay what comes before it. */
-  private async readStream(body: AsyncIterable<Buffer | string>, id: string, fast: FastPath, relay: RelayHooks | undefined, signal: AbortSignal): Promise<{ result?: unknown; error?: unknown } | undefined> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let reply: { result?: unknown; error?: unknown } | undefined;
-    const handle = (event: string) => {
-      let data = '';
-      for (const line of event.split(LINE)) {
-        if (line.startsWith('data:')) data += (data ? '\n' : '') + (line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
-      }
-      if (!data.trim()) return; // priming events and comments
-      let message: { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
-      try {
-        message = JSON.parse(data) as typeof message;
-      } catch {
-        return; // not JSON: ignored; a missing response is reported as malformed
-      }
-      if (message === null || typeof message !== 'object') return;
-      if (typeof message.method === 'string') {
-        if (message.id === undefined) relay?.notify?.(message.method, message.params);
-        else this.answerUpstream(fast, message.id, message.method, message.params, relay, signal);
-      } else if (message.id === id && ('result' in message || 'error' in message)) {
-        reply = message;
-      }
-    };
-    // One event at most MAX_RESPONSE_BYTES, checked on each whole event and on the part still
-    // arriving (so an endless event is cut off, and several small events in a chunk are not).
-    const max = Math.min(this.target.maxResponseBytes ?? MAX_STREAM_BUFFER, MAX_STREAM_BUFFER);
-    const tooLarge = () => new Error(tooLargeMessage('an event of the upstream stream', max));
-    for await (const chunk of body) {
-      buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-      let match: RegExpExecArray | null;
-      EVENT_END.lastIndex = 0;
-      while ((match = EVENT_END.exec(buffer)) !== null) {
-        if (match.index > max) throw tooLarge();
-        handle(buffer.slice(0, match.index));
-        buffer = buffer.slice(match.index + match[0].length);
-        EVENT_END.lastIndex = 0;
-      }
-      if (buffer.length > max) throw tooLarge();
-    }
-    if (buffer.trim()) handle(buffer);
-    return reply;
-  }
-
-  /** Pass a request the upstream made of the client on, and POST the client's answer back. */
-  private answerUpstream(fast: FastPath, requestId: unknown, method: string, params: unknown, relay: RelayHooks | undefined, signal: AbortSignal): void {
-    const answer: Promise<RelayAnswer> = relay?.request
-      ? relay.request(method, params, signal)
-      : Promise.resolve({ error: { code: METHOD_NOT_FOUND_CODE, message: `the client cannot take the upstream's ${method.slice(0, 100)} request: it did not accept text/event-stream` } });
-    void answer
-      .then((a) =>
-        fast.agent.request({
-          origin: fast.origin,
-          path: fast.path,
-          method: 'POST',
-          headers: fast.headers,
-          body: JSON.stringify('result' in a ? { jsonrpc: '2.0', id: requestId, result: a.result } : { jsonrpc: '2.0', id: requestId, error: a.error }),
-        }),
-      )
-      .then((res) => res.body.dump())
-      .catch(() => undefined); // the upstream's own timeout ends its wait
-  }
-
-  /** Tell the upstream a call was cancelled (fire and forget). */
-  private cancelUpstream(fast: FastPath, id: string, reason: string): void {
-    void fast.agent
-      .request({
-        origin: fast.origin,
-        path: fast.path,
-        method: 'POST',
-        headers: fast.headers,
-        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }),
-      })
-      .then((res) => res.body.dump())
-      .catch(() => undefined);
-  }
-
-  /**
-   * tools/call on a stdio or SSE upstream, sent on the SDK transport under our own id, with our id
-   * as the progress token: progress reaches the caller (under its own token) synchronously, in the
-   * order the upstream sent it and before the result; requests the upstream makes of the client
-   * (sampling, elicitation, roots) go to the calling client; a timeout or the caller's cancellation
-   * sends notifications/cancelled upstream.
-   */
-  private async tappedCall(name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
-    const transport = this.tap!;
-    const id = `gw-${++this.fastId}`;
-    const limit = deadline(options.timeoutMs, options.signal, options.abort);
-    const signal = limit.signal;
-    const params = options.progressToken === undefined ? { name, arguments: args } : { name, arguments: args, _meta: { progressToken: id } };
-    let reply: { result?: unknown; error?: unknown };
-    try {
-      reply = await new Promise<{ result?: unknown; error?: unknown }>((resolve, reject) => {
-        const onAbort = () => reject(new Error('aborted'));
-        const done = () => signal.removeEventListener('abort', onAbort);
-        this.tapped.set(id, {
-          token: options.progressToken,
-          relay: options.relay,
-          signal,
-          settle: (r) => (done(), resolve(r)),
-          fail: (e) => (done(), reject(e)),
-        });
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        transport.send({ jsonrpc: '2.0', id, method: 'tools/call', params } as never).catch((error: unknown) => (done(), reject(error as Error)));
-      });
-    } catch (error) {
-      const wasTapped = this.tapped.delete(id);
-      if (limit.timedOut() || (options.signal?.aborted && wasTapped)) {
-        const reason = limit.timedOut() ? `the gateway's ${options.timeoutMs} ms timeout expired` : 'the client cancelled the call';
-        void transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } } as never).catch(() => undefined);
-      }
-      if (limit.timedOut()) throw new RpcError(REQUEST_TIMEOUT, `gateway "${this.target.name}" did not answer tools/call within ${options.timeoutMs} ms`);
-      if (options.signal?.aborted) throw new RpcError(UPSTREAM_FAILURE, `the tools/call call to gateway "${this.target.name}" was cancelled`);
-      throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" failed on tools/call: ${describe(error)}`);
-    } finally {
-      this.tapped.delete(id);
-      limit.dispose();
-    }
-    return this.toolsCallResult(reply);
-  }
-
-  /** See every message the SDK transport receives before the SDK client does; keep what belongs to tapped calls. */
-  private installTap(transport: Transport): void {
-    const sdk = transport.onmessage;
-    this.tap = transport;
-    transport.onmessage = (message, extra) => {
-      if (!this.tapped.size || !this.tapMessage(transport, message as Record<string, unknown>)) sdk?.call(transport, message, extra as never);
-    };
-  }
-
-  /** True when the message was a tapped call's (its response, its progress, a request of its client). */
-  private tapMessage(transport: Transport, message: Record<string, unknown>): boolean {
-    const method = message.method;
-    if (typeof method !== 'string') {
-      const call = typeof message.id === 'string' ? this.tapped.get(message.id) : undefined;
-      if (!call || !('result' in message || 'error' in message)) return false;
-      this.tapped.delete(message.id as string);
-      call.settle(message);
-      return true;
-    }
-    const params = (message.params ?? {}) as Record<string, unknown>;
-    if (message.id === undefined) {
-      if (method !== 'notifications/progress' || typeof params.progressToken !== 'string') return false;
-      const call = this.tapped.get(params.progressToken);
-      if (!call) return false;
-      if (call.token !== undefined) call.relay?.notify?.(method, { ...params, progressToken: call.token });
-      return true;
-    }
-    if (!CLIENT_REQUESTS.has(method)) return false;
-    // A request for a task (its input_required) belongs to no call in flight: the SDK client's handler takes it.
-    if ((params._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/related-task'] !== undefined) return false;
-    // stdio and SSE carry no link from a request to the call it serves: the one call in flight is its call.
-    const calls = [...this.tapped.values()];
-    const requestId = message.id;
-    const answer: Promise<RelayAnswer> =
-      calls.length !== 1
-        ? Promise.resolve({ error: { code: INTERNAL_ERROR_CODE, message: `the gateway cannot tell which of ${calls.length} calls in flight this ${method} request serves` } })
-        : calls[0]!.relay?.request
-          ? calls[0]!.relay.request(method, params, calls[0]!.signal)
-          : Promise.resolve({ error: { code: METHOD_NOT_FOUND_CODE, message: `the client cannot take the upstream's ${method} request` } });
-    void answer
-      .then((a) => transport.send(('result' in a ? { jsonrpc: '2.0', id: requestId, result: a.result } : { jsonrpc: '2.0', id: requestId, error: a.error }) as never))
-      .catch(() => undefined);
-    return true;
+  /** The upstream forgot our session (it restarted): drop the connection so it is re-initialized. */
+  private sessionGone(): void {
+    this.fast = undefined;
+    void this.client?.close();
   }
 
   /** Everything the upstream offers, page by page. */
@@ -598,6 +322,7 @@ export class UpstreamConnection {
     return { tools, prompts, resources, templates, capabilities, ...(typeof instructions === 'string' && instructions !== '' ? { instructions } : {}) };
   }
 
+  /** The cheapest request the upstream answers, for health checks. */
   async ping(timeoutMs: number): Promise<void> {
     // 2026-07-28 has no ping: server/discover is the cheapest request.
     await this.request(this.modernOnly ? 'server/discover' : 'ping', {}, { timeoutMs });
@@ -625,7 +350,7 @@ export class UpstreamConnection {
         void client.close();
         throw new RpcError(UPSTREAM_FAILURE, `gateway "${this.target.name}" lost its session with the upstream (it restarted?); reconnecting`, { sessionExpired: true });
       }
-      throw this.translate(error, method, options.timeoutMs);
+      throw translateSdkError(error, this.target.name, method, options.timeoutMs, this.oversized);
     }
   }
 
@@ -634,6 +359,7 @@ export class UpstreamConnection {
     return status === 404 && this.transport instanceof StreamableHTTPClientTransport && this.transport.sessionId !== undefined;
   }
 
+  /** Close the fast path's pool and the SDK client (a stdio child with it); not reported as a loss. */
   async close(): Promise<void> {
     this.closing = true;
     const fast = this.fast;
@@ -651,86 +377,8 @@ export class UpstreamConnection {
     return this.client;
   }
 
-  private async makeTransport(): Promise<Transport> {
-    const t = this.target;
-    if (t.transport === 'stdio') {
-      const { getDefaultEnvironment, StdioClientTransport } = await import('@modelcontextprotocol/client/stdio'); // only for stdio gateways
-      const transport = new StdioClientTransport({
-        command: t.command!,
-        args: t.args,
-        env: { ...getDefaultEnvironment(), ...t.env },
-        stderr: 'pipe',
-        ...(t.maxResponseBytes ? { maxBufferSize: t.maxResponseBytes } : {}),
-      });
-      transport.stderr?.on('data', (chunk: Buffer) => {
-        // Known secrets (env values, auth headers) never reach last_error or a log (issue 10).
-        this.stderrTail = scrubSecrets(this.stderrTail + chunk.toString('utf8'), [...Object.values(t.env), ...Object.values(t.headers)]).slice(-2000);
-      });
-      this.stdio = transport;
-      this.lane = new ModernStdioLane(t.name, { command: t.command!, args: t.args, env: { ...getDefaultEnvironment(), ...t.env } }, t.maxResponseBytes);
-      return transport;
-    }
-    const url = new URL(t.url!);
-    const requestInit = { headers: t.headers };
-    const bearer = t.bearer;
-    // Every reply is read against MAX_RESPONSE_BYTES (issue 10).
-    const policed = t.connect ? policyFetch(new Agent({ connect: t.connect })) : globalThis.fetch;
-    const fetch = t.maxResponseBytes ? cappedFetch(policed, t.maxResponseBytes) : policed;
-    // oauth2: every request of the SDK transport carries the current token.
-    const authorizedFetch = bearer
-      ? async (input: string | URL, init?: RequestInit) => {
-          const headers = new Headers(init?.headers);
-          const token = bearer();
-          headers.set('authorization', `Bearer ${typeof token === 'string' ? token : await token}`);
-          const res = await fetch(input, { ...init, headers });
-          if (res.status === 401) t.refused?.();
-          return res;
-        }
-      : undefined;
-    if (t.transport === 'sse') {
-      const eventFetch = (input: string | URL, init?: RequestInit) => (authorizedFetch ?? fetch)(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } });
-      return new SSEClientTransport(url, { requestInit, fetch: authorizedFetch ?? fetch, eventSourceInit: { fetch: eventFetch } } as never);
-    }
-    return new StreamableHTTPClientTransport(url, { requestInit, fetch: authorizedFetch ?? fetch });
-  }
-
-  private translate(error: unknown, method: string, timeoutMs: number): RpcError {
-    if (error instanceof RpcError) return error;
-    const name = this.target.name;
-    if (error instanceof ProtocolError) return new RpcError(error.code, error.message.replace(/^MCP error -?\d+:\s*/, ''), { upstream: name });
-    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
-      return new RpcError(REQUEST_TIMEOUT, `gateway "${name}" did not answer ${method} within ${timeoutMs} ms`);
-    }
-    const message = (error as Error)?.message ?? '';
-    if (this.oversized) return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" failed on ${method}: ${this.oversized}`);
-    if ((error as Error)?.name === 'ZodError' || (error as Error)?.name === 'SyntaxError' || /^\s*\[/.test(message) || /JSON/.test(message)) {
-      return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" sent a malformed reply to ${method}`);
-    }
-    if ((error as Error)?.name === 'AbortError') return new RpcError(UPSTREAM_FAILURE, `the ${method} call to gateway "${name}" was cancelled`);
-    return new RpcError(UPSTREAM_FAILURE, `gateway "${name}" failed on ${method}: ${describe(error)}`);
-  }
-
   private stderrHint(): string {
     const tail = this.stderrTail.trim();
     return tail ? ` (stderr: ${tail.slice(-300)})` : '';
   }
-}
-
-/** The JSON-RPC response with our id in a JSON reply body. */
-function parseJsonReply(text: string, id: string): { result?: unknown; error?: unknown } | undefined {
-  try {
-    const message = JSON.parse(text) as { id?: unknown; result?: unknown; error?: unknown };
-    if (message && message.id === id && ('result' in message || 'error' in message)) return message;
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
-
-function describe(error: unknown): string {
-  const e = error as { message?: string; cause?: { code?: string; message?: string } };
-  if (e?.cause?.code === 'UPSTREAM_DENIED') return e.cause.message ?? 'the outbound policy denies this address';
-  const cause = e?.cause?.code ?? e?.cause?.message;
-  const message = (e?.message ?? String(error)).split('\n', 1)[0]!.slice(0, 300);
-  return cause && !message.includes(cause) ? `${message} (${cause})` : message;
 }

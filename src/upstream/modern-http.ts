@@ -1,9 +1,11 @@
 import type { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
+import { lastSseData } from '../protocol/sse.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 import { readCappedText } from './limits.js';
+import type { Reply } from './replies.js';
 
 /**
  * The gateway as a 2026-07-28 client of a Streamable HTTP upstream: `server/discover` to learn
@@ -29,8 +31,6 @@ export interface ModernTarget {
 function readBody(target: ModernTarget, body: AsyncIterable<Buffer | string> & { text(): Promise<string> }, what: string): Promise<string> {
   return target.maxResponseBytes ? readCappedText(body, target.maxResponseBytes, what) : body.text();
 }
-
-type Reply = { result?: unknown; error?: unknown };
 
 /** An upstream's JSON-RPC error relayed to the client as it is (code, message and data). */
 export class RelayedError extends RpcError {
@@ -82,7 +82,7 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
     // An answer over MAX_RESPONSE_BYTES throws: the upstream counts as 2025 only.
     const text = await readBody(target, res.body, 'the server/discover reply');
     const type = String(res.headers['content-type'] ?? '');
-    const json = type.includes('text/event-stream') ? lastData(text) : text;
+    const json = type.includes('text/event-stream') ? lastSseData(text) : text;
     const reply = JSON.parse(json ?? 'null') as { result?: { supportedVersions?: unknown; capabilities?: unknown; instructions?: unknown } } | null;
     const supported = reply?.result?.supportedVersions;
     if (!Array.isArray(supported)) return undefined;
@@ -100,13 +100,6 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
   } finally {
     limit.dispose();
   }
-}
-
-/** The data of the last SSE event that has any (a discover answer sent as a stream). */
-function lastData(text: string): string | undefined {
-  let data: string | undefined;
-  for (const line of text.split(/\r?\n/)) if (line.startsWith('data:')) data = line.slice(5).trim() || data;
-  return data;
 }
 
 export interface ModernCall {
