@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
-import { ClientSessions, gated, type ClientRequest, type ClientSession } from '../mcp/client-sessions.js';
-import type { DispatchContext, Dispatcher } from '../mcp/dispatcher.js';
+import { ClientSessions, gated } from '../mcp/client-sessions.js';
+import type { Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../protocol/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
 import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
 import { sseComment, sseEvent } from '../protocol/sse.js';
-import type { RelayAnswer } from '../upstream/mcp-connection.js';
 import { mcpGuard, type McpGuardSettings } from './mcp-guard.js';
+import type { ClientRequest, ClientSession, DispatchContext, RelayAnswer } from '../protocol/call.js';
 
 /**
  * MCP over HTTP: Streamable HTTP (`POST/GET/DELETE /mcp`) in stateless mode, and the legacy

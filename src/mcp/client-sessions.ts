@@ -1,31 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { RelayAnswer } from '../upstream/mcp-connection.js';
+import type { ClientRequest, ClientSession } from '../protocol/call.js';
 
-/**
- * Client sessions of the 2025 revisions: opened by `initialize` on Streamable HTTP (the gateway
- * answers with an `Mcp-Session-Id`) and by `GET /sse` on the legacy transport. A session holds what
- * the client declared (its capabilities: the gateway never asks a client for what it did not
- * declare), the stream on which the gateway may reach it outside a call (resource updates, log
- * messages), and what ends with it (its upstream sessions, its subscriptions). Bounded: the oldest
- * idle session is closed when the table is full; idle sessions close after `idleMs`.
- */
-export interface ClientSession {
-  readonly id: string;
-  /** Who opened it (see ownerOf in http/mcp-routes.ts): only the same principal may use it. */
-  owner: string | undefined;
-  /** What the client declared in initialize; empty until then. */
-  capabilities: Record<string, unknown>;
-  /** Writes a JSON-RPC message on the session's own stream; undefined while none is open. */
-  push: ((message: string) => void) | undefined;
-  /** logging/setLevel: the least severe level the client wants; undefined: no log messages asked for. */
-  logLevel: string | undefined;
-  /** A request of the client outside any call (a task's input_required), on its stream; undefined while none is open. */
-  request: ClientRequest | undefined;
-  lastSeen: number;
-  /** Runs once when the session ends (closed by the client, idle or evicted). */
-  onEnd(listener: () => void): void;
-}
-
+/** The table of 2025 client sessions (the session itself: ClientSession in protocol/call.ts). Bounded: the oldest
+ * idle session is closed when the table is full; idle sessions close after `idleMs`. */
 /** RFC 5424 severities as MCP names them, least severe first. */
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 
@@ -127,9 +104,6 @@ export class ClientSessions {
     }
   }
 }
-
-/** A request of the client on behalf of an upstream. */
-export type ClientRequest = (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
 
 /** `request`, refusing (to the upstream, with -32601) what the client did not declare. */
 export function gated(capabilities: Record<string, unknown> | undefined, request: ClientRequest): ClientRequest {

@@ -1,7 +1,6 @@
 import { GatewayError } from '../errors.js';
-import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import type { RestExecutor } from '../upstream/rest-executor.js';
-import { LOG_LEVELS, type ClientSession } from './client-sessions.js';
+import { LOG_LEVELS } from './client-sessions.js';
 import { VERSION } from '../version.js';
 import { MODERN_CACHEABLE, type Catalog, type Snapshot, type View } from './catalog.js';
 import {
@@ -24,6 +23,7 @@ import type { PromptRenderer } from './prompt-renderer.js';
 import { callTarget, findTools } from './tool-search.js';
 import { declaresTasks, isTaskOnly, TASK_METHODS, type TaskRelay } from './tasks.js';
 import { checkParamHeaders, gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
+import type { CallOptions, DispatchContext, Progress } from '../protocol/call.js';
 
 /**
  * The MCP request handler behind every transport (Streamable HTTP, legacy SSE, the stdio bridge):
@@ -48,91 +48,25 @@ const CAPABILITIES = {
 /** What a 2026-07-28 client is told: logging is per request there (`_meta` logLevel), not a capability. */
 const MODERN_CAPABILITIES = { tools: CAPABILITIES.tools, prompts: CAPABILITIES.prompts, resources: { listChanged: true }, completions: {} };
 
-export interface Progress {
-  progress: number;
-  total?: number;
-  message?: string;
-}
-
-/** Per-call options passed to the owner of a federated tool, prompt or resource. */
-export interface UpstreamCallOptions {
-  signal: AbortSignal;
-  timeoutMs: number;
-  onprogress?: (progress: Progress) => void;
-  /** The caller's progress token (the fast path passes it upstream unchanged). */
-  progressToken?: string | number;
-  /** Where the fast path relays what the upstream sends during a call. */
-  relay?: RelayHooks;
-  /** Aborts `signal`; present when the signal belongs to this call alone. */
-  abort?: () => void;
-  /** Mcp-Param-* headers of a 2026-07-28 caller. */
-  paramHeaders?: Record<string, string>;
-  /** The caller's W3C trace context (`_meta` traceparent, tracestate), passed upstream. */
-  trace?: Record<string, string>;
-  /**
-   * A 2026-07-28 caller's own params (`_meta` with its protocol version and capabilities,
-   * `inputResponses`, `requestState`): a 2026 upstream gets them as they are, with only the
-   * name or URI mapped back to the upstream's.
-   */
-  modern?: Record<string, unknown>;
-  /** The caller's 2025 session (Mcp-Session-Id or legacy SSE), if it has one: upstream sessions and subscriptions follow it. */
-  client?: ClientSession;
-  /** Who calls (principalKey): a 2026-07-28 caller's input rounds are bound to it. */
-  principal?: string;
-}
-
 /** What the dispatcher needs from federation. Failures are thrown as RpcError. */
 export interface Upstreams {
-  callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown>;
-  getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown>;
-  readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown>;
-  complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown>;
+  callTool(gateway: string, name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown>;
+  getPrompt(gateway: string, name: string, args: Record<string, string>, options: CallOptions): Promise<unknown>;
+  readResource(gateway: string, uri: string, options: CallOptions): Promise<unknown>;
+  complete(gateway: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown>;
   /** Pass resources/subscribe or unsubscribe on when the upstream supports it. */
-  subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void>;
+  subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<void>;
   /** The gateway owning a URI matched by one of its resource templates, if any. */
   templateOwner(view: View, uri: string): string | undefined;
   /** Per-gateway timeout override. */
   timeoutFor(gateway: string): number | undefined;
   /** logging/setLevel of a client session, for the gateways behind its endpoint. */
-  setLogLevel?(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void>;
+  setLogLevel?(gateways: string[], level: string, options: CallOptions): Promise<void>;
 }
 
 export interface CallObserver {
   /** `context` is the call's endpoint context (its caller in `principal`), for the audit trail. */
   toolCall(tool: string, gateway: string, outcome: 'ok' | 'tool_error' | 'error', seconds: number, context?: DispatchContext): void;
-}
-
-/** Who sent a message, as authentication found them (the audit trail's actor). */
-export interface CallerIdentity {
-  subject: string;
-  method: string;
-  tokenId?: string | undefined;
-}
-
-/** The endpoint a message arrived on and how to talk back while it runs. */
-export interface DispatchContext {
-  /** A virtual server's id or name; undefined for `/mcp`. */
-  server?: string;
-  /** The authenticated caller, when there is one. */
-  principal?: CallerIdentity | undefined;
-  /** The HTTP request's id and source address, when the message came over HTTP. */
-  requestId?: string;
-  source?: string;
-  signal: AbortSignal;
-  /** Aborts `signal`; set only when the signal serves this one request (not a batch). */
-  abort?: () => void;
-  /** Send a notification related to this request (progress); absent when the transport cannot. */
-  notify?: (method: string, params: unknown) => void;
-  /** Send a request to the client (sampling, elicitation) and wait for its answer; absent when the transport cannot. */
-  request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
-  /** Mcp-Param-* headers of a 2026-07-28 request, for a 2026-07-28 upstream. */
-  paramHeaders?: Record<string, string>;
-  /** The validated `_meta` of a 2026-07-28 request (set by the HTTP transport's ladder). */
-  meta?: Record<string, unknown>;
-  /** Set by the dispatcher: the HTTP status a 2026-07-28 error response goes out with. */
-  status?: number;
-  /** The client's 2025 session, when it has one. */
-  client?: ClientSession;
 }
 
 export interface DispatcherDeps {
@@ -411,8 +345,8 @@ export class Dispatcher {
     throw new RpcError(INVALID_PARAMS, 'params.ref must be a ref/prompt with a name or a ref/resource with a uri');
   }
 
-  private upstreamOptions(gateway: string, context: DispatchContext, params?: Record<string, unknown>): UpstreamCallOptions {
-    const options: UpstreamCallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs, client: context.client };
+  private upstreamOptions(gateway: string, context: DispatchContext, params?: Record<string, unknown>): CallOptions {
+    const options: CallOptions = { signal: context.signal, timeoutMs: this.deps.upstreams.timeoutFor(gateway) ?? this.deps.toolTimeoutMs, client: context.client };
     if (context.meta && params) options.modern = params;
     // A 2025 caller can be asked for what a 2026-07-28-only upstream needs (its input_required rounds).
     else if (context.request) options.relay = context;

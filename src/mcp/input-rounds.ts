@@ -1,8 +1,8 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '../domain/merge-patch.js';
-import type { RelayAnswer, RelayHooks } from '../upstream/mcp-connection.js';
 import { clientDeclared } from './client-sessions.js';
 import { INVALID_PARAMS, REQUEST_TIMEOUT, RpcError } from '../protocol/jsonrpc.js';
+import type { RelayAnswer, RelayHooks } from '../protocol/call.js';
 
 /**
  * Era translation for a 2026-07-28 client calling a tool of a 2025-era upstream: the requests the

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RelayAnswer } from '../upstream/mcp-connection.js';
-import type { ClientSession } from './client-sessions.js';
-import type { CallerIdentity, UpstreamCallOptions } from './dispatcher.js';
 import { INVALID_PARAMS, notification, RpcError } from '../protocol/jsonrpc.js';
+import type { CallOptions, CallerIdentity, ClientSession, RelayAnswer } from '../protocol/call.js';
 
 /**
  * The 2025-11-25 tasks extension, relayed: a task-augmented `tools/call` goes to the upstream that
@@ -38,7 +36,7 @@ export interface TaskUpstreams {
    * A request on the upstream session the client session uses for this gateway (its own when the
    * upstream is stateful, else the shared one); `scope` names that session for status notifications.
    */
-  taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<{ result: Record<string, unknown>; scope: string }>;
+  taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: CallOptions): Promise<{ result: Record<string, unknown>; scope: string }>;
   /** The upstream's declared `tasks` capability, if it is connected and has one. */
   taskCapability(gateway: string): Record<string, unknown> | undefined;
 }
@@ -89,7 +87,7 @@ export class TaskRelay {
   }
 
   /** A task-augmented tools/call: relayed, and the task it creates remembered under a new id. */
-  async call(gateway: string, params: Record<string, unknown>, caller: TaskCaller, options: UpstreamCallOptions): Promise<unknown> {
+  async call(gateway: string, params: Record<string, unknown>, caller: TaskCaller, options: CallOptions): Promise<unknown> {
     const { result, scope } = await this.upstreams.taskRequest(gateway, 'tools/call', params, options);
     const task = result.task as Record<string, unknown> | undefined;
     // An upstream that ignored the task metadata answered the call itself: that answer, as it is.
@@ -104,7 +102,7 @@ export class TaskRelay {
   }
 
   /** tasks/get, tasks/result, tasks/cancel and tasks/list from a client; `gateways`: those behind its endpoint. */
-  async handle(method: string, params: Record<string, unknown>, gateways: Iterable<string>, caller: TaskCaller, options: UpstreamCallOptions): Promise<unknown> {
+  async handle(method: string, params: Record<string, unknown>, gateways: Iterable<string>, caller: TaskCaller, options: CallOptions): Promise<unknown> {
     if (method === 'tasks/list') return this.list(params, gateways, caller, options);
     const taskId = params.taskId;
     if (typeof taskId !== 'string') throw new RpcError(INVALID_PARAMS, `${method} needs params.taskId (a string)`);
@@ -152,7 +150,7 @@ export class TaskRelay {
     return entry;
   }
 
-  private async list(params: Record<string, unknown>, gateways: Iterable<string>, caller: TaskCaller, options: UpstreamCallOptions): Promise<unknown> {
+  private async list(params: Record<string, unknown>, gateways: Iterable<string>, caller: TaskCaller, options: CallOptions): Promise<unknown> {
     if (params.cursor !== undefined) throw new RpcError(INVALID_PARAMS, 'tasks/list answers in one page; list again without a cursor');
     const owner = ownerOf(caller);
     const mine = [...this.byId.values()].filter((e) => e.owner === owner && e.expires >= Date.now());

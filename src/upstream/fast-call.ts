@@ -3,8 +3,9 @@ import { METHOD_NOT_FOUND, REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '.
 import { sseEvents } from '../protocol/sse.js';
 import { deadline } from './deadline.js';
 import { readCappedText, tooLargeMessage } from './limits.js';
-import type { CallOptions, RelayAnswer, RelayHooks, UpstreamTarget } from './mcp-connection.js';
+import type { UpstreamTarget } from './mcp-connection.js';
 import { describe, type Reply } from './replies.js';
+import type { CallOptions, RelayAnswer, RelayHooks } from '../protocol/call.js';
 
 /**
  * The fast call path to a Streamable HTTP upstream (the hot path; see docs/decisions/0004): one

@@ -11,6 +11,7 @@ import { authorized, fastToolsCall, openFastPath, readReplyStream, type FastPath
 import { installHandlers, makeTransport, translateSdkError, type UpstreamEvents } from './sdk-connection.js';
 import { CallTap } from './tapped-calls.js';
 import { describe, toolsCallResult } from './replies.js';
+import type { CallOptions, RequestOptions } from '../protocol/call.js';
 
 /** How to reach one upstream MCP server (a gateway's stored fields, credentials decrypted). */
 export interface UpstreamTarget {
@@ -40,36 +41,6 @@ export interface UpstreamLists {
   capabilities: Record<string, unknown>;
   /** The upstream's `instructions` from initialize, verbatim. */
   instructions?: string;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-  timeoutMs: number;
-  /** SDK path: progress callback (the SDK picks its own token upstream). */
-  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
-  /** Fast path: the caller's progress token, passed upstream as is (the reply stream is the call's own). */
-  progressToken?: string | number;
-  /** Fast path: where notifications and requests the upstream sends during the call go. */
-  relay?: RelayHooks;
-  /** Aborts `signal` (the caller owns it for this call alone): lets the fast path reuse it for its timeout. */
-  abort?: () => void;
-  /** A 2026-07-28 caller's params (its `_meta`, inputResponses, requestState): see `modernRequest`. */
-  modern?: Record<string, unknown>;
-  /** Mcp-Param-* headers of a 2026-07-28 caller, passed on to a 2026-07-28 upstream. */
-  paramHeaders?: Record<string, string>;
-  /** The caller's W3C trace context, sent in the upstream request's `_meta`. */
-  trace?: Record<string, string>;
-}
-
-/** The client's answer to a request the upstream made of it. */
-export type RelayAnswer = { result: unknown } | { error: { code: number; message: string; data?: unknown } };
-
-/** How messages an upstream sends during a call reach the calling client. */
-export interface RelayHooks {
-  /** A notification (progress, log message) related to the call. */
-  notify?: (method: string, params: unknown) => void;
-  /** A request of the client (sampling, elicitation, roots); resolves with the client's answer. */
-  request?: (method: string, params: unknown, signal: AbortSignal) => Promise<RelayAnswer>;
 }
 
 /** Accept whatever the upstream returned; the gateway checks the shape it needs itself (cheaper than zod). */
@@ -263,17 +234,16 @@ export class UpstreamConnection {
    * A 2026-07-28 caller's request as a 2026-07-28 request to this upstream: one stateless POST
    * with the caller's own params. Undefined when the upstream does not serve the revision.
    */
-  async modernRequest(method: string, params: Record<string, unknown>, options: CallOptions): Promise<Record<string, unknown> | undefined> {
+  async modernRequest(method: string, params: Record<string, unknown>, options: RequestOptions): Promise<Record<string, unknown> | undefined> {
     if (this.lane) {
       if (!this.client || (await this.lane.open(options.timeoutMs)) === null) return undefined;
-      return this.lane.request(method, params, { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, notify: options.relay?.notify });
+      return this.lane.request(method, params, options);
     }
     const fast = this.fast;
     const version = this.modernVersion;
     if (!fast || !version) return undefined;
     const target = await authorized(this.target, fast);
-    const call = { timeoutMs: options.timeoutMs, signal: options.signal, abort: options.abort, headers: options.paramHeaders };
-    return modernRequest(target, this.target.name, version, method, params, call, (body, id, signal) => readReplyStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
+    return modernRequest(target, this.target.name, version, method, params, options, (body, id, signal) => readReplyStream(body, id, target, options.relay, signal), `gw-${++this.fastId}`);
   }
 
   /**
@@ -329,7 +299,7 @@ export class UpstreamConnection {
   }
 
   /** One request; upstream JSON-RPC errors are rethrown as RpcError with the upstream's code and message. */
-  async request(method: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown> {
+  async request(method: string, params: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
     if (this.modernOnly) {
       const meta = { ...this.modernMeta(), ...(params._meta as Record<string, unknown> | undefined) };
       return this.modernRequest(method, { ...params, _meta: meta }, options);

@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 import { readCappedText } from './limits.js';
 import type { Reply } from './replies.js';
+import type { RequestOptions } from '../protocol/call.js';
 
 /**
  * The gateway as a 2026-07-28 client of a Streamable HTTP upstream: `server/discover` to learn
@@ -102,13 +103,8 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
   }
 }
 
-export interface ModernCall {
-  timeoutMs: number;
-  signal?: AbortSignal;
-  abort?: () => void;
-  /** Mcp-Param-* headers the client sent, passed on (the upstream checks them against the arguments). */
-  headers?: Record<string, string>;
-}
+/** What a 2026-07-28 request over HTTP takes of its call's options (the Mcp-Param-* headers are passed on: the upstream checks them). */
+export type ModernCall = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'abort' | 'paramHeaders'>;
 
 /**
  * One 2026-07-28 request to the upstream. `readStream` reads an SSE reply (notifications go to
@@ -132,7 +128,7 @@ export async function modernRequest(
       origin: target.origin,
       path: target.path,
       method: 'POST',
-      headers: headersFor(target, version, method, params, call.headers),
+      headers: headersFor(target, version, method, params, call.paramHeaders),
       body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
       signal: limit.signal,
     });

@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 import { tooLargeMessage } from './limits.js';
 import { RelayedError } from './modern-http.js';
+import type { RequestOptions } from '../protocol/call.js';
 
 /**
  * The gateway as a 2026-07-28 client of a stdio upstream. A stdio connection keeps the era its
@@ -28,12 +29,8 @@ interface Pending {
   onNotify?: (method: string, params: unknown) => void;
 }
 
-export interface StdioCall {
-  timeoutMs: number;
-  signal?: AbortSignal;
-  abort?: () => void;
-  notify?: (method: string, params: unknown) => void;
-}
+/** What a 2026-07-28 request on the second stdio process takes of its call's options. */
+export type StdioCall = Pick<RequestOptions, 'timeoutMs' | 'signal' | 'abort' | 'relay'>;
 
 /** The line bound when the gateway has no MAX_RESPONSE_BYTES (64 MiB, as the 2025 stream's). */
 const MAX_LINE = 64 * 1024 * 1024;
@@ -163,7 +160,7 @@ export class ModernStdioLane {
       limit.signal.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         progressToken: meta?.progressToken,
-        onNotify: call.notify,
+        onNotify: call.relay?.notify,
         resolve: (reply) => {
           limit.signal.removeEventListener('abort', onAbort);
           limit.dispose();

@@ -3,9 +3,10 @@ import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Agent } from 'undici';
 import { METHOD_NOT_FOUND, REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { cappedFetch, policyFetch } from './limits.js';
-import type { RelayAnswer, UpstreamTarget } from './mcp-connection.js';
+import type { UpstreamTarget } from './mcp-connection.js';
 import { ModernStdioLane } from './modern-stdio.js';
 import { describe } from './replies.js';
+import type { RelayAnswer } from '../protocol/call.js';
 
 /**
  * The SDK client's side of an upstream connection: the transport it runs on (stdio child,

@@ -1,8 +1,8 @@
 import type { Transport } from '@modelcontextprotocol/client';
 import { INTERNAL_ERROR, METHOD_NOT_FOUND, REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { deadline } from './deadline.js';
-import type { CallOptions, RelayAnswer, RelayHooks } from './mcp-connection.js';
 import { describe, type Reply } from './replies.js';
+import type { CallOptions, RelayAnswer, RelayHooks } from '../protocol/call.js';
 
 /**
  * tools/call on a stdio or SSE upstream, where there is no HTTP fast path: the call goes out on

@@ -1,5 +1,6 @@
-import { LOG_LEVELS, type ClientSession } from '../../mcp/client-sessions.js';
+import { LOG_LEVELS } from '../../mcp/client-sessions.js';
 import { notification } from '../../protocol/jsonrpc.js';
+import type { ClientSession } from '../../protocol/call.js';
 
 const severity = (level: unknown): number => LOG_LEVELS.indexOf(level as (typeof LOG_LEVELS)[number]);
 

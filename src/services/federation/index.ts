@@ -3,7 +3,7 @@ import type { AuthCipher } from '../../crypto/auth-value.js';
 import { canonicalJson } from '../../domain/merge-patch.js';
 import { GatewayError } from '../../errors.js';
 import type { FederatedItems, View } from '../../mcp/catalog.js';
-import type { UpstreamCallOptions, Upstreams } from '../../mcp/dispatcher.js';
+import type { Upstreams } from '../../mcp/dispatcher.js';
 import type { InputRounds } from '../../mcp/input-rounds.js';
 import type { Store } from '../../store/store.js';
 import { ClientDelivery } from './client-delivery.js';
@@ -12,6 +12,7 @@ import { Links, type Link, type TaskSink } from './links.js';
 import type { FederationOptions } from './options.js';
 import { Routing } from './routing.js';
 import { UpstreamSessions } from './sessions.js';
+import type { CallOptions } from '../../protocol/call.js';
 
 export type { DiscoveryReport, FederatedKind } from './discovery.js';
 export type { TaskSink } from './links.js';
@@ -177,37 +178,37 @@ export class Federation implements Upstreams {
   // The calls, routed (routing.ts).
 
   /** tools/call of a federated tool. */
-  callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+  callTool(gateway: string, name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     return this.routing.callTool(gateway, name, args, options);
   }
 
   /** prompts/get of a federated prompt. */
-  getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
+  getPrompt(gateway: string, name: string, args: Record<string, string>, options: CallOptions): Promise<unknown> {
     return this.routing.getPrompt(gateway, name, args, options);
   }
 
   /** resources/read of a federated resource. */
-  readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
+  readResource(gateway: string, uri: string, options: CallOptions): Promise<unknown> {
     return this.routing.readResource(gateway, uri, options);
   }
 
   /** completion/complete on a gateway. */
-  complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+  complete(gateway: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     return this.routing.complete(gateway, params, options);
   }
 
   /** A tasks/* request on the caller's upstream session, and which session that was. */
-  taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<{ result: Record<string, unknown>; scope: string }> {
+  taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: CallOptions): Promise<{ result: Record<string, unknown>; scope: string }> {
     return this.routing.taskRequest(gateway, method, params, options);
   }
 
   /** resources/subscribe or unsubscribe of a federated resource. */
-  subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
+  subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<void> {
     return this.routing.subscription(gateway, method, uri, options);
   }
 
   /** logging/setLevel of a client session for the gateways behind its endpoint. */
-  setLogLevel(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void> {
+  setLogLevel(gateways: string[], level: string, options: CallOptions): Promise<void> {
     return this.routing.setLogLevel(gateways, level, options);
   }
 

@@ -6,11 +6,12 @@ import type { FederatedItems } from '../../mcp/catalog.js';
 import { RpcError, UPSTREAM_FAILURE } from '../../protocol/jsonrpc.js';
 import type { Store, StoredObject } from '../../store/store.js';
 import { UpstreamCredentials } from '../../upstream/credentials.js';
-import { UpstreamConnection, type RelayAnswer, type UpstreamTarget } from '../../upstream/mcp-connection.js';
+import { UpstreamConnection, type UpstreamTarget } from '../../upstream/mcp-connection.js';
 import { OAuth2Tokens } from '../../upstream/oauth2.js';
 import type { SessionPool } from '../../upstream/session-pool.js';
 import { plainEnv } from '../env-secrets.js';
 import type { FederationOptions } from './options.js';
+import type { RelayAnswer } from '../../protocol/call.js';
 
 /** Gateways connected and discovered at the same time; the rest wait their turn. */
 const MAX_CONCURRENT_SYNCS = 8;

@@ -1,8 +1,8 @@
-import type { UpstreamCallOptions } from '../../mcp/dispatcher.js';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../../protocol/jsonrpc.js';
 import { LOG_LEVEL_META, MISSING_CAPABILITY } from '../../protocol/revision-2026.js';
 import { deadline } from '../../upstream/deadline.js';
 import type { UpstreamConnection } from '../../upstream/mcp-connection.js';
+import type { CallOptions } from '../../protocol/call.js';
 
 /** input_required rounds one request of a 2025 caller may take through a 2026-07-28-only upstream. */
 const MAX_INPUT_ROUNDS = 16;
@@ -17,7 +17,7 @@ type Deadline = ReturnType<typeof deadline>;
  * upstream's `requestState` untouched, until a final result (at most MAX_INPUT_ROUNDS rounds,
  * all within the call's timeout).
  */
-export async function answerRounds(gateway: string, shared: UpstreamConnection, method: string, base: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+export async function answerRounds(gateway: string, shared: UpstreamConnection, method: string, base: Record<string, unknown>, options: CallOptions): Promise<unknown> {
   const limit = deadline(options.timeoutMs, options.signal);
   const ends = Date.now() + options.timeoutMs;
   const meta: Record<string, unknown> = { ...shared.modernMeta(options.client?.capabilities ?? {}), ...options.trace };
@@ -43,7 +43,7 @@ export async function answerRounds(gateway: string, shared: UpstreamConnection, 
 }
 
 /** One round's `inputRequests` asked of the client at once; its answers keyed as the upstream keyed them. */
-async function askClient(gateway: string, requests: unknown, options: UpstreamCallOptions, limit: Deadline): Promise<Record<string, unknown>> {
+async function askClient(gateway: string, requests: unknown, options: CallOptions, limit: Deadline): Promise<Record<string, unknown>> {
   if (requests === null || typeof requests !== 'object' || Array.isArray(requests) || Object.keys(requests).length === 0) {
     throw new RpcError(UPSTREAM_FAILURE, `gateway "${gateway}" answered input_required without inputRequests`);
   }

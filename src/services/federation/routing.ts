@@ -1,6 +1,4 @@
-import type { ClientSession } from '../../mcp/client-sessions.js';
 import type { View } from '../../mcp/catalog.js';
-import type { UpstreamCallOptions } from '../../mcp/dispatcher.js';
 import { InputRounds } from '../../mcp/input-rounds.js';
 import { RpcError, UPSTREAM_FAILURE } from '../../protocol/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META } from '../../protocol/revision-2026.js';
@@ -10,6 +8,7 @@ import type { ClientDelivery } from './client-delivery.js';
 import { sessionExpired, type Links } from './links.js';
 import { answerRounds } from './modern-only.js';
 import type { UpstreamSessions } from './sessions.js';
+import type { CallOptions, ClientSession } from '../../protocol/call.js';
 
 /**
  * Routing: a call of a federated tool, prompt, resource or completion sent to its gateway, on the
@@ -30,7 +29,7 @@ export class Routing {
   }
 
   /** tools/call of a federated tool; an upstream's JSON-RPC error becomes a tool error result. */
-  async callTool(gateway: string, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+  async callTool(gateway: string, name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     const shared = this.links.ready(gateway);
     try {
       // 2026-07-28 both sides: the caller's own params, the upstream's answer as it is (input_required too).
@@ -47,7 +46,7 @@ export class Routing {
   }
 
   /** A 2026-07-28 caller, a 2025-era upstream: what the upstream asks of the client becomes input_required rounds. */
-  private callInRounds(gateway: string, shared: UpstreamConnection, name: string, args: Record<string, unknown>, options: UpstreamCallOptions, modern: Record<string, unknown>): Promise<unknown> {
+  private callInRounds(gateway: string, shared: UpstreamConnection, name: string, args: Record<string, unknown>, options: CallOptions, modern: Record<string, unknown>): Promise<unknown> {
     const meta = modern._meta as Record<string, unknown> | undefined;
     const capabilities = meta?.[CLIENT_CAPABILITIES_META] as Record<string, unknown> | undefined;
     return this.rounds.call(
@@ -68,7 +67,7 @@ export class Routing {
   }
 
   /** tools/call on the client's own upstream session when it gets one (else the shared connection). */
-  private async callOnSession(gateway: string, shared: UpstreamConnection, name: string, args: Record<string, unknown>, options: UpstreamCallOptions, client: ClientSession): Promise<unknown> {
+  private async callOnSession(gateway: string, shared: UpstreamConnection, name: string, args: Record<string, unknown>, options: CallOptions, client: ClientSession): Promise<unknown> {
     let session = await this.sessions.acquire(gateway, shared, client);
     if (!session) return await this.checkedCall(gateway, shared, name, args, options);
     try {
@@ -88,7 +87,7 @@ export class Routing {
   }
 
   /** tools/call on one connection (fast path, else the SDK client); a reply without content is malformed. */
-  private async checkedCall(gateway: string, connection: UpstreamConnection, name: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+  private async checkedCall(gateway: string, connection: UpstreamConnection, name: string, args: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     const params = options.trace ? { name, arguments: args, _meta: options.trace } : { name, arguments: args };
     const result = ((await connection.fastCall(name, args, options)) ?? (await connection.request('tools/call', params, options))) as Record<string, unknown>;
     if (!Array.isArray(result.content) && result.structuredContent === undefined) {
@@ -98,7 +97,7 @@ export class Routing {
   }
 
   /** prompts/get of a federated prompt. */
-  async getPrompt(gateway: string, name: string, args: Record<string, string>, options: UpstreamCallOptions): Promise<unknown> {
+  async getPrompt(gateway: string, name: string, args: Record<string, string>, options: CallOptions): Promise<unknown> {
     const shared = this.links.ready(gateway);
     const modern = options.modern && (await shared.modernRequest('prompts/get', { ...options.modern, name }, options));
     if (modern) return modern;
@@ -107,7 +106,7 @@ export class Routing {
   }
 
   /** resources/read of a federated resource. */
-  async readResource(gateway: string, uri: string, options: UpstreamCallOptions): Promise<unknown> {
+  async readResource(gateway: string, uri: string, options: CallOptions): Promise<unknown> {
     const shared = this.links.ready(gateway);
     const modern = options.modern && (await shared.modernRequest('resources/read', options.modern, options));
     if (modern) return modern;
@@ -116,7 +115,7 @@ export class Routing {
   }
 
   /** completion/complete of a federated prompt's or template's argument. */
-  async complete(gateway: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+  async complete(gateway: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     const connection = this.links.ready(gateway);
     const modern = options.modern && (await connection.modernRequest('completion/complete', options.modern, options));
     if (modern) return modern;
@@ -125,7 +124,7 @@ export class Routing {
   }
 
   /** tasks: a request on the caller's upstream session (see requestOn), and which session that was (mcp/tasks.ts). */
-  async taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<{ result: Record<string, unknown>; scope: string }> {
+  async taskRequest(gateway: string, method: string, params: Record<string, unknown>, options: CallOptions): Promise<{ result: Record<string, unknown>; scope: string }> {
     const shared = this.links.ready(gateway);
     const session = options.client ? await this.sessions.acquire(gateway, shared, options.client) : undefined;
     try {
@@ -137,7 +136,7 @@ export class Routing {
   }
 
   /** One request on the caller's own upstream session when the upstream keeps state, else on the shared connection. */
-  private async requestOn(gateway: string, method: string, params: Record<string, unknown>, options: UpstreamCallOptions): Promise<unknown> {
+  private async requestOn(gateway: string, method: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown> {
     const shared = this.links.ready(gateway);
     const session = options.client ? await this.sessions.acquire(gateway, shared, options.client) : undefined;
     try {
@@ -151,7 +150,7 @@ export class Routing {
    * resources/subscribe and unsubscribe: the session is recorded (updates reach it on its stream);
    * the upstream hears the first subscribe and the last unsubscribe of a resource.
    */
-  async subscription(gateway: string, method: string, uri: string, options: UpstreamCallOptions): Promise<void> {
+  async subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<void> {
     const connection = this.links.ready(gateway);
     const client = options.client;
     const session = client ? await this.sessions.acquire(gateway, connection, client) : undefined;
@@ -176,7 +175,7 @@ export class Routing {
    * logging/setLevel from a client session: it hears these gateways' log messages at or above
    * `level`; each upstream that declares logging is asked for the most verbose level any session wants.
    */
-  async setLogLevel(gateways: string[], level: string, options: UpstreamCallOptions): Promise<void> {
+  async setLogLevel(gateways: string[], level: string, options: CallOptions): Promise<void> {
     const client = options.client;
     if (!client) return;
     client.logLevel = level;

@@ -1,9 +1,9 @@
-import type { ClientSession } from '../../mcp/client-sessions.js';
 import { notification } from '../../protocol/jsonrpc.js';
 import { UPSTREAM_CAPABILITIES, UpstreamConnection } from '../../upstream/mcp-connection.js';
 import { SessionPool } from '../../upstream/session-pool.js';
 import { TASK_STATUS, type Link, type Links } from './links.js';
 import type { FederationOptions } from './options.js';
+import type { ClientSession } from '../../protocol/call.js';
 
 const DEFAULT_SESSIONS = { stdio: 'shared' as const, max: 100, idleMs: 300_000 };
 
