@@ -24,6 +24,8 @@ export interface ListQuery {
   limit?: number;
   /** Only keys strictly after this one (keyset pagination). */
   after?: string;
+  /** Tools only: those federated from this gateway (the indexed `gateway` column). */
+  gateway?: string;
 }
 
 interface Row {
@@ -73,6 +75,10 @@ export class Repository {
       q = q.where('id', 'in', this.db.selectFrom('object_tags').select('object_id').where('kind', '=', kind).where('tag', '=', tag));
     }
     if (query.after !== undefined) q = q.where(key, '>', query.after);
+    if (query.gateway !== undefined) {
+      if (kind !== 'tools') throw new Error(`only tools are listed by gateway, not ${kind}`);
+      q = q.where('gateway', '=', query.gateway);
+    }
     q = q.orderBy(key);
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = (await q.execute()) as Row[];
@@ -103,6 +109,13 @@ export class Repository {
       .limit(2)
       .execute()) as Row[];
     return rows.length === 1 ? toObject(rows[0]!) : undefined;
+  }
+
+  /** Every key of a kind (names; uris for resources), without reading the objects. */
+  async keys(kind: Kind): Promise<string[]> {
+    const key = keyColumn(kind);
+    const rows = (await this.db.selectFrom(kind).select(key).execute()) as Record<string, string>[];
+    return rows.map((row) => row[key]!);
   }
 
   /** Which of these keys exist in a kind. */
@@ -215,6 +228,10 @@ export class Store extends Repository {
 
   override getResourceByName(name: string): Promise<StoredObject | undefined> {
     return this.read(() => super.getResourceByName(name));
+  }
+
+  override keys(kind: Kind): Promise<string[]> {
+    return this.read(() => super.keys(kind));
   }
 
   override existingKeys(kind: Kind, keys: string[]): Promise<Set<string>> {

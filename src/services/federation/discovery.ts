@@ -124,10 +124,11 @@ export class Discovery {
     const prefix = gatewayPrefix({ name: link.name, name_prefix: (link.fields.name_prefix as string | null) ?? null });
     const separator = this.options.nameSeparator;
     return this.store.transaction(async (repo) => {
-      const all = await repo.list('tools', { includeInactive: true });
-      const mine = all.filter((t) => t.fields.integration_type === 'MCP' && t.fields.gateway === link.name);
+      // Only this gateway's tools are read whole (the indexed column); the others' names are enough.
+      const mine = await toolsOf(repo, link.name);
       const byOriginal = new Map(mine.map((t) => [String(t.fields.original_name), t]));
-      const taken = new Set(all.filter((t) => !mine.includes(t)).map((t) => String(t.fields.name)));
+      const own = new Set(mine.map((t) => String(t.fields.name)));
+      const taken = new Set((await repo.keys('tools')).filter((name) => !own.has(name)));
       const collisions: DiscoveryReport['collisions'] = [];
       const seen = new Set<string>();
       const upstream = lists.tools
@@ -220,7 +221,8 @@ function toolFields(
   };
 }
 
+/** A gateway's federated tools, by the indexed `gateway` column. */
 async function toolsOf(repo: Repository, gateway: string): Promise<StoredObject[]> {
-  const all = await repo.list('tools', { includeInactive: true });
-  return all.filter((t) => t.fields.integration_type === 'MCP' && t.fields.gateway === gateway);
+  const tools = await repo.list('tools', { includeInactive: true, gateway });
+  return tools.filter((t) => t.fields.integration_type === 'MCP');
 }
