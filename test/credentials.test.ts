@@ -40,7 +40,7 @@ afterAll(async () => {
 
 const tool = (auth: Partial<RestTool>): RestTool => restTool(auth);
 const server = (auth: Partial<RestServer> = {}): RestServer => ({ name: 's', url: base, headers: {}, auth_type: 'none', auth_value: null, ...auth });
-const stored = (auth_type: string, payload: Record<string, unknown>) => ({ auth_type, auth_value: cipher.encrypt(payload) });
+const stored = (auth_type: RestTool['auth_type'], payload: Record<string, unknown>) => ({ auth_type, auth_value: cipher.encrypt(payload) });
 const oauthPayload = () => ({ token_url: `${base}/token`, client_id: 'cid', client_secret: 'csecret' });
 const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
 const ENV = { TOK: 'env-token', USER: 'u', PASS: 'p', KEY: 'k-123', CID: 'cid', CSECRET: 'csecret' };

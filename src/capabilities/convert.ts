@@ -1,37 +1,15 @@
-import type { CredentialRef, HttpMethod } from '../domain/entities.js';
+import type { CredentialRef, ToolFields } from '../domain/entities.js';
 import { GatewayError } from '../errors.js';
 import type { SerializationMap } from '../upstream/serialize.js';
 import type { Capability } from './schema.js';
 
-/** The writable fields of a REST tool (the `tools` entity) that a capability carries. */
-export interface RestToolFields {
-  name: string;
-  title: string | null;
-  description: string;
-  tags: string[];
-  is_active: boolean;
+/** The writable fields of a REST tool (the `tools` entity) that a capability carries: a REST tool with its URL, credentials only as references. */
+export type RestToolFields = Omit<ToolFields, 'integration_type' | 'url' | 'auth_type' | 'auth_value'> & {
   integration_type: 'REST';
-  input_schema: Record<string, unknown>;
-  output_schema: Record<string, unknown> | null;
-  annotations: Record<string, unknown>;
   url: string;
-  request_type: HttpMethod;
-  headers: Record<string, string>;
-  query: Record<string, string>;
-  cookies: Record<string, string>;
-  body: unknown;
-  body_content_type: string | null;
-  response_path: string | null;
-  timeout_ms: number | null;
   auth_type: 'none';
   auth_value: null;
-  auth_ref: CredentialRef | null;
-  auth_also: CredentialRef[] | null;
-  serialization: SerializationMap | null;
-  cache: { strategy: 'none' | 'exact'; ttl: number } | null;
-  rate_limit: number | null;
-  metadata: Record<string, unknown>;
-}
+};
 
 const ORIGIN = /^(https?:\/\/[^/?#]+)(.*)$/i;
 

@@ -108,6 +108,11 @@ export const serializationSchema = z
   })
   .describe('how parameters are serialized (OpenAPI style, explode, allowReserved, content) and the XML root element');
 
+/** One parameter's serialization, as the schema makes it. */
+export type ParamSerialization = z.output<typeof paramSerialization>;
+/** A REST tool's serialization map, as the schema makes it. */
+export type Serialization = z.output<typeof serializationSchema>;
+
 /** Response caching a tool asks for: none, or exact-argument matches kept for ttl seconds. */
 export const cacheSchema = z.strictObject({
   strategy: z.enum(['none', 'exact']),
@@ -257,6 +262,9 @@ const serverFields = {
   ...authStored,
   rate_limit: z.int().min(1).max(10_000_000).nullable().default(null).describe('MCP requests per minute per principal to this virtual server, beside RATE_LIMIT_PER_SERVER; null: none'),
 };
+/** A virtual server's stored writable fields, as the schema makes them. */
+export type ServerFields = z.output<z.ZodObject<typeof serverFields>>;
+
 const missingRefs = z.object({
   tools: z.array(z.string()),
   prompts: z.array(z.string()),
@@ -298,6 +306,9 @@ const toolFields = {
   serialization: serializationSchema.nullable().default(null),
   rate_limit: z.int().min(1).max(10_000_000).nullable().default(null).describe('tools/call per minute per principal of this tool, beside RATE_LIMIT_PER_TOOL; null: none'),
 };
+/** A tool's stored writable fields, as the schema makes them: the REST executor and capability files take their types from here. */
+export type ToolFields = z.output<z.ZodObject<typeof toolFields>>;
+
 const toolReadOnly = {
   gateway: z.string().nullable().describe('the gateway an MCP tool was discovered from'),
   original_name: z.string().nullable().describe('the upstream name of an MCP tool'),

@@ -1,47 +1,22 @@
 import { OAuth2Tokens } from './oauth2.js';
 import { Agent, FormData, errors as undiciErrors } from 'undici';
 import type { AuthCipher } from '../crypto/auth-value.js';
-import type { CredentialRef } from '../domain/entities.js';
+import type { ServerFields, ToolFields } from '../domain/entities.js';
 import { ArgumentValidator } from './arguments.js';
 import { UpstreamCredentials, type CredentialSource, type ResolvedCredentials } from './credentials.js';
 import type { OutboundPolicy } from './outbound-policy.js';
 import { deadline } from './deadline.js';
-import { isXml, serializeCookie, serializeHeader, serializePath, serializeQuery, toXml, type SerializationMap } from './serialize.js';
+import { isXml, serializeCookie, serializeHeader, serializePath, serializeQuery, toXml } from './serialize.js';
 
-/** What a REST tool call needs from the tool and from the server it belongs to. */
-export interface RestTool {
-  name: string;
-  url: string;
-  request_type: string;
-  headers: Record<string, string>;
-  query: Record<string, string>;
-  body: unknown;
-  response_path: string | null;
-  timeout_ms: number | null;
-  output_schema: Record<string, unknown> | null;
-  auth_type: string;
-  auth_value: string | null;
-  /** Cookie name → value template. */
-  cookies?: Record<string, string>;
-  /** null or JSON: JSON; form-urlencoded and multipart: the body's fields; anything else: the raw string. */
-  body_content_type?: string | null;
-  /** Credentials referenced from the environment (capability files). */
-  auth_ref?: CredentialRef | null;
-  /** Further credentials required together with `auth_ref` (an AND-combined security requirement). */
-  auth_also?: CredentialRef[] | null;
-  /** OpenAPI style/explode/allowReserved/content per parameter, and the XML root (src/upstream/serialize.ts). */
-  serialization?: SerializationMap | null;
-  /** The arguments' JSON Schema: checked before any request (issue 10). */
-  input_schema?: Record<string, unknown> | null;
-}
+/**
+ * What a REST tool call needs from the tool (its stored fields, as the schema makes them): a URL is
+ * required to call it; capability files' tools carry the optional fields, stored tools all of them.
+ */
+export type RestTool = Pick<ToolFields, 'name' | 'request_type' | 'headers' | 'query' | 'body' | 'response_path' | 'timeout_ms' | 'output_schema' | 'auth_type' | 'auth_value'> &
+  Partial<Pick<ToolFields, 'cookies' | 'body_content_type' | 'auth_ref' | 'auth_also' | 'serialization' | 'input_schema'>> & { url: string };
 
-export interface RestServer {
-  name: string;
-  url: string | null;
-  headers: Record<string, string>;
-  auth_type: string;
-  auth_value: string | null;
-}
+/** What a REST tool call needs from the virtual server that lists it (its url and headers for relative tool URLs). */
+export type RestServer = Pick<ServerFields, 'name' | 'url' | 'headers' | 'auth_type' | 'auth_value'>;
 
 /** An MCP CallToolResult. */
 export interface ToolResult {

@@ -4,27 +4,14 @@
  * style tables (RFC 6570 for path and header values); Swagger 2.0 `collectionFormat` maps onto them.
  */
 
+import type { ParamSerialization, Serialization } from '../domain/entities.js';
+
+export type { ParamSerialization } from '../domain/entities.js';
 export type ParamLocation = 'path' | 'query' | 'header' | 'cookie';
-export type ParamStyle = 'simple' | 'label' | 'matrix' | 'form' | 'spaceDelimited' | 'pipeDelimited' | 'tabDelimited' | 'deepObject';
-
-/** How one parameter is serialized; absent fields take the location's OpenAPI default. */
-export interface ParamSerialization {
-  style?: ParamStyle;
-  explode?: boolean;
-  allow_reserved?: boolean;
-  /** A content-typed parameter (`content: {application/json: …}`): the value is encoded as this type, then escaped. */
-  content_type?: string;
-}
-
-/** Per location, the parameter name (path: the placeholder) → its serialization. */
-export interface SerializationMap {
-  path?: Record<string, ParamSerialization>;
-  query?: Record<string, ParamSerialization>;
-  header?: Record<string, ParamSerialization>;
-  cookie?: Record<string, ParamSerialization>;
-  /** XML bodies: the root element name (from the schema's `xml.name` or its component name). */
-  body?: { xml_root?: string };
-}
+/** How one parameter is serialized (the tool schema's `serialization`); absent fields take the location's OpenAPI default. */
+export type ParamStyle = NonNullable<ParamSerialization['style']>;
+/** Per location, the parameter name (path: the placeholder) → its serialization; `body.xml_root` for XML bodies. */
+export type SerializationMap = Serialization;
 
 const DEFAULT_STYLE: Record<ParamLocation, ParamStyle> = { path: 'simple', query: 'form', header: 'simple', cookie: 'form' };
 
