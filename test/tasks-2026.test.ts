@@ -134,6 +134,20 @@ describe('the 2026-07-28 tasks extension is relayed over 2025-11-25 task upstrea
     expect(((done.result as Json)._meta as Json | undefined)?.['io.modelcontextprotocol/related-task']).toBeUndefined();
   });
 
+  it('turns a 2025 task that failed with a tool error into a completed task whose inlined result has isError, as SEP-2663 reserves failed for protocol errors', async () => {
+    const { ask } = await modern();
+    const created = await ask('tools/call', { name: 'tk__broken', arguments: {} });
+    expect(created.resultType).toBe('task');
+    const done = await settled(ask, String(created.taskId));
+    const reference = await legacy(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${upstream.port}/mcp`)));
+    const direct = await reference.request({ method: 'tools/call', params: { name: 'broken', arguments: {}, task: {} } }, CreateTaskResultSchema);
+    await waitFor(async () => (await reference.experimental.tasks.getTask(direct.task.taskId)).status === 'failed', 'direct task failed');
+    const directResult = await reference.experimental.tasks.getTaskResult(direct.task.taskId, CallToolResultSchema);
+    expect(directResult.isError).toBe(true);
+    expect(done).toMatchObject({ status: 'completed', result: { isError: true, content: directResult.content } });
+    expect(done).not.toHaveProperty('error');
+  });
+
   it('answers a client that did not declare the extension -32021 for a task-only tool and for tasks/*, and -32601 for the removed methods', async () => {
     const { ask } = await modern({});
     const call = await refusal(ask('tools/call', { name: 'tk__slow_echo', arguments: { text: 'x' } }));
