@@ -46,12 +46,12 @@ describe('the 2026-07-28 tasks extension is relayed over 2025-11-25 task upstrea
     const client = new Client2({ name: 'tasks-2026', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities } as never);
     await client.connect(new Http2(new URL(`${gw.url}/mcp`), { requestInit: { headers } }));
     closers.push(() => client.close());
-    const ask = async (method: string, params: Json): Promise<Json> => {
+    const ask = async (method: string, params: Json, override: Record<string, string> = {}): Promise<Json> => {
       const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': capabilities, 'io.modelcontextprotocol/clientInfo': { name: 'tasks-2026', version: '1' } };
       const body = { jsonrpc: '2.0', id: ++id, method, params: { ...params, _meta: meta } };
       const res = await fetch(`${gw.url}/mcp`, {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...standardHeaders(body) },
+        headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...standardHeaders(body), ...override },
         body: JSON.stringify(body),
       });
       const text = await res.text();
@@ -170,6 +170,8 @@ describe('the 2026-07-28 tasks extension is relayed over 2025-11-25 task upstrea
     const { ask } = await modern();
     const created = await ask('tools/call', { name: 'tk__hang', arguments: {} });
     expect(created.resultType).toBe('task');
+    // SEP-2663's HTTP binding: Mcp-Name carries the task id, and must equal it.
+    expect((await refusal(ask('tasks/cancel', { taskId: created.taskId }, { 'mcp-name': 'another-task' })))?.code).toBe(-32020);
     expect(await ask('tasks/cancel', { taskId: created.taskId })).toEqual({ resultType: 'complete' });
     expect((await settled(ask, String(created.taskId))).status).toBe('cancelled');
     expect(await ask('tasks/cancel', { taskId: created.taskId })).toEqual({ resultType: 'complete' });
