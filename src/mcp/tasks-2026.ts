@@ -101,11 +101,16 @@ export class ModernTask {
   /** Resolves when something changes (an ask, the outcome), or after `ms`. */
   changed(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakers.push(() => {
+      const waker = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      // A wait that times out leaves no waker behind (a task polled often would pile them up).
+      const timer = setTimeout(() => {
+        this.wakers = this.wakers.filter((w) => w !== waker);
+        resolve();
+      }, ms);
+      this.wakers.push(waker);
     });
   }
 
