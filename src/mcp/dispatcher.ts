@@ -22,7 +22,19 @@ import { principalKey } from './input-rounds.js';
 import type { PromptRenderer } from './prompt-renderer.js';
 import { callTarget, findTools } from './tool-search.js';
 import { declaresTasks, isTaskOnly, TASK_METHODS, type TaskRelay } from './tasks.js';
-import { checkParamHeaders, gateLogs, isModernVersion, modernErrorStatus, traceOf, MODERN_VERSIONS as MODERN, PROTOCOL_VERSION_META, REMOVED_METHODS, SERVER_INFO_META } from '../protocol/revision-2026.js';
+import { declaresTasksExtension, missingTasksExtension, MODERN_TASK_METHODS, TASKS_EXTENSION } from './tasks-2026.js';
+import {
+  checkParamHeaders,
+  CLIENT_CAPABILITIES_META,
+  gateLogs,
+  isModernVersion,
+  modernErrorStatus,
+  traceOf,
+  MODERN_VERSIONS as MODERN,
+  PROTOCOL_VERSION_META,
+  REMOVED_METHODS,
+  SERVER_INFO_META,
+} from '../protocol/revision-2026.js';
 import type { CallOptions, DispatchContext, Progress } from '../protocol/call.js';
 
 /**
@@ -136,13 +148,13 @@ export class Dispatcher {
         return this.withTasks(this.initialize(params, view), view);
       }
       case 'server/discover':
-        return { supportedVersions: MODERN_VERSIONS, capabilities: modern ? MODERN_CAPABILITIES : CAPABILITIES, _meta: { [SERVER_INFO_META]: SERVER_INFO } };
+        return { supportedVersions: MODERN_VERSIONS, capabilities: modern ? await this.modernCapabilities(context) : CAPABILITIES, _meta: { [SERVER_INFO_META]: SERVER_INFO } };
       case 'ping':
         return {};
       case 'logging/setLevel':
         return this.setLogLevel(params, context);
       case 'tools/list':
-        return this.page(await this.view(context), 'tools', params, modern, this.seesTaskOnly(context));
+        return this.page(await this.view(context), 'tools', params, modern, this.seesTaskOnly(context, params));
       case 'prompts/list':
         return this.page(await this.view(context), 'prompts', params, modern);
       case 'resources/list':
@@ -162,6 +174,7 @@ export class Dispatcher {
         return this.subscription(method, params, context);
       default:
         if (TASK_METHODS.has(method) && this.deps.tasks && !modern) return this.deps.tasks.handle(method, params, gatewaysOf(await this.view(context)), context, this.upstreamOptions('', context));
+        if (MODERN_TASK_METHODS.has(method) && this.deps.tasks && modern) return this.modernTask(method, params, context);
         throw new RpcError(METHOD_NOT_FOUND, `method "${method.slice(0, 100)}" is not supported`);
     }
   }
@@ -188,9 +201,27 @@ export class Dispatcher {
     return tasks ? { ...result, capabilities: { ...(result.capabilities as object), tasks } } : result;
   }
 
-  /** Task-only tools are listed and callable only for a client that declared tasks (2025-11-25). */
-  private seesTaskOnly(context: DispatchContext): boolean {
-    return this.deps.tasks !== undefined && context.meta === undefined && declaresTasks(context.client?.capabilities);
+  /**
+   * Task-only tools are listed and callable only for a client that declared tasks: the 2025-11-25
+   * capability in its session's initialize, or the 2026-07-28 extension in the request's `_meta`.
+   */
+  private seesTaskOnly(context: DispatchContext, params: Record<string, unknown>): boolean {
+    if (this.deps.tasks === undefined) return false;
+    const modern = modernCapabilities(context, params);
+    return modern !== undefined ? declaresTasksExtension(modern) : declaresTasks(context.client?.capabilities);
+  }
+
+  /** server/discover's capabilities: with the tasks extension when an upstream behind the endpoint takes task-augmented calls. */
+  private async modernCapabilities(context: DispatchContext): Promise<Record<string, unknown>> {
+    const tasks = this.deps.tasks;
+    if (!tasks || ![...gatewaysOf(await this.view(context))].some((g) => tasks.modern.serves(g))) return MODERN_CAPABILITIES;
+    return { ...MODERN_CAPABILITIES, extensions: { [TASKS_EXTENSION]: {} } };
+  }
+
+  /** tasks/get, tasks/update, tasks/cancel of a 2026-07-28 client: only with the extension declared (SEP-2663). */
+  private modernTask(method: string, params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
+    if (!declaresTasksExtension(modernCapabilities(context, params))) throw missingTasksExtension(method);
+    return this.deps.tasks!.modern.handle(method, params, context, this.upstreamOptions('', context));
   }
 
   private page(view: View, kind: 'tools' | 'prompts' | 'resources' | 'resourceTemplates', params: Record<string, unknown>, modern: boolean, taskOnly = true): RawResult {
@@ -209,10 +240,17 @@ export class Dispatcher {
     const snapshot = await this.deps.catalog.current();
     const view = viewOf(snapshot, context.server);
     const tool = view.toolsByName.get(name);
-    if (!tool || (viaMeta && tool.meta) || (isTaskOnly(tool.descriptor) && !this.seesTaskOnly(context))) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    const capabilities = modernCapabilities(context, params);
+    const seesTaskOnly = this.seesTaskOnly(context, params);
+    if (!tool || (viaMeta && tool.meta)) throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    if (isTaskOnly(tool.descriptor) && !seesTaskOnly) {
+      // SEP-2663: a 2026 client is told which extension the tool needs; a 2025 one never saw it listed.
+      if (capabilities !== undefined && this.deps.tasks) throw missingTasksExtension(`tool "${name.slice(0, 128)}" (execution.taskSupport "required")`);
+      throw new RpcError(INVALID_PARAMS, `unknown tool "${name.slice(0, 128)}"`);
+    }
     // Search mode's meta-tools (tool-search.ts); a call through one takes the direct call's path.
     // A client that cannot use task-only tools is not shown them by search either.
-    if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>, this.seesTaskOnly(context) ? undefined : (t) => !isTaskOnly(t.descriptor));
+    if (tool.meta === 'find') return findTools(view, args as Record<string, unknown>, seesTaskOnly ? undefined : (t) => !isTaskOnly(t.descriptor));
     if (tool.meta === 'call') return this.callTool({ ...params, ...callTarget(args as Record<string, unknown>) }, context, true);
     if (context.meta) {
       const mismatch = checkParamHeaders(tool.descriptor.inputSchema, args as Record<string, unknown>, context.paramHeaders);
@@ -224,7 +262,10 @@ export class Dispatcher {
     let outcome: 'ok' | 'tool_error' | 'error' = 'error';
     try {
       let result: unknown;
-      if (tool.gateway !== null && params.task !== undefined && this.deps.tasks && !context.meta) {
+      if (tool.gateway !== null && capabilities !== undefined && seesTaskOnly && supportsTasks(tool.descriptor) && this.deps.tasks!.modern.serves(tool.gateway)) {
+        // SEP-2663: the server decides; a task-supporting tool called by a client that declared the extension runs as a task.
+        result = await this.deps.tasks!.modern.call(tool.gateway, { name: tool.originalName, arguments: callArgs }, capabilities, context, this.upstreamOptions(tool.gateway, context));
+      } else if (tool.gateway !== null && params.task !== undefined && this.deps.tasks && capabilities === undefined) {
         // A task-augmented call (tasks extension): relayed as it is, its task id made routable (mcp/tasks.ts).
         const { name: _name, arguments: _args, ...rest } = params;
         result = await this.deps.tasks!.call(tool.gateway, { ...rest, name: tool.originalName, arguments: callArgs }, context, this.upstreamOptions(tool.gateway, context));
@@ -367,6 +408,19 @@ function gatewaysOf(view: View): Set<string> {
   const gateways = new Set<string>();
   for (const entry of [...view.tools, ...view.prompts, ...view.resources, ...view.templates]) if (entry.gateway) gateways.add(entry.gateway);
   return gateways;
+}
+
+/** A 2026-07-28 request's client capabilities (from its `_meta`); undefined for 2025 traffic. */
+function modernCapabilities(context: DispatchContext, params: Record<string, unknown>): Record<string, unknown> | undefined {
+  if (context.meta === undefined && !isModern(params)) return undefined;
+  const capabilities = (context.meta ?? (params._meta as Record<string, unknown>))[CLIENT_CAPABILITIES_META];
+  return capabilities !== null && typeof capabilities === 'object' && !Array.isArray(capabilities) ? (capabilities as Record<string, unknown>) : {};
+}
+
+/** Whether a tool can run as a task (`execution.taskSupport` "required" or "optional"). */
+function supportsTasks(descriptor: Record<string, unknown>): boolean {
+  const support = (descriptor.execution as { taskSupport?: unknown } | undefined)?.taskSupport;
+  return support === 'required' || support === 'optional';
 }
 
 /** Whether a request claims 2026-07-28 in its `_meta` (transports without the HTTP ladder). */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { INVALID_PARAMS, notification, RpcError } from '../protocol/jsonrpc.js';
 import type { CallOptions, CallerIdentity, ClientSession, RelayAnswer } from '../protocol/call.js';
+import { ModernTasks, type ModernTask } from './tasks-2026.js';
 
 /**
  * The 2025-11-25 tasks extension, relayed: a task-augmented `tools/call` goes to the upstream that
@@ -41,7 +42,8 @@ export interface TaskUpstreams {
   taskCapability(gateway: string): Record<string, unknown> | undefined;
 }
 
-interface Entry {
+/** One task the gateway handed out an id for. */
+export interface TaskEntry {
   id: string;
   gateway: string;
   upstreamId: string;
@@ -49,6 +51,8 @@ interface Entry {
   owner: string;
   client: ClientSession | undefined;
   expires: number;
+  /** Set for a task a 2026-07-28 client created (SEP-2663, mcp/tasks-2026.ts). */
+  modern?: ModernTask;
 }
 
 /** Who is asking, and through which client session. */
@@ -58,12 +62,17 @@ export interface TaskCaller {
 }
 
 export class TaskRelay {
-  private readonly byId = new Map<string, Entry>();
-  private readonly byUpstream = new Map<string, Entry>();
+  private readonly byId = new Map<string, TaskEntry>();
+  private readonly byUpstream = new Map<string, TaskEntry>();
   private readonly early = new Map<string, { params: Record<string, unknown>; at: number }>();
   private readonly tracked = new WeakSet<ClientSession>();
 
-  constructor(private readonly upstreams: TaskUpstreams) {}
+  /** The same map served to 2026-07-28 clients in SEP-2663's shape. */
+  readonly modern: ModernTasks;
+
+  constructor(private readonly upstreams: TaskUpstreams) {
+    this.modern = new ModernTasks(this, upstreams);
+  }
 
   get size(): number {
     return this.byId.size;
@@ -106,7 +115,7 @@ export class TaskRelay {
     if (method === 'tasks/list') return this.list(params, gateways, caller, options);
     const taskId = params.taskId;
     if (typeof taskId !== 'string') throw new RpcError(INVALID_PARAMS, `${method} needs params.taskId (a string)`);
-    const entry = this.lookup(taskId, caller);
+    const entry = this.find(taskId, caller);
     const upstreamParams: Record<string, unknown> = { ...params, taskId: entry.upstreamId };
     const { result } = await this.upstreams.taskRequest(entry.gateway, method, upstreamParams, { ...options, client: entry.client ?? options.client });
     return this.outward(entry, result);
@@ -136,12 +145,15 @@ export class TaskRelay {
     const related = isObject(meta) ? meta[RELATED_TASK_META] : undefined;
     if (!isObject(related) || typeof related.taskId !== 'string') return undefined;
     const entry = this.byUpstream.get(upstreamKey(gateway, scope, related.taskId));
-    if (!entry || entry.expires < Date.now() || !entry.client?.request) return undefined;
+    if (!entry || entry.expires < Date.now()) return undefined;
+    // A 2026 client is asked through the task itself (inputRequests on tasks/get, answered by tasks/update).
+    if (entry.modern) return entry.modern.ask(method, params, signal);
+    if (!entry.client?.request) return undefined;
     return entry.client.request(method, { ...params, _meta: { ...(meta as object), [RELATED_TASK_META]: { ...related, taskId: entry.id } } }, signal);
   }
 
   /** The entry for a client's task id; another principal's, an expired or an unknown one answer alike. */
-  private lookup(taskId: string, caller: TaskCaller): Entry {
+  find(taskId: string, caller: TaskCaller): TaskEntry {
     const entry = this.byId.get(taskId);
     if (!entry || entry.owner !== ownerOf(caller) || entry.expires < Date.now()) {
       if (entry && entry.expires < Date.now()) this.forget(entry);
@@ -180,7 +192,7 @@ export class TaskRelay {
   }
 
   /** An upstream's answer about a task, with the upstream's task id replaced by the client's. */
-  private outward(entry: Entry, result: Record<string, unknown>): Record<string, unknown> {
+  private outward(entry: TaskEntry, result: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = { ...result };
     if (out.taskId === entry.upstreamId) out.taskId = entry.id;
     if (isObject(out.task) && out.task.taskId === entry.upstreamId) out.task = { ...out.task, taskId: entry.id };
@@ -192,11 +204,12 @@ export class TaskRelay {
     return out;
   }
 
-  private remember(gateway: string, upstreamId: string, scope: string, caller: TaskCaller, ttl: unknown): Entry {
+  /** Remember an upstream's new task under a fresh id of the gateway's, for the caller's principal. */
+  remember(gateway: string, upstreamId: string, scope: string, caller: TaskCaller, ttl: unknown, modern?: ModernTask): TaskEntry {
     this.sweep();
     while (this.byId.size >= MAX_TASKS) this.forget(this.byId.values().next().value!);
     const lifetime = typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0 ? Math.min(ttl, MAX_TTL_MS) : MAX_TTL_MS;
-    const entry: Entry = { id: randomUUID(), gateway, upstreamId, scope, owner: ownerOf(caller), client: caller.client, expires: Date.now() + lifetime };
+    const entry: TaskEntry = { id: randomUUID(), gateway, upstreamId, scope, owner: ownerOf(caller), client: caller.client, expires: Date.now() + lifetime, ...(modern ? { modern } : {}) };
     this.byId.set(entry.id, entry);
     this.byUpstream.set(upstreamKey(gateway, scope, upstreamId), entry);
     if (caller.client && !this.tracked.has(caller.client)) {
@@ -219,8 +232,9 @@ export class TaskRelay {
     }
   }
 
-  private forget(entry: Entry): void {
+  private forget(entry: TaskEntry): void {
     this.byId.delete(entry.id);
+    entry.modern?.close('the gateway forgot the task (its ttl passed, or the task map was full)');
     const key = upstreamKey(entry.gateway, entry.scope, entry.upstreamId);
     if (this.byUpstream.get(key) === entry) this.byUpstream.delete(key);
   }

@@ -120,6 +120,8 @@ export function standardHeaders(message: unknown): Record<string, string> | unde
 function nameOf(method: string, params: Record<string, unknown>): unknown {
   if (method === 'tools/call' || method === 'prompts/get') return params.name;
   if (method === 'resources/read') return params.uri;
+  // SEP-2663's Streamable HTTP binding: requests about a task name it, so routers can follow it.
+  if (method === 'tasks/get' || method === 'tasks/update' || method === 'tasks/cancel') return params.taskId;
   return undefined;
 }
 

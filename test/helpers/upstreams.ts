@@ -42,10 +42,10 @@ export async function startConformanceFixture(): Promise<HttpUpstream> {
   return { port, child, stop: () => stopChild(child) };
 }
 
-/** The tasks fixture (test/fixtures/task-upstream.mjs, SDK 1.x task support) over Streamable HTTP on a free port. */
-export async function startTaskFixture(): Promise<HttpUpstream> {
+/** The tasks fixture (test/fixtures/task-upstream.mjs, SDK 1.x task support) over Streamable HTTP on a free port; `--sep2663` adds the conformance tools. */
+export async function startTaskFixture(flags: string[] = []): Promise<HttpUpstream> {
   const port = await freePort();
-  const child = await startNode([TASKS, String(port)], {}, /ready \d+/, 'the tasks fixture');
+  const child = await startNode([TASKS, String(port), ...flags], {}, /ready \d+/, 'the tasks fixture');
   return { port, child, stop: () => stopChild(child) };
 }
 

@@ -28,7 +28,7 @@ export interface DiscoveryReport {
 
 /** Tool fields the gateway stores and serves itself; every other field of an upstream tool is passed on verbatim. */
 const MANAGED_TOOL_FIELDS = new Set(['name', 'description', 'title', 'inputSchema', 'outputSchema', 'annotations']);
-const TASK_ONLY_REASON = 'execution.taskSupport is "required": listed only to clients that declare the tasks capability (every call without a task would fail)';
+const TASK_ONLY_REASON = 'execution.taskSupport is "required": listed only to clients that declare the tasks capability (2025-11-25) or the io.modelcontextprotocol/tasks extension (2026-07-28); every call without a task would fail';
 
 /**
  * Discovery: an upstream's tools, prompts, resources and templates listed; the tools written to
