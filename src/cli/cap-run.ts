@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { writeCapabilities } from '../capabilities/write.js';
+import { CapabilityFolderWriter } from '../capabilities/write-stream.js';
 import { ENV_REF_PATTERN } from '../domain/text.js';
 import { GatewayError } from '../errors.js';
 import { convertOpenApi, generatedHeader, type ConvertOptions, type ConvertResult } from '../importers/openapi/convert.js';
@@ -34,14 +34,19 @@ export async function runImport(spec: string, flags: ImportFlags): Promise<numbe
   if (!/^\d+$/.test(flags.maxBytes) || maxBytes < 1) throw new GatewayError('CLI_USAGE', `--max-bytes must be a positive whole number, not "${flags.maxBytes}"`);
   // --strict without --validate/--no-validate refuses on the full validation, as before.
   const validate = flags.validate ?? (flags.strict ? true : 'structural');
-  const loaded = await loadOpenApi(spec, { maxBytes, validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
-  const result = convertOpenApi(loaded.doc, options);
   const source = basename(spec);
-  const written = writeCapabilities(
-    flags.output,
-    result.capabilities.map((c) => ({ capability: c.capability, header: generatedHeader(c, source) })),
-    flags.force === true,
-  );
+  // Started first: its worker thread comes up while the document is read and parsed.
+  const writer = new CapabilityFolderWriter(flags.output, flags.force === true);
+  let result: ConvertResult;
+  let loaded: Awaited<ReturnType<typeof loadOpenApi>>;
+  try {
+    loaded = await loadOpenApi(spec, { maxBytes, validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
+    result = convertOpenApi(loaded.doc, options, (c) => writer.add({ capability: c.capability, header: generatedHeader(c, source) }));
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  const written = await writer.finish();
   printSummary(result, written.length, flags.output, loaded.validationErrors, loaded.warnings);
   return result.report.skipped.some((s) => s.kind === 'failed') ? EXIT.FAILED : EXIT.OK;
 }
