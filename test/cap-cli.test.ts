@@ -206,6 +206,29 @@ describe('mcpgateway cap import: the default structural checks', () => {
   });
 });
 
+describe('mcpgateway cap import: writing while converting', () => {
+  it('leaves neither the folder nor its staging folder behind when the document is refused or unreadable', () => {
+    const dir = tempDir();
+    const spec = join(dir, 'not-openapi.json');
+    writeFileSync(spec, JSON.stringify({ info: { title: 'Not an API' } }));
+    const refused = run(['cap', 'import', spec, '-o', join(dir, 'caps')]);
+    expect(refused.code).toBe(1);
+    const missing = run(['cap', 'import', join(dir, 'missing.json'), '-o', join(dir, 'caps2')]);
+    expect(missing.code).toBe(1);
+    expect(readdirSync(dir)).toEqual(['not-openapi.json']);
+  });
+
+  it('writes into a new folder the same files as into an existing one', () => {
+    const fresh = join(tempDir(), 'caps');
+    const existing = tempDir();
+    expect(run(['cap', 'import', INVENTORY, '-o', fresh]).code).toBe(0);
+    expect(run(['cap', 'import', INVENTORY, '-o', existing]).code).toBe(0);
+    const files = readdirSync(fresh).sort();
+    expect(readdirSync(existing).sort()).toEqual(files);
+    for (const f of files) expect([f, readFileSync(join(fresh, f), 'utf8')]).toEqual([f, readFileSync(join(existing, f), 'utf8')]);
+  });
+});
+
 describe('mcpgateway cap validate', () => {
   it('passes the capability files under examples/', () => {
     const result = run(['cap', 'validate', join(process.cwd(), 'examples/capabilities')]);
