@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const BIN = join(process.cwd(), 'dist/cli/main.js');
 const INVENTORY = join(process.cwd(), 'examples/openapi/inventory.yaml');
@@ -206,26 +207,36 @@ describe('mcpgateway cap import: the default structural checks', () => {
   });
 });
 
-describe('mcpgateway cap import: writing while converting', () => {
-  it('leaves neither the folder nor its staging folder behind when the document is refused or unreadable', () => {
-    const dir = tempDir();
-    const spec = join(dir, 'not-openapi.json');
-    writeFileSync(spec, JSON.stringify({ info: { title: 'Not an API' } }));
-    const refused = run(['cap', 'import', spec, '-o', join(dir, 'caps')]);
-    expect(refused.code).toBe(1);
-    const missing = run(['cap', 'import', join(dir, 'missing.json'), '-o', join(dir, 'caps2')]);
-    expect(missing.code).toBe(1);
-    expect(readdirSync(dir)).toEqual(['not-openapi.json']);
-  });
+describe('mcpgateway cap import: writing while converting (descriptions of 1 MiB and more)', () => {
+  /** The inventory example padded past 1 MiB, so its files are written by the worker thread. */
+  function largeInventory(dir: string, extra: Record<string, unknown> = {}): string {
+    const spec = join(dir, 'large.json');
+    writeFileSync(spec, JSON.stringify({ ...(parse(readFileSync(INVENTORY, 'utf8')) as object), 'x-padding': 'x'.repeat(1 << 20), ...extra }));
+    return spec;
+  }
 
   it('writes into a new folder the same files as into an existing one', () => {
-    const fresh = join(tempDir(), 'caps');
-    const existing = tempDir();
-    expect(run(['cap', 'import', INVENTORY, '-o', fresh]).code).toBe(0);
-    expect(run(['cap', 'import', INVENTORY, '-o', existing]).code).toBe(0);
+    const dir = tempDir();
+    const spec = largeInventory(dir);
+    const fresh = join(dir, 'fresh');
+    const existing = join(dir, 'existing');
+    mkdirSync(existing);
+    expect(run(['cap', 'import', spec, '-o', fresh]).stdout).toMatch(/8 operations found, 8 written to/);
+    expect(run(['cap', 'import', spec, '-o', existing]).code).toBe(0);
     const files = readdirSync(fresh).sort();
+    expect(files).toHaveLength(8);
     expect(readdirSync(existing).sort()).toEqual(files);
     for (const f of files) expect([f, readFileSync(join(fresh, f), 'utf8')]).toEqual([f, readFileSync(join(existing, f), 'utf8')]);
+    expect(readdirSync(dir).sort()).toEqual(['existing', 'fresh', 'large.json']);
+  });
+
+  it('leaves neither the folder nor its staging folder behind when the document is refused', () => {
+    const dir = tempDir();
+    const spec = largeInventory(dir, { openapi: '9.0.0' });
+    const refused = run(['cap', 'import', spec, '-o', join(dir, 'caps')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/openapi "9\.0\.0" is not supported/);
+    expect(readdirSync(dir)).toEqual(['large.json']);
   });
 });
 

@@ -20,12 +20,14 @@ export class CapabilityFolderWriter {
   private staging: string | undefined;
   private worker: Worker | undefined;
 
+  /** `threaded: false` always collects (a thread costs more to start than a small document takes to write). */
   constructor(
     private readonly dir: string,
     private readonly force: boolean,
+    threaded = true,
   ) {
     this.root = resolve(dir);
-    this.start();
+    if (threaded) this.start();
   }
 
   /** Queue one file; with a worker running, it is written at once. */

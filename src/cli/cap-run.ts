@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CapabilityFolderWriter } from '../capabilities/write-stream.js';
 import { ENV_REF_PATTERN } from '../domain/text.js';
@@ -26,6 +27,21 @@ export interface ImportFlags {
 }
 
 
+/**
+ * Descriptions from this size up are written by a worker thread while they are converted; below
+ * it, starting the thread (~25 ms) costs more than writing their files on the main thread.
+ */
+const THREADED_WRITE_BYTES = 1 << 20;
+
+/** The file's size in bytes, 0 when it cannot be read (reading it reports why). */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** The work behind `mcpgateway cap import`, loaded only when it runs (`cap validate`: cap-validate.ts). */
 
 export async function runImport(spec: string, flags: ImportFlags): Promise<number> {
@@ -36,7 +52,7 @@ export async function runImport(spec: string, flags: ImportFlags): Promise<numbe
   const validate = flags.validate ?? (flags.strict ? true : 'structural');
   const source = basename(spec);
   // Started first: its worker thread comes up while the document is read and parsed.
-  const writer = new CapabilityFolderWriter(flags.output, flags.force === true);
+  const writer = new CapabilityFolderWriter(flags.output, flags.force === true, fileSize(spec) >= THREADED_WRITE_BYTES);
   let result: ConvertResult;
   let loaded: Awaited<ReturnType<typeof loadOpenApi>>;
   try {
