@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 
 const BIN = join(process.cwd(), 'dist/cli/main.js');
 const INVENTORY = join(process.cwd(), 'examples/openapi/inventory.yaml');
@@ -204,39 +203,6 @@ describe('mcpgateway cap import: the default structural checks', () => {
     const refused = run(['cap', 'import', spec, '-o', join(dir, 'caps3'), '--strict']);
     expect(refused.code).toBe(1);
     expect(existsSync(join(dir, 'caps3'))).toBe(false);
-  });
-});
-
-describe('mcpgateway cap import: writing while converting (descriptions of 1 MiB and more)', () => {
-  /** The inventory example padded past 1 MiB, so its files are written by the worker thread. */
-  function largeInventory(dir: string, extra: Record<string, unknown> = {}): string {
-    const spec = join(dir, 'large.json');
-    writeFileSync(spec, JSON.stringify({ ...(parse(readFileSync(INVENTORY, 'utf8')) as object), 'x-padding': 'x'.repeat(1 << 20), ...extra }));
-    return spec;
-  }
-
-  it('writes into a new folder the same files as into an existing one', () => {
-    const dir = tempDir();
-    const spec = largeInventory(dir);
-    const fresh = join(dir, 'fresh');
-    const existing = join(dir, 'existing');
-    mkdirSync(existing);
-    expect(run(['cap', 'import', spec, '-o', fresh]).stdout).toMatch(/8 operations found, 8 written to/);
-    expect(run(['cap', 'import', spec, '-o', existing]).code).toBe(0);
-    const files = readdirSync(fresh).sort();
-    expect(files).toHaveLength(8);
-    expect(readdirSync(existing).sort()).toEqual(files);
-    for (const f of files) expect([f, readFileSync(join(fresh, f), 'utf8')]).toEqual([f, readFileSync(join(existing, f), 'utf8')]);
-    expect(readdirSync(dir).sort()).toEqual(['existing', 'fresh', 'large.json']);
-  });
-
-  it('leaves neither the folder nor its staging folder behind when the document is refused', () => {
-    const dir = tempDir();
-    const spec = largeInventory(dir, { openapi: '9.0.0' });
-    const refused = run(['cap', 'import', spec, '-o', join(dir, 'caps')]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/openapi "9\.0\.0" is not supported/);
-    expect(readdirSync(dir)).toEqual(['large.json']);
   });
 });
 

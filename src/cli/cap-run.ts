@@ -1,6 +1,5 @@
-import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CapabilityFolderWriter } from '../capabilities/write-stream.js';
+import { writeCapabilities } from '../capabilities/write.js';
 import { ENV_REF_PATTERN } from '../domain/text.js';
 import { GatewayError } from '../errors.js';
 import { convertOpenApi, generatedHeader, type ConvertOptions, type ConvertResult } from '../importers/openapi/convert.js';
@@ -27,21 +26,6 @@ export interface ImportFlags {
 }
 
 
-/**
- * Descriptions from this size up are written by a worker thread while they are converted; below
- * it, starting the thread (~25 ms) costs more than writing their files on the main thread.
- */
-const THREADED_WRITE_BYTES = 1 << 20;
-
-/** The file's size in bytes, 0 when it cannot be read (reading it reports why). */
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** The work behind `mcpgateway cap import`, loaded only when it runs (`cap validate`: cap-validate.ts). */
 
 export async function runImport(spec: string, flags: ImportFlags): Promise<number> {
@@ -50,19 +34,14 @@ export async function runImport(spec: string, flags: ImportFlags): Promise<numbe
   if (!/^\d+$/.test(flags.maxBytes) || maxBytes < 1) throw new GatewayError('CLI_USAGE', `--max-bytes must be a positive whole number, not "${flags.maxBytes}"`);
   // --strict without --validate/--no-validate refuses on the full validation, as before.
   const validate = flags.validate ?? (flags.strict ? true : 'structural');
+  const loaded = await loadOpenApi(spec, { maxBytes, validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
+  const result = convertOpenApi(loaded.doc, options);
   const source = basename(spec);
-  // Started first: its worker thread comes up while the document is read and parsed.
-  const writer = new CapabilityFolderWriter(flags.output, flags.force === true, fileSize(spec) >= THREADED_WRITE_BYTES);
-  let result: ConvertResult;
-  let loaded: Awaited<ReturnType<typeof loadOpenApi>>;
-  try {
-    loaded = await loadOpenApi(spec, { maxBytes, validate, allowRemoteRefs: flags.allowRemoteRefs === true, strict: flags.strict === true });
-    result = convertOpenApi(loaded.doc, options, (c) => writer.add({ capability: c.capability, header: generatedHeader(c, source) }));
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
-  const written = await writer.finish();
+  const written = writeCapabilities(
+    flags.output,
+    result.capabilities.map((c) => ({ capability: c.capability, header: generatedHeader(c, source) })),
+    flags.force === true,
+  );
   printSummary(result, written.length, flags.output, loaded.validationErrors, loaded.warnings);
   return result.report.skipped.some((s) => s.kind === 'failed') ? EXIT.FAILED : EXIT.OK;
 }

@@ -76,11 +76,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
 
-/**
- * Convert a parsed API description. Throws OPENAPI_INVALID when it is not one. `onCapability`
- * sees each capability as soon as it is made (so `cap import` can write while it converts).
- */
-export function convertOpenApi(doc: unknown, options: ConvertOptions = {}, onCapability?: (generated: GeneratedCapability) => void): ConvertResult {
+/** Convert a parsed API description. Throws OPENAPI_INVALID when it is not one. */
+export function convertOpenApi(doc: unknown, options: ConvertOptions = {}): ConvertResult {
   const ctx = new DocumentContext(doc, options);
   const capabilities: GeneratedCapability[] = [];
   const names = new NameBook();
@@ -118,9 +115,7 @@ export function convertOpenApi(doc: unknown, options: ConvertOptions = {}, onCap
         const wanted = (options.prefix ? `${options.prefix}${/[_-]$/.test(options.prefix) ? '' : '_'}` : '') + baseName(op.operationId, METHOD, path);
         const name = names.claim(wanted, label);
         const capability = ctx.operation(name, METHOD, path, item, op);
-        const generated: GeneratedCapability = { capability, method: METHOD, path, operationId: typeof op.operationId === 'string' ? op.operationId : null };
-        capabilities.push(generated);
-        onCapability?.(generated);
+        capabilities.push({ capability, method: METHOD, path, operationId: typeof op.operationId === 'string' ? op.operationId : null });
       } catch (error) {
         if (!(error instanceof ConvertError)) throw error;
         ctx.skip(label, error.message);
