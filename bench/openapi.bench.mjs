@@ -4,7 +4,7 @@
 // is that case's alone. Time is from reading the file to the last capability file written (Node's
 // start-up and module loading excluded; `cli_wall` includes them).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,26 @@ try {
   });
   figure('openapi.github.cli_wall_no_validate', wall.ms, 'ms', parse.ms + node.ms);
 
+  // The 129 @readme/oas-examples documents, whole process each, default flags, into a new folder,
+  // alternating with a process that only reads and parses the same document (JSON.parse, or the
+  // `yaml` library the importer reads YAML with). Goal: the median document in ≤ 1.3× parse-only.
+  const docParses = [];
+  const docImports = [];
+  exampleDocuments().forEach((doc, i) => {
+    const parseExpr = doc.endsWith('.json') ? "JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'))" : "require('yaml').parse(require('fs').readFileSync(process.argv[1], 'utf8'))";
+    let start = performance.now();
+    spawnSync(process.execPath, ['-e', parseExpr, doc], { cwd: ROOT, encoding: 'utf8' });
+    docParses.push(performance.now() - start);
+    start = performance.now();
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'cap', 'import', doc, '-o', join(tmp, `example-${i}`)], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cap import ${doc} failed: ${r.stderr}`);
+    docImports.push(performance.now() - start);
+  });
+  const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  figure('openapi.examples.documents', docImports.length, 'documents');
+  figure('openapi.examples.import_median', mid(docImports), 'ms', mid(docParses));
+  figure('openapi.examples.import_ratio_median', mid(docImports.map((ms, i) => ms / docParses[i])), 'x', 1.3);
+
   const synthetic = join(tmp, 'synthetic.json');
   const { bytes, operations } = writeSynthetic(synthetic);
   const big = child('import', synthetic, join(tmp, 'synthetic-out'));
@@ -108,6 +128,20 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
+
+/** The @readme/oas-examples documents (Swagger 2.0, OpenAPI 3.0 and 3.1, JSON and YAML), in name order. */
+function exampleDocuments() {
+  const files = [];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(json|ya?ml)$/.test(name)) files.push(path);
+    }
+  };
+  for (const version of ['2.0', '3.0', '3.1']) walk(join(ROOT, 'node_modules/@readme/oas-examples', version));
+  return files;
+}
 
 /** Milliseconds from spawning `mcpgateway serve` (CAPABILITY_DIRS=dir, SQLite in memory) to GET /ready 200. */
 async function readyTime(dir) {
