@@ -1,7 +1,7 @@
-import { isMap, isScalar, type Node } from 'yaml';
+import type { Node } from 'yaml';
 import { findUnsafeString, hasUnsafeString } from '../domain/text.js';
 import { GatewayError } from '../errors.js';
-import { parseYaml, readTextFile, type YamlSource } from '../importers/source.js';
+import { parseYaml, readTextFile, yaml, type YamlSource } from '../importers/source.js';
 import { checkCapability } from './generated.js';
 import { capabilitySchema, type Capability } from './schema.js';
 import { readWrittenYaml } from './yaml-reader.js';
@@ -99,6 +99,7 @@ function pathParts(jsonPath: string): (string | number)[] {
 
 /** The 1-based line of the deepest node that exists along `parts` (or of the key itself). */
 function lineOf(source: YamlSource, parts: (string | number)[], keyOfLast = false): number | null {
+  const { isMap, isScalar } = yaml();
   let node: unknown = source.doc.contents;
   let found: Node | null = (node as Node | null) ?? null;
   for (let i = 0; i < parts.length; i++) {

@@ -16,10 +16,12 @@ import { DEFAULT_MAX_BYTES } from './limits.js';
 export const MAX_DEPTH = 256;
 const MAX_ALIASES = 100;
 
-// The YAML parser loads on first use: a JSON document (most API descriptions) never needs it.
+// The YAML parser loads on first use: a JSON document (most API descriptions) and a gateway whose
+// capability files `cap import` wrote (read with js-yaml) never need it (some 9 MB resident).
 const require = createRequire(import.meta.url);
 let yamlModule: typeof import('yaml') | undefined;
-const yaml = () => (yamlModule ??= require('yaml') as typeof import('yaml'));
+/** The `yaml` library, loaded on first use. */
+export const yaml = (): typeof import('yaml') => (yamlModule ??= require('yaml') as typeof import('yaml'));
 
 /** Read a file as UTF-8 text, refusing anything over `maxBytes` before reading it. */
 export function readTextFile(path: string, maxBytes = DEFAULT_MAX_BYTES): string {
