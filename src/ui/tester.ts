@@ -1,23 +1,10 @@
 import { ApiError, call, getJson, listPage, type JsonSchema } from './api.js';
 import { h, render } from './dom.js';
+import { rpcAnswer } from './rpc-answer.js';
 import { SchemaForm } from './schema-form.js';
 
 type Obj = Record<string, unknown>;
 
-/** The JSON-RPC answer with this id, from a JSON body or an SSE stream of them. */
-export function rpcAnswer(body: unknown, id: number): { result?: Obj; error?: { code: number; message: string } } | undefined {
-  if (body && typeof body === 'object') return body as never;
-  for (const line of String(body).split('\n')) {
-    if (!line.startsWith('data:')) continue;
-    try {
-      const m = JSON.parse(line.slice(5)) as { id?: number };
-      if (m.id === id) return m as never;
-    } catch {
-      // not JSON
-    }
-  }
-  return undefined;
-}
 
 function contentView(item: Obj) {
   if (item.type === 'text') return h('pre', {}, String(item.text));
