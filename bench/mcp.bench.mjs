@@ -5,7 +5,7 @@
 //
 //   node bench/mcp.bench.mjs            DURATION=5 WARMUP=1 (seconds per cell)
 //   GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the gateway processes (profiles)
-//   PARTS=relay                         only the relay cells (relay, rest, list: all by default)
+//   PARTS=relay                         only the relay cells (relay, rest, stdio, list: all by default)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -122,6 +122,54 @@ async function cell(url, tool, concurrency, headers) {
   return load(url, tool, concurrency, DURATION, headers);
 }
 
+/**
+ * The stdio-upstream row: the same echo tool on one SDK server over stdio, called by an SDK client
+ * directly (c=1, then 32 calls in flight), and through the gateway (which holds one shared stdio
+ * process) by the HTTP load generator, in the same run. After the RSS figures, so they stay as before.
+ */
+async function stdioRow(base, mcp, proto, gatewayPid) {
+  const { Client } = await import('@modelcontextprotocol/client');
+  const { StdioClientTransport } = await import('@modelcontextprotocol/client/stdio');
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(root, 'bench/echo-upstream.mjs'), 'stdio'] }));
+  const direct = async (concurrency) => {
+    const run = async (ms) => {
+      let n = 0;
+      const latencies = [];
+      const until = Date.now() + ms;
+      const worker = async () => {
+        while (Date.now() < until) {
+          const text = `ping-${++n}`;
+          const t0 = performance.now();
+          const result = await client.callTool({ name: 'echo', arguments: { text } });
+          latencies.push(performance.now() - t0);
+          if (!JSON.stringify(result).includes(text)) throw new Error('the stdio upstream answered something else');
+        }
+      };
+      const started = performance.now();
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      latencies.sort((a, b) => a - b);
+      return { rps: latencies.length / ((performance.now() - started) / 1000), p50: latencies[Math.floor(latencies.length / 2)] };
+    };
+    await run(WARMUP);
+    return run(DURATION);
+  };
+  const direct1 = await direct(1);
+  const direct32 = await direct(32);
+  await client.close();
+  await admin(base, '/gateways', { name: 'stdio-echo', transport: 'stdio', command: process.execPath, args: [join(root, 'bench/echo-upstream.mjs'), 'stdio'] });
+  await admin(base, '/gateways/stdio-echo/refresh', {});
+  const cpu0 = cpuSeconds(gatewayPid);
+  const gw1 = await cell(mcp, 'stdio-echo__echo', 1, proto);
+  const gw32 = await cell(mcp, 'stdio-echo__echo', 32, proto);
+  const cpu1 = cpuSeconds(gatewayPid);
+  emit('mcp_stdio_upstream_c1_p50', gw1.p50, 'ms', direct1.p50);
+  emit('mcp_stdio_upstream_c1_added_p50', gw1.p50 - direct1.p50, 'ms');
+  emit('mcp_stdio_upstream_c32_rps', gw32.rps, 'rps', direct32.rps);
+  emit('mcp_stdio_upstream_cpu_per_call', ((cpu1 - cpu0) * 1000) / ((gw1.calls + gw32.calls) * (1 + WARMUP / DURATION)), 'ms');
+  emit('mcp_stdio_upstream_errors', gw1.errors + gw32.errors, 'count');
+}
+
 async function initialize(url) {
   const res = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }));
   if (res.status !== 200) throw new Error(`initialize failed at ${url}: ${res.status} ${res.body}`);
@@ -209,7 +257,7 @@ async function main() {
   emit('mcp_c32_rps_2026_client', gw32modern.rps, 'rps', direct32.rps);
   emit('mcp_errors', gw1.errors + gw32.errors + gw32modern.errors + direct1.errors + direct32.errors, 'count');
 
-  const parts = (process.env.PARTS ?? 'relay,rest,list').split(',');
+  const parts = (process.env.PARTS ?? 'relay,rest,stdio,list').split(',');
   // REST tool: the API called directly vs the tool through the gateway.
   if (parts.includes('rest')) {
   const restDirect = await (async () => {
@@ -235,6 +283,7 @@ async function main() {
     }
     for (const m of metrics.matchAll(/^mcpgateway_nodejs_heap_space_size_used_bytes\{space="(\w+)"\} (\S+)/gm)) emit(`gateway_heap_${m[1]}_used`, Number(m[2]) / 1024 / 1024, 'MB');
   }
+  if (parts.includes('stdio')) await stdioRow(base, mcp, proto, gateway.pid);
   gateway.kill('SIGTERM');
   if (!parts.includes('list')) {
     api.close();
