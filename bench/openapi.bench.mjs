@@ -43,41 +43,17 @@ try {
     if (r.status !== 0) throw new Error(`cap import failed: ${r.stderr}`);
     return { ms: performance.now() - start };
   });
-  // Whole process with the default flags (structural checks), against a process that only parses the JSON.
   // Whole process, default flags, into a new folder each run (the first import of a description),
   // alternating with a process that only parses the JSON, so both see the same machine.
-  const walls = [];
-  const parses = [];
-  for (let i = 0; i < 5; i++) {
-    let start = performance.now();
-    spawnSync(process.execPath, ['-e', `JSON.parse(require('fs').readFileSync(${JSON.stringify(GITHUB)}, 'utf8'))`], { encoding: 'utf8' });
-    parses.push({ ms: performance.now() - start });
-    start = performance.now();
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'cap', 'import', GITHUB, '-o', join(tmp, `cli-default-${i}`)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`cap import failed: ${r.stderr}`);
-    walls.push({ ms: performance.now() - start });
-  }
-  const pick = (list) => [...list].sort((a, b) => a.ms - b.ms)[Math.floor(list.length / 2)];
-  const wallDefault = pick(walls);
-  const parseWall = pick(parses);
+  const { wall: wallDefault, parse: parseWall } = alternatedImports((i) => join(tmp, `cli-default-${i}`));
   figure('openapi.github.cli_wall_default', wallDefault.ms, 'ms', parseWall.ms);
-  // The same into tmpfs (/dev/shm), alternated with the parse-only process again: the importer's
-  // own cost without the shared disk's file creation, which varies 20x with other jobs' deletions.
+  // The same into tmpfs (/dev/shm): the importer's own cost without the shared disk's file
+  // creation, which varies 20x with other jobs' deletions.
   if (existsSync('/dev/shm')) {
     const shm = mkdtempSync('/dev/shm/mcpgateway-bench-');
     try {
-      const shmWalls = [];
-      const shmParses = [];
-      for (let i = 0; i < 5; i++) {
-        let start = performance.now();
-        spawnSync(process.execPath, ['-e', `JSON.parse(require('fs').readFileSync(${JSON.stringify(GITHUB)}, 'utf8'))`], { encoding: 'utf8' });
-        shmParses.push({ ms: performance.now() - start });
-        start = performance.now();
-        const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'cap', 'import', GITHUB, '-o', join(shm, `out-${i}`)], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`cap import failed: ${r.stderr}`);
-        shmWalls.push({ ms: performance.now() - start });
-      }
-      figure('openapi.github.cli_wall_default_tmpfs', pick(shmWalls).ms, 'ms', pick(shmParses).ms);
+      const inMemory = alternatedImports((i) => join(shm, `out-${i}`));
+      figure('openapi.github.cli_wall_default_tmpfs', inMemory.wall.ms, 'ms', inMemory.parse.ms);
     } finally {
       rmSync(shm, { recursive: true, force: true });
     }
@@ -162,6 +138,27 @@ function exampleDocuments() {
   };
   for (const version of ['2.0', '3.0', '3.1']) walk(join(ROOT, 'node_modules/@readme/oas-examples', version));
   return files;
+}
+
+/** Five rounds of a parse-only process then `cap import` of GitHub's description into `out(i)`: the median of each. */
+function alternatedImports(out) {
+  const walls = [];
+  const parses = [];
+  for (let i = 0; i < 5; i++) {
+    let start = performance.now();
+    spawnSync(process.execPath, ['-e', `JSON.parse(require('fs').readFileSync(${JSON.stringify(GITHUB)}, 'utf8'))`], { encoding: 'utf8' });
+    parses.push({ ms: performance.now() - start });
+    start = performance.now();
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'cap', 'import', GITHUB, '-o', out(i)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cap import failed: ${r.stderr}`);
+    walls.push({ ms: performance.now() - start });
+  }
+  return { wall: pick(walls), parse: pick(parses) };
+}
+
+/** The middle of five (or any odd number of) runs by time. */
+function pick(list) {
+  return [...list].sort((a, b) => a.ms - b.ms)[Math.floor(list.length / 2)];
 }
 
 /** Milliseconds from spawning `mcpgateway serve` (CAPABILITY_DIRS=dir, SQLite in memory) to GET /ready 200. */
