@@ -2,7 +2,7 @@ import { Agent } from 'undici';
 import { METHOD_NOT_FOUND, REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { sseEvents } from '../protocol/sse.js';
 import { deadline } from './deadline.js';
-import { readCappedText, tooLargeMessage } from './limits.js';
+import { readReplyText, tooLargeMessage } from './limits.js';
 import type { UpstreamTarget } from './mcp-connection.js';
 import { describe, type Reply } from './replies.js';
 import type { CallOptions, RelayAnswer, RelayHooks } from '../protocol/call.js';
@@ -112,7 +112,7 @@ async function postToolsCall(callee: FastCallee, fast: FastPath, id: string, par
   }
   const type = res.headers['content-type'];
   if (typeof type === 'string' && type.includes('text/event-stream')) return readReplyStream(res.body, id, fast, relay, signal);
-  return parseJsonReply(target.maxResponseBytes ? await readCappedText(res.body, target.maxResponseBytes, 'the upstream reply') : await res.body.text(), id);
+  return parseJsonReply(await readReplyText(res.body, res.headers['content-length'], target.maxResponseBytes, 'the upstream reply'), id);
 }
 
 /** Read an SSE reply event by event until the end; relay what is not our response, return our response. */

@@ -27,6 +27,20 @@ export async function readCappedText(body: AsyncIterable<Buffer | Uint8Array | s
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** An undici reply body: an async iterable of chunks that can also be read whole. */
+export type ReplyBody = AsyncIterable<Buffer | Uint8Array | string> & { text(): Promise<string> };
+
+/**
+ * A reply body as text, at most `max` bytes (no `max`: unbounded). When the reply declares a
+ * Content-Length within the limit, undici reads it whole (it never delivers more than the declared
+ * length), which spares the hot path the chunk-by-chunk iterator; otherwise it is counted as it comes.
+ */
+export function readReplyText(body: ReplyBody, contentLength: unknown, max: number | undefined, what: string): Promise<string> {
+  if (!max) return body.text();
+  const declared = typeof contentLength === 'string' && /^\d{1,15}$/.test(contentLength) ? Number(contentLength) : undefined;
+  return declared !== undefined && declared <= max ? body.text() : readCappedText(body, max, what);
+}
+
 /**
  * A fetch whose responses are bounded: a JSON (or any non-stream) body by `max` bytes in all, an
  * event stream by `max` bytes per event, so a long-lived SSE stream may run for ever but no

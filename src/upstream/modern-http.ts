@@ -4,7 +4,7 @@ import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_V
 import { lastSseData } from '../protocol/sse.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
-import { readCappedText } from './limits.js';
+import { readReplyText, type ReplyBody } from './limits.js';
 import type { Reply } from './replies.js';
 import type { RequestOptions } from '../protocol/call.js';
 
@@ -29,8 +29,8 @@ export interface ModernTarget {
 }
 
 /** A reply body as text, read against the target's MAX_RESPONSE_BYTES when it has one. */
-function readBody(target: ModernTarget, body: AsyncIterable<Buffer | string> & { text(): Promise<string> }, what: string): Promise<string> {
-  return target.maxResponseBytes ? readCappedText(body, target.maxResponseBytes, what) : body.text();
+function readBody(target: ModernTarget, res: { body: ReplyBody; headers: Record<string, unknown> }, what: string): Promise<string> {
+  return readReplyText(res.body, res.headers['content-length'], target.maxResponseBytes, what);
 }
 
 /** An upstream's JSON-RPC error relayed to the client as it is (code, message and data). */
@@ -81,7 +81,7 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
       return undefined;
     }
     // An answer over MAX_RESPONSE_BYTES throws: the upstream counts as 2025 only.
-    const text = await readBody(target, res.body, 'the server/discover reply');
+    const text = await readBody(target, res, 'the server/discover reply');
     const type = String(res.headers['content-type'] ?? '');
     const json = type.includes('text/event-stream') ? lastSseData(text) : text;
     const reply = JSON.parse(json ?? 'null') as { result?: { supportedVersions?: unknown; capabilities?: unknown; instructions?: unknown } } | null;
@@ -134,7 +134,7 @@ export async function modernRequest(
     });
     const type = String(res.headers['content-type'] ?? '');
     if (type.includes('text/event-stream')) reply = await readStream(res.body, id, limit.signal);
-    else if (type.includes('json')) reply = parse(await readBody(target, res.body, 'the upstream reply'), id);
+    else if (type.includes('json')) reply = parse(await readBody(target, res, 'the upstream reply'), id);
     else {
       await res.body.dump().catch(() => undefined);
       throw new Error(`HTTP ${res.statusCode}`);
