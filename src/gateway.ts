@@ -9,6 +9,7 @@ import { buildApp } from './http/app.js';
 import { OAuthResourceServer } from './http/oauth.js';
 import { createLogger } from './logging.js';
 import { Catalog, rateLimitsOf, type Snapshot } from './mcp/catalog.js';
+import { ClientSessions, DEFAULT_CLIENT_SESSIONS } from './mcp/client-sessions.js';
 import { Dispatcher, type CallObserver } from './mcp/dispatcher.js';
 import { PromptRenderer } from './mcp/prompt-renderer.js';
 import { Metrics } from './observability/metrics.js';
@@ -17,6 +18,7 @@ import { CapabilityAuditMirror } from './services/capability-audit-mirror.js';
 import { LocalLimiter, RedisLimiter, type Limiter } from './services/rate-limit.js';
 import { TokenService } from './services/tokens.js';
 import { LocalEvents, RedisEvents, type BusEvent, type ClusterEvents } from './services/events.js';
+import { RedisSessionDirectory } from './services/session-directory.js';
 import { Federation } from './services/federation/index.js';
 import { Registry, type ChangeEvent } from './services/registry.js';
 import { RestExecutor } from './upstream/rest-executor.js';
@@ -64,6 +66,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const capabilities = new CapabilityCatalog(config.capabilityDirs, logger);
   let events: ClusterEvents = new LocalEvents();
   let limiter: Limiter | undefined;
+  let directory: RedisSessionDirectory | undefined;
   try {
     const secret = config.encryptionSecret ?? (await generatedSecret(store, logger));
     const cipher = new AuthCipher(secret);
@@ -125,12 +128,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       applyChange(event);
       events.publish({ source: 'registry', kind: event.kind, op: event.op, id: event.id, name: event.name });
     });
+    // 2025 client sessions: with REDIS_URL recorded in Redis, so any instance serves a session another opened.
+    directory = config.redisUrl !== undefined && connectRedis ? new RedisSessionDirectory(config.redisUrl, config.redisChannelPrefix, logger, connectRedis) : undefined;
+    const sessions = new ClientSessions(DEFAULT_CLIENT_SESSIONS, directory);
+    sessions.onTerminate = (id) => events.publish({ source: 'sessions', op: 'end', id });
     if (config.redisUrl !== undefined && connectRedis) {
       const redis = new RedisEvents(config.redisUrl, `${config.redisChannelPrefix}:events`, logger, {
         remote(event) {
           if (event.source === 'registry') applyChange(event);
           else if (event.source === 'federation') catalog.invalidate(event.kind);
           else if (event.source === 'tokens') tokens.forget(event.id);
+          else if (event.source === 'sessions') sessions.endedElsewhere(event.id);
           else this.resync();
         },
         resync() {
@@ -173,7 +181,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       importBodyLimitBytes: config.importBodyLimitBytes,
       hostCheck: { loopback: isLoopback(config.host), allowed: config.allowedHosts },
       trustProxy: config.trustProxy,
-      mcp: { dispatcher, catalog, federation, metrics },
+      mcp: { dispatcher, catalog, federation, metrics, sessions },
       planner: { capabilityDirs: config.capabilityDirs, draftsDir: config.importDraftsDir },
       events: () => events.state(),
       capabilities: () => capabilities.progress(),
@@ -212,6 +220,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await audit.close();
         await capabilityAudit.close();
         await limiter?.close();
+        await directory?.close();
         await federation.close();
         await rest.close();
         await capabilities.close();
@@ -221,6 +230,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   } catch (error) {
     await events.close().catch(() => undefined);
     await limiter?.close().catch(() => undefined);
+    await directory?.close().catch(() => undefined);
     await capabilities.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

@@ -25,13 +25,14 @@ async function toolNames(client: Client): Promise<string[]> {
 }
 
 describe('cross-instance events: message shape', () => {
-  it('accepts the three message shapes and refuses anything else', () => {
+  it('accepts the message shapes it knows and refuses anything else', () => {
     expect(parseMessage(JSON.stringify({ v: 1, from: 'x', source: 'registry', kind: 'tools', op: 'create', id: 'i', name: 'n' }))).toEqual({
       from: 'x',
       event: { source: 'registry', kind: 'tools', op: 'create', id: 'i', name: 'n' },
     });
     expect(parseMessage(JSON.stringify({ v: 1, from: 'x', source: 'federation', kind: 'prompts' }))?.event).toEqual({ source: 'federation', kind: 'prompts' });
     expect(parseMessage(JSON.stringify({ v: 1, from: 'x', source: 'resync' }))?.event).toEqual({ source: 'resync' });
+    expect(parseMessage(JSON.stringify({ v: 1, from: 'x', source: 'sessions', op: 'end', id: 's-1' }))?.event).toEqual({ source: 'sessions', op: 'end', id: 's-1' });
     for (const bad of [
       'not json',
       'null',
@@ -44,6 +45,9 @@ describe('cross-instance events: message shape', () => {
       JSON.stringify({ v: 1, from: 'x', source: 'registry', kind: 'tools', op: 'create', id: 5, name: 'n' }),
       JSON.stringify({ v: 1, from: 'x', source: 'federation', kind: 'servers' }),
       JSON.stringify({ v: 1, from: 'x', source: 'other' }),
+      JSON.stringify({ v: 1, from: 'x', source: 'sessions', op: 'open', id: 's-1' }),
+      JSON.stringify({ v: 1, from: 'x', source: 'sessions', op: 'end', id: '' }),
+      JSON.stringify({ v: 1, from: 'x', source: 'sessions', op: 'end', id: 'x'.repeat(201) }),
     ]) {
       expect(parseMessage(bad), bad).toBeUndefined();
     }

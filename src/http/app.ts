@@ -18,6 +18,7 @@ import type { Limiter } from '../services/rate-limit.js';
 import { registerExportImportRoutes } from './export-import-routes.js';
 import { registerFederationRoutes } from './federation-routes.js';
 import { registerMcpRoutes } from './mcp-routes.js';
+import type { ClientSessions } from '../mcp/client-sessions.js';
 import { buildOpenApi } from './openapi.js';
 import { sendProblem, toGatewayError } from './problem.js';
 import { registerUiPlanRoutes, type PlannerDirs } from './ui-plan-routes.js';
@@ -41,7 +42,7 @@ export interface AppDeps {
    */
   hostCheck?: { loopback: boolean; allowed: string[] };
   /** MCP serving and federation; absent in callers that only need the Admin API. */
-  mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics };
+  mcp?: { dispatcher: Dispatcher; catalog: Catalog; federation: Federation; metrics: Metrics; sessions?: ClientSessions };
   /** Stored tokens, the audit trail and OAuth metadata (issue 11); absent in bare callers. */
   access?: AccessRouteDeps;
   /** Where the admin page's import review writes drafts and activates them (issue 13); absent: activation refused. */
@@ -144,7 +145,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(registerUiPlanRoutes, deps.planner ?? { capabilityDirs: [], draftsDir: undefined });
   if (deps.mcp) {
     registerFederationRoutes(app, deps.mcp.federation, deps.mcp.metrics);
-    void app.register(registerMcpRoutes, { dispatcher: deps.mcp.dispatcher, catalog: deps.mcp.catalog, bodyLimitBytes: deps.bodyLimitBytes, ...(deps.limits ? { guard: deps.limits } : {}) });
+    void app.register(registerMcpRoutes, {
+      dispatcher: deps.mcp.dispatcher,
+      catalog: deps.mcp.catalog,
+      bodyLimitBytes: deps.bodyLimitBytes,
+      ...(deps.limits ? { guard: deps.limits } : {}),
+      ...(deps.mcp.sessions ? { sessions: deps.mcp.sessions } : {}),
+    });
   }
   return app;
 }

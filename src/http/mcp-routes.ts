@@ -176,10 +176,11 @@ export async function registerMcpRoutes(app: FastifyInstance, deps: McpRouteDeps
     for (const prefix of ['', '/servers/:server']) {
       scope.post(`${prefix}/mcp`, quiet, (request, reply) => post(deps, streams, traffic, sessions, request, reply));
       scope.get(`${prefix}/mcp`, quiet, (request, reply) => openNotificationStream(deps, streams, sessions, traffic, request, reply));
-      scope.delete(`${prefix}/mcp`, quiet, (request, reply) => {
+      scope.delete(`${prefix}/mcp`, quiet, async (request, reply) => {
         const id = request.headers['mcp-session-id'];
-        if (typeof id === 'string' && owned(sessions, id, request) && sessions.terminate(id)) return reply.code(204).send();
-        if (typeof id === 'string' && sessions.wasTerminated(id)) return terminatedSession(reply);
+        const found = typeof id === 'string' ? await owned(sessions, id, request) : undefined;
+        if (found === 'ended') return terminatedSession(reply);
+        if (found && sessions.terminate(found.id)) return reply.code(204).send();
         reply.code(405).header('allow', 'GET, POST').type('application/json');
         return reply.send(errorResponse(null, INVALID_REQUEST, 'this endpoint is stateless: there is no session to end'));
       });
@@ -247,8 +248,10 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
   // A 2026-07-28 request stands alone: no 2025 session, no server-to-client requests.
   const sessionHeader = typeof request.headers['mcp-session-id'] === 'string' ? request.headers['mcp-session-id'] : undefined;
   // A session the client ended itself is gone: 404, so the client starts a new one.
-  if (!meta && sessions.wasTerminated(sessionHeader)) return terminatedSession(reply);
-  const client = meta ? undefined : owned(sessions, sessionHeader, request);
+  let found = meta ? undefined : owned(sessions, sessionHeader, request);
+  if (found instanceof Promise) found = await found;
+  if (found === 'ended') return terminatedSession(reply);
+  const client = found;
   const context: DispatchContext = { server, signal: abort.signal, meta, client, principal: request.principal, requestId: request.id, source: request.ip };
   if (meta) context.paramHeaders = paramHeaders(request.headers);
   if (accept !== undefined && accept.includes('text/event-stream')) {
@@ -333,12 +336,12 @@ async function openNotificationStream(deps: McpRouteDeps, streams: Streams, sess
     return reply.code(406).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'GET opens an event stream: send Accept: text/event-stream'));
   }
   const sessionId = request.headers['mcp-session-id'];
-  if (typeof sessionId === 'string' && sessions.wasTerminated(sessionId)) return terminatedSession(reply);
+  const client = await owned(sessions, typeof sessionId === 'string' ? sessionId : undefined, request);
+  if (client === 'ended') return terminatedSession(reply);
   reply.hijack();
   reply.raw.writeHead(200, SSE_HEADERS);
   reply.raw.write(sseComment('stream open'));
   streams.add(reply.raw);
-  const client = owned(sessions, typeof sessionId === 'string' ? sessionId : undefined, request);
   if (client) attachStream(client, reply.raw, traffic, request.principal?.subject ?? 'anonymous');
   return reply;
 }
@@ -423,6 +426,7 @@ function openedSession(sessions: ClientSessions, message: unknown, body: string,
   const session = sessions.open();
   session.owner = owner;
   session.capabilities = declaredCapabilities(m);
+  sessions.share(session);
   return session.id;
 }
 
@@ -433,10 +437,17 @@ function ownerOf(request: FastifyRequest): string {
   return principal.tokenId !== undefined ? `token:${principal.tokenId}` : `${principal.method}:${principal.subject}`;
 }
 
-/** The client session with this id if the request's principal opened it; otherwise none (as if unknown). */
-function owned(sessions: ClientSessions, id: string | undefined, request: FastifyRequest): ClientSession | undefined {
+/**
+ * The client session with this id if the request's principal opened it, here or (sessions shared
+ * over REDIS_URL) on another instance; 'ended' once its client ended it (404); otherwise none, as
+ * if unknown. A session held here is answered at once; only one this instance never held is looked up.
+ */
+function owned(sessions: ClientSessions, id: string | undefined, request: FastifyRequest): ClientSession | 'ended' | undefined | Promise<ClientSession | 'ended' | undefined> {
+  if (id === undefined) return undefined;
+  if (sessions.wasTerminated(id)) return 'ended';
   const session = sessions.get(id);
-  return session && session.owner === ownerOf(request) ? session : undefined;
+  if (session) return session.owner === ownerOf(request) ? session : undefined;
+  return sessions.shared ? sessions.adopt(id, ownerOf(request)) : undefined;
 }
 
 function declaredCapabilities(message: unknown): Record<string, unknown> {

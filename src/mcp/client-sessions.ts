@@ -13,6 +13,31 @@ export interface ClientSessionOptions {
 
 export const DEFAULT_CLIENT_SESSIONS: ClientSessionOptions = { max: 10_000, idleMs: 30 * 60_000 };
 
+/** What another instance needs to serve a client session it did not open: never a credential. */
+export interface SharedSession {
+  owner: string;
+  capabilities: Record<string, unknown>;
+  logLevel?: string;
+}
+
+/** What the directory knows of a session id: opened (and by whom), ended by its client, or nothing. */
+export type SharedLookup = { session: SharedSession } | { ended: true } | undefined;
+
+/**
+ * Where instances sharing one endpoint record their client sessions (Redis, with REDIS_URL), so
+ * a request that reaches another instance than the one that answered `initialize` is still served
+ * as the client's own session. Records expire after the session's idle time; every method is
+ * best effort: an unreachable directory makes a lookup answer undefined, never wait long or throw.
+ */
+export interface SessionDirectory {
+  save(id: string, session: SharedSession, ttlMs: number): void;
+  find(id: string): Promise<SharedLookup>;
+  /** The session was seen: keep its record another `ttlMs`. */
+  touch(id: string, ttlMs: number): void;
+  /** The client ended it (DELETE): every instance answers it 404 from now on. */
+  end(id: string, ttlMs: number): void;
+}
+
 class Session implements ClientSession {
   owner: string | undefined;
   capabilities: Record<string, unknown> = {};
@@ -20,7 +45,10 @@ class Session implements ClientSession {
   logLevel: string | undefined;
   request: ClientRequest | undefined;
   lastSeen = Date.now();
+  /** When its record in the directory was last written or refreshed (0: it has none). */
+  sharedAt = 0;
   readonly ending: (() => void)[] = [];
+  changed: (() => void) | undefined;
   constructor(readonly id: string) {}
   onEnd(listener: () => void): void {
     this.ending.push(listener);
@@ -33,10 +61,22 @@ export class ClientSessions {
   /** Ids of sessions the client ended (DELETE), most recent last: a later request with one gets 404. */
   private readonly terminated = new Set<string>();
   private readonly timer: NodeJS.Timeout;
+  /** Lookups in the directory under way, so concurrent requests with one unknown id adopt it once. */
+  private readonly adopting = new Map<string, Promise<ClientSession | 'ended' | undefined>>();
+  /** Told when a client ends its session here (DELETE), for the other instances to end their copies. */
+  onTerminate: ((id: string) => void) | undefined;
 
-  constructor(private readonly options: ClientSessionOptions = DEFAULT_CLIENT_SESSIONS) {
+  constructor(
+    private readonly options: ClientSessionOptions = DEFAULT_CLIENT_SESSIONS,
+    private readonly directory?: SessionDirectory,
+  ) {
     this.timer = setInterval(() => this.sweep(), Math.max(1_000, Math.min(options.idleMs, 60_000)));
     this.timer.unref();
+  }
+
+  /** Whether sessions are shared with other instances (a directory is configured). */
+  get shared(): boolean {
+    return this.directory !== undefined;
   }
 
   get size(): number {
@@ -58,6 +98,56 @@ export class ClientSessions {
     session.lastSeen = Date.now();
     this.sessions.delete(id);
     this.sessions.set(id, session);
+    // The record is refreshed now and then, never awaited: a call on an open session makes no extra round trip.
+    if (this.directory && session.sharedAt > 0 && session.lastSeen - session.sharedAt > this.options.idleMs / 4) {
+      session.sharedAt = session.lastSeen;
+      this.directory.touch(id, this.options.idleMs);
+    }
+    return session;
+  }
+
+  /**
+   * Record an opened (initialized) session in the directory, and again whenever what another
+   * instance needs of it changes (its log level). Without a directory: nothing to do.
+   */
+  share(client: ClientSession): void {
+    const session = this.sessions.get(client.id);
+    if (!this.directory || !session || session.owner === undefined) return;
+    session.changed = () => this.share(session);
+    session.sharedAt = Date.now();
+    this.directory.save(session.id, { owner: session.owner, capabilities: session.capabilities, ...(session.logLevel ? { logLevel: session.logLevel } : {}) }, this.options.idleMs);
+  }
+
+  /**
+   * A session this instance does not hold, opened by another one: its record read from the
+   * directory and held here too, when `owner` opened it. 'ended': its client ended it. Undefined:
+   * unknown, another principal's, or no directory (then the request is served without a session).
+   */
+  adopt(id: string, owner: string): Promise<ClientSession | 'ended' | undefined> {
+    if (!this.directory) return Promise.resolve(undefined);
+    let pending = this.adopting.get(id);
+    if (!pending) {
+      pending = this.lookUp(id).finally(() => this.adopting.delete(id));
+      this.adopting.set(id, pending);
+    }
+    return pending.then((found) => (found === 'ended' || found === undefined || found.owner === owner ? found : undefined));
+  }
+
+  private async lookUp(id: string): Promise<ClientSession | 'ended' | undefined> {
+    const found = await this.directory!.find(id);
+    if (!found) return undefined;
+    if ('ended' in found) {
+      this.remember(id);
+      return 'ended';
+    }
+    const held = this.sessions.get(id);
+    if (held) return held;
+    const session = this.open(id) as Session;
+    session.owner = found.session.owner;
+    session.capabilities = found.session.capabilities;
+    session.logLevel = found.session.logLevel;
+    session.sharedAt = Date.now();
+    session.changed = () => this.share(session);
     return session;
   }
 
@@ -67,6 +157,7 @@ export class ClientSessions {
     this.sessions.delete(id);
     session.push = undefined;
     session.request = undefined;
+    session.changed = undefined;
     for (const listener of session.ending.splice(0)) {
       try {
         listener();
@@ -80,9 +171,21 @@ export class ClientSessions {
   /** The client ended the session (DELETE): end it and remember the id, so a later request with it gets 404. */
   terminate(id: string): boolean {
     if (!this.end(id)) return false;
+    this.remember(id);
+    this.directory?.end(id, this.options.idleMs);
+    this.onTerminate?.(id);
+    return true;
+  }
+
+  /** Another instance's client ended this session: end the copy held here, and answer it 404 from now on. */
+  endedElsewhere(id: string): void {
+    this.end(id);
+    this.remember(id);
+  }
+
+  private remember(id: string): void {
     this.terminated.add(id);
     if (this.terminated.size > this.options.max) this.terminated.delete(this.terminated.values().next().value!);
-    return true;
   }
 
   /** Whether the client ended this session itself (its id must not be used again). */

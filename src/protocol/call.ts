@@ -47,6 +47,8 @@ export interface ClientSession {
   /** A request of the client outside any call (a task's input_required), on its stream; undefined while none is open. */
   request: ClientRequest | undefined;
   lastSeen: number;
+  /** Tell the table what another instance needs of the session changed (its log level); undefined when sessions are not shared. */
+  changed?: (() => void) | undefined;
   /** Runs once when the session ends (closed by the client, idle or evicted). */
   onEnd(listener: () => void): void;
 }

@@ -11,12 +11,14 @@ import { KIND_DEFS } from '../domain/entities.js';
  * messages meanwhile).
  */
 
-/** What travels on the channel besides the sender: never secrets, only kind, op, id and name. */
+/** What travels on the channel besides the sender: never secrets, only kinds, ops, ids and names. */
 export type BusEvent =
   | { source: 'registry'; kind: string; op: 'create' | 'update' | 'delete'; id: string; name: string }
   | { source: 'federation'; kind: 'tools' | 'prompts' | 'resources' }
   /** A stored token was revoked: drop its cached verdict (issue 11). */
   | { source: 'tokens'; op: 'revoke'; id: string }
+  /** A client ended its session (DELETE) on the sender: end the copy held here. */
+  | { source: 'sessions'; op: 'end'; id: string }
   /** The sender may have lost messages it published: everyone reloads. */
   | { source: 'resync' };
 
@@ -63,6 +65,10 @@ export function parseMessage(raw: string): { from: string; event: BusEvent } | u
   if (m.source === 'tokens') {
     if (m.op !== 'revoke' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 100) return undefined;
     return { from, event: { source: 'tokens', op: 'revoke', id: m.id } };
+  }
+  if (m.source === 'sessions') {
+    if (m.op !== 'end' || typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 200) return undefined;
+    return { from, event: { source: 'sessions', op: 'end', id: m.id } };
   }
   if (m.source === 'federation') {
     if (typeof m.kind !== 'string' || !FEDERATED_KINDS.has(m.kind)) return undefined;

@@ -179,6 +179,7 @@ export class Routing {
     const client = options.client;
     if (!client) return;
     client.logLevel = level;
+    client.changed?.();
     const wanted = this.delivery.listen(gateways, client);
     await Promise.all(
       [...wanted].map(async ([gateway, upstreamLevel]) => {

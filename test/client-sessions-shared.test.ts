@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseRecord } from '../src/services/session-directory.js';
+import { sseEvents } from '../src/protocol/sse.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
+import { REDIS_URL, redisStatus } from './helpers/redis.js';
+import { postgresAvailable, STORES, type TestDatabase } from './helpers/stores.js';
+
+// Two instances sharing one PostgreSQL database and one Redis, as behind a round-robin load
+// balancer: a 2025 client session opened (initialize) on A is served on B as that client's own
+// session (what it declared, its own upstream sessions, its owner), and ending it on one instance
+// ends it on both. Requests are sent to A or B by hand, as the balancer would.
+const RELAY = fileURLToPath(new URL('./fixtures/relay-upstream.mjs', import.meta.url));
+const ASKING = fileURLToPath(new URL('./fixtures/asking-upstream.mjs', import.meta.url));
+const redisAvailable = (await redisStatus()).available;
+const postgres = STORES[1]!;
+const ACCEPT = 'application/json, text/event-stream';
+
+type Message = { id?: unknown; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { code: number; message: string } };
+
+function initialize(capabilities: Record<string, unknown> = {}) {
+  return { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'shared-test', version: '1' } } };
+}
+
+async function post(gw: TestGateway, body: unknown, session?: string, headers: Record<string, string> = AUTH_HEADERS): Promise<Response> {
+  return fetch(`${gw.url}/mcp`, {
+    method: 'POST',
+    headers: { ...headers, accept: ACCEPT, 'content-type': 'application/json', 'mcp-protocol-version': '2025-11-25', ...(session ? { 'mcp-session-id': session } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+/** initialize on `gw` and the initialized notification: the new session's id. */
+async function open(gw: TestGateway, capabilities: Record<string, unknown> = {}, headers: Record<string, string> = AUTH_HEADERS): Promise<string> {
+  const res = await post(gw, initialize(capabilities), undefined, headers);
+  expect(res.status).toBe(200);
+  const id = res.headers.get('mcp-session-id');
+  await res.text();
+  expect(id).toBeTruthy();
+  expect((await post(gw, { jsonrpc: '2.0', method: 'notifications/initialized' }, id!, headers)).status).toBe(202);
+  return id!;
+}
+
+/**
+ * tools/call on `gw` under `session`; requests the gateway makes of the client on the call's
+ * stream are answered by `answer` (POSTed back to the same instance). The call's response.
+ */
+async function call(gw: TestGateway, session: string | undefined, name: string, args: Record<string, unknown> = {}, answer?: (m: Message) => unknown): Promise<Message> {
+  const id = randomBytes(4).toString('hex');
+  const res = await post(gw, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, session);
+  expect(res.status).toBe(200);
+  if (!res.headers.get('content-type')?.includes('text/event-stream')) return (await res.json()) as Message;
+  for await (const { data } of sseEvents(res.body!)) {
+    if (!data.trim()) continue;
+    const message = JSON.parse(data) as Message;
+    if (message.method && message.id !== undefined) {
+      const result = answer?.(message);
+      const reply = result === undefined ? { jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'not answered' } } : { jsonrpc: '2.0', id: message.id, result };
+      expect((await post(gw, reply, session)).status).toBe(202);
+    } else if (message.id === id) return message;
+  }
+  throw new Error('the call ended without its response');
+}
+
+const said = (message: Message) => JSON.stringify(message.result ?? message.error);
+
+describe('cross-instance session records: what is read back from Redis', () => {
+  it('takes the records a gateway writes and refuses anything else', () => {
+    expect(parseRecord(JSON.stringify({ v: 1, owner: 'basic:admin', capabilities: { sampling: {} }, logLevel: 'info' }))).toEqual({
+      session: { owner: 'basic:admin', capabilities: { sampling: {} }, logLevel: 'info' },
+    });
+    expect(parseRecord(JSON.stringify({ v: 1, ended: true }))).toEqual({ ended: true });
+    for (const bad of [
+      'not json',
+      'null',
+      '[]',
+      JSON.stringify({ v: 2, owner: 'o', capabilities: {} }),
+      JSON.stringify({ v: 1, capabilities: {} }),
+      JSON.stringify({ v: 1, owner: '', capabilities: {} }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: [] }),
+      JSON.stringify({ v: 1, owner: 'o' }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, logLevel: 'loud' }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: { big: 'x'.repeat(70_000) } }),
+    ]) {
+      expect(parseRecord(bad), bad.slice(0, 80)).toBeUndefined();
+    }
+  });
+});
+
+describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions shared by instances over Redis', () => {
+  let db: TestDatabase;
+  let a: TestGateway;
+  let b: TestGateway;
+  let other: Record<string, string>;
+  const prefix = `test-${randomBytes(6).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await postgres.create();
+    const env = { REDIS_URL, REDIS_CHANNEL_PREFIX: prefix, STDIO_UPSTREAM_SESSIONS: 'per-client' };
+    a = await startTestGateway(postgres, env, db);
+    b = await startTestGateway(postgres, env, db);
+    const ready = async (gw: TestGateway) => ((await (await fetch(`${gw.url}/ready`)).json()) as { events?: string }).events === 'redis';
+    await waitFor(async () => (await ready(a)) && (await ready(b)), 'both instances on redis');
+    expect((await a.api('/gateways', { method: 'POST', body: { name: 'fx', transport: 'stdio', command: process.execPath, args: [RELAY] } })).status).toBe(201);
+    expect((await a.api('/gateways', { method: 'POST', body: { name: 'ask', transport: 'stdio', command: process.execPath, args: [ASKING] } })).status).toBe(201);
+    const listed = async (gw: TestGateway) => {
+      const res = await post(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      const text = await res.text();
+      return text.includes('fx__recall') && text.includes('ask__ask_sampling');
+    };
+    await waitFor(async () => (await listed(a)) && (await listed(b)), 'the tools on both instances', 30_000);
+    const token = await a.api('/tokens', { method: 'POST', body: { name: 'someone-else', role: 'editor' } });
+    expect(token.status).toBe(201);
+    other = { authorization: `Bearer ${((await token.json()) as { token: string }).token}` };
+  }, 60_000);
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await db?.drop();
+  });
+
+  it('serves on B a session opened on A as that client\'s own upstream session, never the shared one', async () => {
+    const first = await open(a);
+    const second = await open(a);
+    // Both reach B, which did not open them: each gets its own upstream process there.
+    expect(said(await call(b, first, 'fx__remember', { value: 'alpha' }))).toContain('remembered alpha');
+    expect(said(await call(b, second, 'fx__recall'))).toContain('"text":"null"');
+    await call(b, second, 'fx__remember', { value: 'beta' });
+    expect(said(await call(b, first, 'fx__recall'))).toContain('"text":"alpha"');
+    expect(said(await call(b, second, 'fx__recall'))).toContain('"text":"beta"');
+    // A request without a session is served by B's shared process, which saw neither.
+    expect(said(await call(b, undefined, 'fx__recall'))).toContain('"text":"null"');
+  });
+
+  it('asks the client, on B, for what it declared in its initialize on A, and only that', async () => {
+    const declared = await open(a, { sampling: {} });
+    const asked: string[] = [];
+    const answer = (m: Message) => {
+      asked.push(m.method!);
+      return { role: 'assistant', content: { type: 'text', text: 'from the client' }, model: 'test' };
+    };
+    expect(said(await call(b, declared, 'ask__ask_sampling', {}, answer))).toContain('sampled=from the client');
+    expect(asked).toEqual(['sampling/createMessage']);
+    // A session that declared nothing is never asked, on either instance.
+    const silent = await open(a, {});
+    const none: string[] = [];
+    const refused = await call(b, silent, 'ask__ask_sampling', {}, (m) => none.push(m.method!));
+    expect(none).toEqual([]);
+    expect(said(refused)).toContain('sampling failed');
+  });
+
+  it('ends a session on both instances when its client ends it on either', async () => {
+    const session = await open(a);
+    expect(said(await call(b, session, 'fx__recall'))).toContain('"text"');
+    const ended = await fetch(`${b.url}/mcp`, { method: 'DELETE', headers: { ...AUTH_HEADERS, 'mcp-session-id': session } });
+    expect(ended.status).toBe(204);
+    expect((await post(b, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, session)).status).toBe(404);
+    // A held the session itself: the end reaches it over the channel (and the record says so).
+    await waitFor(async () => (await post(a, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, session)).status === 404, 'the session gone from A');
+  });
+
+  it('does not let another principal use, on B, a session opened on A', async () => {
+    const session = await open(a);
+    await call(b, session, 'fx__remember', { value: 'mine' });
+    // The other principal holding the id is served as if it had no session: B's shared process.
+    const res = await post(b, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'fx__recall', arguments: {} } }, session, other);
+    expect(res.status).toBe(200);
+    expect(await res.text()).not.toContain('mine');
+    const end = await fetch(`${b.url}/mcp`, { method: 'DELETE', headers: { ...other, 'mcp-session-id': session } });
+    expect(end.status).toBe(405);
+    expect(said(await call(b, session, 'fx__recall'))).toContain('"text":"mine"');
+  });
+
+  it('keeps in Redis only what another instance needs: owner and declared capabilities, no credential', async () => {
+    const session = await open(a, { sampling: {}, roots: { listChanged: true } });
+    const redis = createClient({ url: REDIS_URL });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    try {
+      const key = `${prefix}:session:${session}`;
+      const raw = await waitFor(async () => (await redis.get(key)) ?? undefined, 'the session record');
+      expect(JSON.parse(raw)).toEqual({ v: 1, owner: 'basic:admin', capabilities: { sampling: {}, roots: { listChanged: true } } });
+      expect(raw).not.toContain(AUTH_HEADERS.authorization.slice('Basic '.length));
+      const ttl = await redis.pTTL(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(30 * 60_000);
+    } finally {
+      redis.destroy();
+    }
+  });
+});
+
+describe('2025 client sessions when Redis cannot be reached', () => {
+  it('serves a session id it does not hold without a session, and answers', async () => {
+    const gw = await startTestGateway(STORES[0]!, { REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const res = await post(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, 'opened-on-an-instance-we-cannot-ask');
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Message).result).toHaveProperty('tools');
+    } finally {
+      await gw.close();
+    }
+  });
+});
