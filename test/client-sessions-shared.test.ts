@@ -8,6 +8,7 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
 import { REDIS_URL, redisStatus } from './helpers/redis.js';
 import { postgresAvailable, STORES, type TestDatabase } from './helpers/stores.js';
+import { startAskingFixture, type HttpUpstream } from './helpers/upstreams.js';
 
 // Two instances sharing one PostgreSQL database and one Redis, as behind a round-robin load
 // balancer: a 2025 client session opened (initialize) on A is served on B as that client's own
@@ -73,6 +74,7 @@ describe('cross-instance session records: what is read back from Redis', () => {
       session: { owner: 'basic:admin', capabilities: { sampling: {} }, logLevel: 'info' },
     });
     expect(parseRecord(JSON.stringify({ v: 1, ended: true }))).toEqual({ ended: true });
+    expect(parseRecord(JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: 'abc-123' } }))).toEqual({ session: { owner: 'o', capabilities: {}, upstream: { web: 'abc-123' } } });
     for (const bad of [
       'not json',
       'null',
@@ -84,6 +86,10 @@ describe('cross-instance session records: what is read back from Redis', () => {
       JSON.stringify({ v: 1, owner: 'o' }),
       JSON.stringify({ v: 1, owner: 'o', capabilities: {}, logLevel: 'loud' }),
       JSON.stringify({ v: 1, owner: 'o', capabilities: { big: 'x'.repeat(70_000) } }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: [] }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: 5 } }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: 'has space' } }),
+      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: '' } }),
     ]) {
       expect(parseRecord(bad), bad.slice(0, 80)).toBeUndefined();
     }
@@ -95,9 +101,11 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
   let a: TestGateway;
   let b: TestGateway;
   let other: Record<string, string>;
+  let web: HttpUpstream;
   const prefix = `test-${randomBytes(6).toString('hex')}`;
 
   beforeAll(async () => {
+    web = await startAskingFixture();
     db = await postgres.create();
     const env = { REDIS_URL, REDIS_CHANNEL_PREFIX: prefix, STDIO_UPSTREAM_SESSIONS: 'per-client' };
     a = await startTestGateway(postgres, env, db);
@@ -106,10 +114,11 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
     await waitFor(async () => (await ready(a)) && (await ready(b)), 'both instances on redis');
     expect((await a.api('/gateways', { method: 'POST', body: { name: 'fx', transport: 'stdio', command: process.execPath, args: [RELAY] } })).status).toBe(201);
     expect((await a.api('/gateways', { method: 'POST', body: { name: 'ask', transport: 'stdio', command: process.execPath, args: [ASKING] } })).status).toBe(201);
+    expect((await a.api('/gateways', { method: 'POST', body: { name: 'web', url: `http://127.0.0.1:${web.port}/mcp` } })).status).toBe(201);
     const listed = async (gw: TestGateway) => {
       const res = await post(gw, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
       const text = await res.text();
-      return text.includes('fx__recall') && text.includes('ask__ask_sampling');
+      return text.includes('fx__recall') && text.includes('ask__ask_sampling') && text.includes('web__recall');
     };
     await waitFor(async () => (await listed(a)) && (await listed(b)), 'the tools on both instances', 30_000);
     const token = await a.api('/tokens', { method: 'POST', body: { name: 'someone-else', role: 'editor' } });
@@ -120,6 +129,65 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
     await a?.close();
     await b?.close();
     await db?.drop();
+    await web?.stop();
+  });
+
+  const redisGet = async (key: string): Promise<string | null> => {
+    const redis = createClient({ url: REDIS_URL });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    try {
+      return await redis.get(key);
+    } finally {
+      redis.destroy();
+    }
+  };
+
+  it('takes up on B the Streamable HTTP upstream session A opened for the client: its state follows the client', async () => {
+    const session = await open(a);
+    expect(said(await call(a, session, 'web__remember', { value: 'kept on A' }))).toContain('remembered kept on A');
+    // A recorded the upstream session it opened; B, seeing the client for the first time, takes it up.
+    const record = await waitFor(async () => {
+      const raw = await redisGet(`${prefix}:session:${session}`);
+      return raw && (JSON.parse(raw) as { upstream?: Record<string, string> }).upstream?.web ? raw : undefined;
+    }, 'the upstream session in the record');
+    expect(JSON.parse(record).upstream.web).toMatch(/^[0-9a-f-]{36}$/);
+    expect(said(await call(b, session, 'web__recall'))).toContain('"text":"kept on A"');
+    await call(b, session, 'web__remember', { value: 'changed on B' });
+    expect(said(await call(a, session, 'web__recall'))).toContain('"text":"changed on B"');
+    // Another client's session, on either instance, has its own.
+    const another = await open(b);
+    expect(said(await call(b, another, 'web__recall'))).toContain('"text":"null"');
+    expect(said(await call(a, another, 'web__recall'))).toContain('"text":"null"');
+  });
+
+  it('opens a new upstream session when the one in the record is gone upstream, and records it', async () => {
+    const session = await open(a);
+    await call(a, session, 'web__remember', { value: 'soon lost' });
+    const key = `${prefix}:session:${session}`;
+    const raw = await waitFor(async () => {
+      const value = await redisGet(key);
+      return value && (JSON.parse(value) as { upstream?: Record<string, string> }).upstream?.web ? value : undefined;
+    }, 'the upstream session in the record');
+    // The record now names an upstream session the upstream never had (as after its restart).
+    const redis = createClient({ url: REDIS_URL });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    try {
+      const forged = { ...JSON.parse(raw), upstream: { web: '00000000-0000-4000-8000-000000000000' } };
+      await redis.set(key, JSON.stringify(forged), { PX: 60_000 });
+    } finally {
+      redis.destroy();
+    }
+    // B takes up the forged id, the upstream answers 404, and the call runs once more on a new session.
+    expect(said(await call(b, session, 'web__recall'))).toContain('"text":"null"');
+    await waitFor(async () => {
+      const value = await redisGet(key);
+      const id = value ? (JSON.parse(value) as { upstream?: Record<string, string> }).upstream?.web : undefined;
+      return id && id !== '00000000-0000-4000-8000-000000000000' ? true : undefined;
+    }, 'the new upstream session in the record');
+    await call(b, session, 'web__remember', { value: 'again' });
+    expect(said(await call(b, session, 'web__recall'))).toContain('"text":"again"');
   });
 
   it('serves on B a session opened on A as that client\'s own upstream session, never the shared one', async () => {
@@ -183,6 +251,14 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
       const key = `${prefix}:session:${session}`;
       const raw = await waitFor(async () => (await redis.get(key)) ?? undefined, 'the session record');
       expect(JSON.parse(raw)).toEqual({ v: 1, owner: 'basic:admin', capabilities: { sampling: {}, roots: { listChanged: true } } });
+      // Calls add the ids of the client's own upstream sessions (ids the upstream handed out), still no credential.
+      await call(a, session, 'web__recall');
+      const withUpstream = await waitFor(async () => {
+        const value = await redis.get(key);
+        return value && (JSON.parse(value) as { upstream?: unknown }).upstream ? value : undefined;
+      }, 'the upstream session in the record');
+      expect(Object.keys(JSON.parse(withUpstream))).toEqual(['v', 'owner', 'capabilities', 'upstream']);
+      expect(withUpstream).not.toContain(AUTH_HEADERS.authorization.slice('Basic '.length));
       expect(raw).not.toContain(AUTH_HEADERS.authorization.slice('Basic '.length));
       const ttl = await redis.pTTL(key);
       expect(ttl).toBeGreaterThan(0);

@@ -18,6 +18,8 @@ export interface SharedSession {
   owner: string;
   capabilities: Record<string, unknown>;
   logLevel?: string;
+  /** Its own Streamable HTTP upstream sessions: gateway name → Mcp-Session-Id. */
+  upstream?: Record<string, string>;
 }
 
 /** What the directory knows of a session id: opened (and by whom), ended by its client, or nothing. */
@@ -44,6 +46,7 @@ class Session implements ClientSession {
   push: ((message: string) => void) | undefined;
   logLevel: string | undefined;
   request: ClientRequest | undefined;
+  upstream: Record<string, string> = {};
   lastSeen = Date.now();
   /** When its record in the directory was last written or refreshed (0: it has none). */
   sharedAt = 0;
@@ -115,7 +118,10 @@ export class ClientSessions {
     if (!this.directory || !session || session.owner === undefined) return;
     session.changed = () => this.share(session);
     session.sharedAt = Date.now();
-    this.directory.save(session.id, { owner: session.owner, capabilities: session.capabilities, ...(session.logLevel ? { logLevel: session.logLevel } : {}) }, this.options.idleMs);
+    const record: SharedSession = { owner: session.owner, capabilities: session.capabilities };
+    if (session.logLevel) record.logLevel = session.logLevel;
+    if (Object.keys(session.upstream).length > 0) record.upstream = session.upstream;
+    this.directory.save(session.id, record, this.options.idleMs);
   }
 
   /**
@@ -146,6 +152,7 @@ export class ClientSessions {
     session.owner = found.session.owner;
     session.capabilities = found.session.capabilities;
     session.logLevel = found.session.logLevel;
+    session.upstream = { ...found.session.upstream };
     session.sharedAt = Date.now();
     session.changed = () => this.share(session);
     return session;

@@ -47,7 +47,12 @@ export interface ClientSession {
   /** A request of the client outside any call (a task's input_required), on its stream; undefined while none is open. */
   request: ClientRequest | undefined;
   lastSeen: number;
-  /** Tell the table what another instance needs of the session changed (its log level); undefined when sessions are not shared. */
+  /**
+   * Its own Streamable HTTP upstream sessions, gateway name → the upstream's Mcp-Session-Id: with
+   * sessions shared by instances, another instance takes these up instead of opening its own.
+   */
+  upstream?: Record<string, string>;
+  /** Tell the table what another instance needs of the session changed (log level, upstream sessions); undefined when sessions are not shared. */
   changed?: (() => void) | undefined;
   /** Runs once when the session ends (closed by the client, idle or evicted). */
   onEnd(listener: () => void): void;

@@ -5,7 +5,7 @@ import { LOG_LEVELS, type SessionDirectory, type SharedLookup, type SharedSessio
 /**
  * The client-session directory over Redis (REDIS_URL): one key per 2025 client session,
  * `<REDIS_CHANNEL_PREFIX>:session:<id>`, holding what another instance needs to serve it (owner,
- * declared capabilities, log level) or a tombstone once its client ended it, expiring after the
+ * declared capabilities, log level, its own upstream sessions' ids) or a tombstone once its client ended it, expiring after the
  * session's idle time. Writes are never awaited by a request; a lookup waits at most
  * LOOKUP_TIMEOUT_MS and answers undefined when Redis is away, so the request is served as before
  * (without a session) rather than held.
@@ -108,5 +108,23 @@ export function parseRecord(raw: string): SharedLookup {
   if (typeof r.owner !== 'string' || r.owner.length === 0 || r.owner.length > 1000) return undefined;
   if (!r.capabilities || typeof r.capabilities !== 'object' || Array.isArray(r.capabilities)) return undefined;
   if (r.logLevel !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(r.logLevel)) return undefined;
-  return { session: { owner: r.owner, capabilities: r.capabilities as Record<string, unknown>, ...(typeof r.logLevel === 'string' ? { logLevel: r.logLevel } : {}) } };
+  const upstream = r.upstream === undefined ? undefined : upstreamSessions(r.upstream);
+  if (upstream === null) return undefined;
+  const session: SharedSession = { owner: r.owner, capabilities: r.capabilities as Record<string, unknown> };
+  if (typeof r.logLevel === 'string') session.logLevel = r.logLevel;
+  if (upstream) session.upstream = upstream;
+  return { session };
+}
+
+/** gateway name → upstream Mcp-Session-Id (visible ASCII, as the transport requires), or null when it is not that. */
+function upstreamSessions(value: unknown): Record<string, string> | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 1000) return null;
+  const out: Record<string, string> = {};
+  for (const [gateway, id] of entries) {
+    if (gateway === '__proto__' || gateway.length > 500 || typeof id !== 'string' || !/^[\x21-\x7e]{1,1000}$/.test(id)) return null;
+    out[gateway] = id;
+  }
+  return out;
 }

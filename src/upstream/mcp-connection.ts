@@ -61,6 +61,14 @@ export const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } }
  */
 const SHARED_CAPABILITIES = { ...UPSTREAM_CAPABILITIES, roots: {} };
 
+/** An upstream session opened by another instance for the same client session, taken up as it is. */
+export interface ResumedSession {
+  sessionId: string;
+  /** What the upstream declared (to this instance's shared connection: the same upstream). */
+  capabilities: Record<string, unknown> | undefined;
+  protocolVersion: string | undefined;
+}
+
 /**
  * One kept-alive connection to an upstream MCP server: connect, list, call. It composes the SDK
  * client (sdk-connection.ts: transport, handlers, errors), the fast call path beside it
@@ -100,7 +108,24 @@ export class UpstreamConnection {
     private readonly hooks: UpstreamEvents & { onLost: (reason: string) => void },
     /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
     private readonly capabilities: Record<string, unknown> = SHARED_CAPABILITIES,
+    /** Streamable HTTP: take up this upstream session (another instance opened it) instead of initializing a new one. */
+    private readonly resume?: ResumedSession,
   ) {}
+
+  /** The Streamable HTTP upstream's Mcp-Session-Id for this connection, if it has one. */
+  get sessionId(): string | undefined {
+    return this.transport instanceof StreamableHTTPClientTransport ? this.transport.sessionId : undefined;
+  }
+
+  /** What the upstream declared in its initialize (or, for a resumed session, what it declared to the shared connection). */
+  get serverCapabilities(): Record<string, unknown> | undefined {
+    return (this.client?.getServerCapabilities() as Record<string, unknown> | undefined) ?? (this.client ? this.resume?.capabilities : undefined);
+  }
+
+  /** The protocol revision negotiated with the upstream. */
+  get protocolVersion(): string | undefined {
+    return this.client?.getNegotiatedProtocolVersion() ?? (this.client ? this.resume?.protocolVersion : undefined);
+  }
 
   /** Whether the upstream gave this connection a session of its own (Streamable HTTP Mcp-Session-Id, legacy SSE). */
   get sessionful(): boolean {
@@ -125,19 +150,19 @@ export class UpstreamConnection {
 
   /** Whether the upstream declared resources.subscribe. */
   get supportsSubscriptions(): boolean {
-    const resources = this.client?.getServerCapabilities()?.resources as { subscribe?: unknown } | undefined;
+    const resources = this.serverCapabilities?.resources as { subscribe?: unknown } | undefined;
     return resources?.subscribe === true;
   }
 
   /** The upstream's `tasks` capability (2025-11-25 tasks extension), if it declared one. */
   get tasksCapability(): Record<string, unknown> | undefined {
-    const tasks = this.client?.getServerCapabilities()?.tasks;
+    const tasks = this.serverCapabilities?.tasks;
     return tasks && typeof tasks === 'object' ? (tasks as Record<string, unknown>) : undefined;
   }
 
   /** Whether the upstream declared logging (logging/setLevel). */
   get supportsLogging(): boolean {
-    return Boolean(this.client?.getServerCapabilities()?.logging);
+    return Boolean(this.serverCapabilities?.logging);
   }
 
   /** The stdio child's pid, for tests and diagnostics. */
@@ -147,7 +172,7 @@ export class UpstreamConnection {
 
   /** Open the SDK client (initialize); on Streamable HTTP also the fast path, and learn whether 2026-07-28 is served too. */
   async connect(timeoutMs: number): Promise<void> {
-    const made = await makeTransport(this.target, (chunk) => this.keepStderr(chunk));
+    const made = await makeTransport(this.target, (chunk) => this.keepStderr(chunk), this.resume?.sessionId);
     this.stdio = made.stdio;
     this.lane = made.lane;
     const transport = made.transport;
@@ -167,6 +192,8 @@ export class UpstreamConnection {
       throw new RpcError(UPSTREAM_FAILURE, `cannot connect to gateway "${this.target.name}": ${describe(error)}${this.stderrHint()}`);
     }
     this.client = client;
+    // A resumed session skipped initialize: its requests carry the revision the shared connection negotiated.
+    if (this.resume?.protocolVersion && transport instanceof StreamableHTTPClientTransport) transport.setProtocolVersion(this.resume.protocolVersion);
     if (!(transport instanceof StreamableHTTPClientTransport)) this.tap = new CallTap(transport, this.target.name);
     else await this.openFastPath(client, transport, timeoutMs);
   }
@@ -204,7 +231,7 @@ export class UpstreamConnection {
   /** The fast path beside the SDK client's session (its protocol version and session id on every POST). */
   private async openFastPath(client: Client, transport: StreamableHTTPClientTransport, timeoutMs: number): Promise<void> {
     const extra: Record<string, string> = {};
-    const version = client.getNegotiatedProtocolVersion();
+    const version = client.getNegotiatedProtocolVersion() ?? this.resume?.protocolVersion;
     if (version) extra['mcp-protocol-version'] = version;
     if (transport.sessionId) extra['mcp-session-id'] = transport.sessionId;
     this.fast = openFastPath(this.target, extra);
@@ -270,7 +297,7 @@ export class UpstreamConnection {
   /** Everything the upstream offers, page by page. */
   async discover(timeoutMs: number): Promise<UpstreamLists> {
     const client = this.modernOnly ? undefined : this.require();
-    const capabilities = (this.modernOnly?.capabilities ?? client!.getServerCapabilities() ?? {}) as Record<string, unknown>;
+    const capabilities = (this.modernOnly?.capabilities ?? this.serverCapabilities ?? {}) as Record<string, unknown>;
     const list = async (method: string, key: string) => {
       const items: Record<string, unknown>[] = [];
       let cursor: string | undefined;

@@ -31,7 +31,7 @@ export interface SdkTransport {
 }
 
 /** Make the SDK transport the target names; `onStderr` gets a stdio child's stderr as it arrives. */
-export async function makeTransport(t: UpstreamTarget, onStderr: (chunk: Buffer) => void): Promise<SdkTransport> {
+export async function makeTransport(t: UpstreamTarget, onStderr: (chunk: Buffer) => void, sessionId?: string): Promise<SdkTransport> {
   if (t.transport === 'stdio') {
     const { getDefaultEnvironment, StdioClientTransport } = await import('@modelcontextprotocol/client/stdio'); // only for stdio gateways
     const transport = new StdioClientTransport({
@@ -52,7 +52,8 @@ export async function makeTransport(t: UpstreamTarget, onStderr: (chunk: Buffer)
     const eventFetch = (input: string | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...t.headers } });
     return { transport: new SSEClientTransport(url, { requestInit, fetch, eventSourceInit: { fetch: eventFetch } } as never) };
   }
-  return { transport: new StreamableHTTPClientTransport(url, { requestInit, fetch }) };
+  // With a session id the SDK client skips initialize and takes the session up as it is.
+  return { transport: new StreamableHTTPClientTransport(url, { requestInit, fetch, ...(sessionId ? { sessionId } : {}) }) };
 }
 
 /** The fetch of an HTTP transport: through the outbound policy, bounded by MAX_RESPONSE_BYTES, with the current oauth2 token. */

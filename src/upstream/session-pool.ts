@@ -88,6 +88,11 @@ export class SessionPool {
     }
   }
 
+  /** Whether `connection` is the open upstream session of `key` (not one still being opened, or replaced). */
+  holds(key: string, connection: UpstreamConnection): boolean {
+    return this.entries.get(key)?.ready === connection;
+  }
+
   /** The client session ended: close its upstream session. */
   end(key: string): void {
     const entry = this.entries.get(key);

@@ -9,6 +9,7 @@ export const MEMORY = `${root}node_modules/@modelcontextprotocol/server-memory/d
 export const DYNAMIC = `${root}test/fixtures/dynamic-upstream.mjs`;
 export const CONFORMANCE = `${root}test/fixtures/conformance-upstream.mjs`;
 export const TASKS = `${root}test/fixtures/task-upstream.mjs`;
+export const ASKING = `${root}test/fixtures/asking-upstream.mjs`;
 
 /** A free loopback port (asked of the OS, then released). */
 export async function freePort(): Promise<number> {
@@ -46,6 +47,13 @@ export async function startConformanceFixture(): Promise<HttpUpstream> {
 export async function startTaskFixture(flags: string[] = []): Promise<HttpUpstream> {
   const port = await freePort();
   const child = await startNode([TASKS, String(port), ...flags], {}, /ready \d+/, 'the tasks fixture');
+  return { port, child, stop: () => stopChild(child) };
+}
+
+/** The asking fixture (test/fixtures/asking-upstream.mjs, SDK 1.x, stateful: state per Mcp-Session-Id) over Streamable HTTP on a free port. */
+export async function startAskingFixture(): Promise<HttpUpstream> {
+  const port = await freePort();
+  const child = await startNode([ASKING, '--http', String(port)], {}, /ready \d+/, 'the asking fixture');
   return { port, child, stop: () => stopChild(child) };
 }
 

@@ -77,7 +77,7 @@ export class Routing {
       // The upstream restarted and forgot this client's session (it never ran the call): once more on a new one.
       session.release();
       session = undefined;
-      this.sessions.end(gateway, client.id);
+      this.sessions.end(gateway, client);
       session = await this.sessions.acquire(gateway, shared, client);
       // No session this time (the gateway was changed meanwhile): the shared connection, as on a first call.
       return await this.checkedCall(gateway, session?.connection ?? shared, name, args, options);

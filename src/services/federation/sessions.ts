@@ -1,5 +1,5 @@
 import { notification } from '../../protocol/jsonrpc.js';
-import { UPSTREAM_CAPABILITIES, UpstreamConnection } from '../../upstream/mcp-connection.js';
+import { UPSTREAM_CAPABILITIES, UpstreamConnection, type ResumedSession, type UpstreamTarget } from '../../upstream/mcp-connection.js';
 import { SessionPool } from '../../upstream/session-pool.js';
 import { TASK_STATUS, type Link, type Links } from './links.js';
 import type { FederationOptions } from './options.js';
@@ -39,9 +39,14 @@ export class UpstreamSessions {
     return link.pool.acquire(client.id, () => this.open(link, client.id, client));
   }
 
-  /** Close a client session's upstream session of a gateway (the upstream forgot it). */
-  end(gateway: string, clientId: string): void {
-    this.links.find(gateway)?.pool?.end(clientId);
+  /** Close a client session's upstream session of a gateway (the upstream forgot it): the next call opens a new one. */
+  end(gateway: string, client: ClientSession): void {
+    const link = this.links.find(gateway);
+    if (client.upstream?.[link?.name ?? gateway] !== undefined) {
+      delete client.upstream[link?.name ?? gateway];
+      client.changed?.();
+    }
+    link?.pool?.end(client.id);
   }
 
   /** How many per-client upstream sessions a gateway has open (tests, diagnostics). */
@@ -49,28 +54,67 @@ export class UpstreamSessions {
     return this.links.find(idOrName)?.pool?.size ?? 0;
   }
 
+  /**
+   * The client's own upstream session of a gateway. A Streamable HTTP upstream session recorded for
+   * the client (by another instance sharing the sessions, or by this one before an idle close or a
+   * reconnect) is taken up when the upstream still answers it (one ping); otherwise a new one is
+   * opened and recorded in its place.
+   */
   private async open(link: Link, key: string, client: ClientSession): Promise<UpstreamConnection> {
+    const target = this.links.targetOf(link.fields);
+    const known = target.transport === 'streamablehttp' ? client.upstream?.[link.name] : undefined;
+    const shared = link.connection;
+    const timeoutMs = this.options.connectTimeoutMs;
+    let connection: UpstreamConnection | undefined;
+    if (known && shared) {
+      const resumed = this.connection(link, key, client, target, { sessionId: known, capabilities: shared.serverCapabilities, protocolVersion: shared.protocolVersion });
+      try {
+        await resumed.connect(timeoutMs);
+        await resumed.ping(timeoutMs);
+        connection = resumed;
+      } catch {
+        // Gone upstream (it restarted, or let the session expire): a new session takes its place.
+        await resumed.close();
+      }
+    }
+    if (!connection) {
+      connection = this.connection(link, key, client, target, undefined);
+      try {
+        await connection.connect(timeoutMs);
+      } catch (error) {
+        await connection.close();
+        throw error;
+      }
+    }
+    const opened = connection.sessionId;
+    if (client.upstream && opened !== client.upstream[link.name]) {
+      if (opened) client.upstream[link.name] = opened;
+      else delete client.upstream[link.name];
+      client.changed?.();
+    }
+    client.onEnd(() => link.pool?.end(key));
+    return connection;
+  }
+
+  private connection(link: Link, key: string, client: ClientSession, target: UpstreamTarget, resume: ResumedSession | undefined): UpstreamConnection {
     const declared = client.capabilities.roots;
     // What the gateway relays, plus roots when this client declared them (asked of it during its calls).
     const capabilities = declared && typeof declared === 'object' ? { ...UPSTREAM_CAPABILITIES, roots: declared } : UPSTREAM_CAPABILITIES;
-    const connection = new UpstreamConnection(
-      this.links.targetOf(link.fields),
+    const connection: UpstreamConnection = new UpstreamConnection(
+      target,
       {
-        onLost: () => link.pool?.end(key),
+        // Only the connection in the pool ends the pool's entry (not a resumed one found gone while opening).
+        onLost: () => {
+          if (link.pool?.holds(key, connection)) link.pool.end(key);
+        },
         onListChanged: () => undefined, // discovery follows the shared connection
         // The session is this client's alone: everything it hears outside a call is the client's.
         onNotification: (method, params) => (method === TASK_STATUS ? this.links.tasks.status(link.name, key, params) : client.push?.(notification(method, params))),
         onRequest: (method, params, signal) => this.links.tasks.request(link.name, key, method, params, signal),
       },
       capabilities,
+      resume,
     );
-    try {
-      await connection.connect(this.options.connectTimeoutMs);
-    } catch (error) {
-      await connection.close();
-      throw error;
-    }
-    client.onEnd(() => link.pool?.end(key));
     return connection;
   }
 }
