@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
 import { ClientSessions, gated } from '../mcp/client-sessions.js';
 import type { Dispatcher } from '../mcp/dispatcher.js';
-import { errorResponse, idKey, INTERNAL_ERROR, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../protocol/jsonrpc.js';
+import { errorResponse, idKey, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../protocol/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
 import { classify, SUBSCRIPTION_ID_META, type ModernHeaders } from '../protocol/revision-2026.js';
 import { sseComment, sseEvent } from '../protocol/sse.js';
@@ -226,7 +226,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     if (classified.era === 'modern') {
       if (single.id === undefined) return reply.code(202).send();
       meta = classified.meta;
-      if (single.method === 'subscriptions/listen') return listen(streams, single.id, single.params as Record<string, unknown>, reply);
+      if (single.method === 'subscriptions/listen') return listen(deps, streams, single.id, single.params as Record<string, unknown>, request, reply);
     }
   }
 
@@ -300,15 +300,25 @@ function paramHeaders(headers: FastifyRequest['headers']): Record<string, string
 }
 
 const LISTEN_KINDS: Record<string, string> = { toolsListChanged: 'tools', promptsListChanged: 'prompts', resourcesListChanged: 'resources' };
+/** Resource URIs one subscriptions/listen may name. */
+const MAX_LISTEN_RESOURCES = 1000;
 
 /**
  * subscriptions/listen (2026-07-28): an SSE stream that opens with
- * notifications/subscriptions/acknowledged (the honoured filter) and then carries the list
- * changes the client asked for, each stamped with the subscription id (the request's id).
+ * notifications/subscriptions/acknowledged (the honoured filter) and then carries what the client
+ * asked for, each stamped with the subscription id (the request's id): the list changes, and
+ * `notifications/resources/updated` for the `resourceSubscriptions` this endpoint serves (each
+ * subscribed upstream as resources/subscribe would be, over the shared connection, until the
+ * stream closes).
  */
-function listen(streams: Streams, id: unknown, params: Record<string, unknown>, reply: FastifyReply): FastifyReply {
+async function listen(deps: McpRouteDeps, streams: Streams, id: unknown, params: Record<string, unknown>, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const requested = (params.notifications ?? {}) as Record<string, unknown>;
-  const honored: Record<string, boolean> = {};
+  const uris = requested.resourceSubscriptions;
+  if (uris !== undefined && (!Array.isArray(uris) || uris.length > MAX_LISTEN_RESOURCES || !uris.every((u) => typeof u === 'string' && u.length > 0 && u.length <= 8192))) {
+    const message = `Invalid params: notifications.resourceSubscriptions must be an array of at most ${MAX_LISTEN_RESOURCES} resource URIs`;
+    return reply.code(400).type('application/json').send(errorResponse(isValidId(id) ? id : null, INVALID_PARAMS, message));
+  }
+  const honored: Record<string, unknown> = {};
   const kinds = new Set<string>();
   for (const [flag, kind] of Object.entries(LISTEN_KINDS)) {
     if (requested[flag] !== true) continue;
@@ -316,15 +326,72 @@ function listen(streams: Streams, id: unknown, params: Record<string, unknown>, 
     kinds.add(kind);
   }
   const subscription = typeof id === 'string' || typeof id === 'number' ? id : String(id);
+  const raw = reply.raw;
   reply.hijack();
-  reply.raw.writeHead(200, SSE_HEADERS);
-  reply.raw.write(sseFrame(notification('notifications/subscriptions/acknowledged', { _meta: { [SUBSCRIPTION_ID_META]: subscription }, notifications: honored })));
-  if (kinds.size === 0) {
-    reply.raw.end();
+  raw.writeHead(200, SSE_HEADERS);
+  let delivery: ListenDelivery | undefined;
+  if (Array.isArray(uris)) {
+    delivery = new ListenDelivery(raw, subscription, ownerOf(request));
+    const closed = new AbortController();
+    raw.on('close', () => {
+      closed.abort();
+      delivery!.end();
+    });
+    const context: DispatchContext = { server: (request.params as ServerParams).server, signal: closed.signal, client: delivery, principal: request.principal, requestId: request.id, source: request.ip };
+    honored.resourceSubscriptions = await deps.dispatcher.subscribeAll([...new Set(uris as string[])], context).catch(() => []);
+  }
+  if (raw.destroyed) return reply;
+  raw.write(sseFrame(notification('notifications/subscriptions/acknowledged', { _meta: { [SUBSCRIPTION_ID_META]: subscription }, notifications: honored })));
+  if (kinds.size === 0 && !(delivery && (honored.resourceSubscriptions as string[]).length > 0)) {
+    raw.end();
     return reply;
   }
-  streams.add(reply.raw, { kinds, id: subscription });
+  streams.add(raw, { kinds, id: subscription });
   return reply;
+}
+
+/**
+ * What a subscriptions/listen stream's resource subscriptions are delivered to: a client session
+ * of its own (stateless: no upstream sessions), whose updates go on the stream stamped with the
+ * subscription id, and which ends (unsubscribing) when the stream closes.
+ */
+class ListenDelivery implements ClientSession {
+  readonly id = `listen:${randomUUID()}`;
+  readonly stateless = true as const;
+  capabilities: Record<string, unknown> = {};
+  logLevel: string | undefined;
+  request: ClientRequest | undefined;
+  lastSeen = Date.now();
+  private readonly ending: (() => void)[] = [];
+  push: ((message: string) => void) | undefined;
+
+  constructor(
+    res: ServerResponse,
+    subscription: string | number,
+    public owner: string | undefined,
+  ) {
+    this.push = (message) => {
+      const parsed = JSON.parse(message) as { method?: unknown; params?: Record<string, unknown> };
+      if (parsed.method !== 'notifications/resources/updated') return;
+      const params = { ...parsed.params, _meta: { ...(parsed.params?._meta as object | undefined), [SUBSCRIPTION_ID_META]: subscription } };
+      res.write(sseFrame(notification('notifications/resources/updated', params)));
+    };
+  }
+
+  onEnd(listener: () => void): void {
+    this.ending.push(listener);
+  }
+
+  end(): void {
+    this.push = undefined;
+    for (const listener of this.ending.splice(0)) {
+      try {
+        listener();
+      } catch {
+        // one listener's failure does not keep the others from running
+      }
+    }
+  }
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };

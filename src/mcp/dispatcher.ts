@@ -331,6 +331,24 @@ export class Dispatcher {
   }
 
   /**
+   * A 2026-07-28 `subscriptions/listen` stream's `resourceSubscriptions`: each URI subscribed as a
+   * resources/subscribe would be, for `context.client` (the stream's own delivery). The URIs this
+   * endpoint serves, in order; unknown ones are left out (the acknowledgement names what is honoured).
+   */
+  async subscribeAll(uris: string[], context: DispatchContext): Promise<string[]> {
+    const honored: string[] = [];
+    for (const uri of uris) {
+      try {
+        await this.subscription('resources/subscribe', { uri }, context);
+        honored.push(uri);
+      } catch (error) {
+        if (!(error instanceof RpcError)) throw error;
+      }
+    }
+    return honored;
+  }
+
+  /**
    * resources/subscribe and unsubscribe: accepted for any resource this endpoint serves, and
    * passed on to the owning upstream when it supports subscriptions.
    */

@@ -48,6 +48,11 @@ export interface ClientSession {
   request: ClientRequest | undefined;
   lastSeen: number;
   /**
+   * A 2026-07-28 `subscriptions/listen` stream standing in for a session: it has no upstream
+   * sessions of its own (2026-07-28 requests use the shared connections), only deliveries.
+   */
+  stateless?: true;
+  /**
    * Its own Streamable HTTP upstream sessions, gateway name → the upstream's Mcp-Session-Id: with
    * sessions shared by instances, another instance takes these up instead of opening its own.
    */

@@ -27,7 +27,7 @@ export class UpstreamSessions {
   /** The client session's own upstream session of a gateway; undefined: the shared connection serves it. */
   async acquire(gateway: string, shared: UpstreamConnection, client: ClientSession): Promise<SessionLease | undefined> {
     const link = this.links.find(gateway);
-    if (!link) return undefined;
+    if (!link || client.stateless) return undefined;
     const settings = this.options.sessions ?? DEFAULT_SESSIONS;
     const isolated = shared.target.transport === 'stdio' ? settings.stdio === 'per-client' : shared.sessionful;
     if (!isolated) return undefined;
