@@ -48,6 +48,8 @@ describe('subscriptions/listen resourceSubscriptions (2026-07-28)', () => {
     ev = await startEverything('streamableHttp');
     gw = await startTestGateway(STORES[0]!);
     expect((await gw.api('/gateways', { method: 'POST', body: { name: 'ev', url: `http://127.0.0.1:${ev.port}/mcp` } })).status).toBe(201);
+    // The gateway's own resource: served, but nothing ever sends updates of it.
+    expect((await gw.api('/resources', { method: 'POST', body: { uri: 'memo://local-note', text: 'kept here' } })).status).toBe(201);
     uri = await waitFor(async () => {
       const res = await post(1, 'resources/list', {});
       const list = ((await res.json()) as { result?: { resources: { uri: string }[] } }).result?.resources ?? [];
@@ -59,8 +61,8 @@ describe('subscriptions/listen resourceSubscriptions (2026-07-28)', () => {
     await ev?.stop();
   });
 
-  it('acknowledges the resources it serves, then delivers their updates on the stream, stamped with the subscription', async () => {
-    const watching = await listen('watch-1', { resourceSubscriptions: [uri, 'demo://no/such/resource'] });
+  it('acknowledges the resources whose updates can come, then delivers their updates on the stream, stamped with the subscription', async () => {
+    const watching = await listen('watch-1', { resourceSubscriptions: [uri, 'demo://no/such/resource', 'memo://local-note'] });
     const other = await listen('other-1', { toolsListChanged: true });
     try {
       const ack = await waitFor(() => watching.frames[0], 'the acknowledgement');

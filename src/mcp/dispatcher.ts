@@ -67,7 +67,8 @@ export interface Upstreams {
   readResource(gateway: string, uri: string, options: CallOptions): Promise<unknown>;
   complete(gateway: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown>;
   /** Pass resources/subscribe or unsubscribe on when the upstream supports it. */
-  subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<void>;
+  /** Resolves true when updates of the resource can come (the upstream declared resources.subscribe). */
+  subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<boolean>;
   /** The gateway owning a URI matched by one of its resource templates, if any. */
   templateOwner(view: View, uri: string): string | undefined;
   /** Per-gateway timeout override. */
@@ -332,15 +333,15 @@ export class Dispatcher {
 
   /**
    * A 2026-07-28 `subscriptions/listen` stream's `resourceSubscriptions`: each URI subscribed as a
-   * resources/subscribe would be, for `context.client` (the stream's own delivery). The URIs this
-   * endpoint serves, in order; unknown ones are left out (the acknowledgement names what is honoured).
+   * resources/subscribe would be, for `context.client` (the stream's own delivery). The URIs whose
+   * updates can come (a resource of this endpoint whose upstream declared resources.subscribe), in
+   * order; the others are left out: the acknowledgement names only what is honoured.
    */
   async subscribeAll(uris: string[], context: DispatchContext): Promise<string[]> {
     const honored: string[] = [];
     for (const uri of uris) {
       try {
-        await this.subscription('resources/subscribe', { uri }, context);
-        honored.push(uri);
+        if (await this.subscribe('resources/subscribe', uri, context)) honored.push(uri);
       } catch (error) {
         if (!(error instanceof RpcError)) throw error;
       }
@@ -355,13 +356,18 @@ export class Dispatcher {
   private async subscription(method: string, params: Record<string, unknown>, context: DispatchContext): Promise<unknown> {
     const uri = params.uri;
     if (typeof uri !== 'string') throw new RpcError(INVALID_PARAMS, `${method} needs params.uri (a string)`);
+    await this.subscribe(method, uri, context);
+    return {};
+  }
+
+  /** Whether updates of the resource can come: false for the gateway's own resources and upstreams without resources.subscribe. */
+  private async subscribe(method: string, uri: string, context: DispatchContext): Promise<boolean> {
     const view = await this.view(context);
     const resource = view.resourcesByUri.get(uri);
-    if (resource?.local) return {};
+    if (resource?.local) return false;
     const gateway = resource?.gateway ?? this.deps.upstreams.templateOwner(view, uri);
     if (!gateway) throw new RpcError(RESOURCE_NOT_FOUND, `resource not found: ${uri.slice(0, 512)}`, { uri });
-    await this.deps.upstreams.subscription(gateway, method, uri, this.upstreamOptions(gateway, context));
-    return {};
+    return this.deps.upstreams.subscription(gateway, method, uri, this.upstreamOptions(gateway, context));
   }
 
   /** logging/setLevel: passed on to the upstreams behind this endpoint, for this client session. */

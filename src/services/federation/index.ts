@@ -202,8 +202,8 @@ export class Federation implements Upstreams {
     return this.routing.taskRequest(gateway, method, params, options);
   }
 
-  /** resources/subscribe or unsubscribe of a federated resource. */
-  subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<void> {
+  /** resources/subscribe or unsubscribe of a federated resource; true when the upstream sends updates. */
+  subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<boolean> {
     return this.routing.subscription(gateway, method, uri, options);
   }
 

@@ -150,25 +150,27 @@ export class Routing {
    * resources/subscribe and unsubscribe: the session is recorded (updates reach it on its stream);
    * the upstream hears the first subscribe and the last unsubscribe of a resource.
    */
-  async subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<void> {
+  async subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<boolean> {
     const connection = this.links.ready(gateway);
     const client = options.client;
     const session = client ? await this.sessions.acquire(gateway, connection, client) : undefined;
     if (session) {
       // The client's own upstream session: its updates reach it directly.
       try {
-        if (session.connection.supportsSubscriptions) await session.connection.request(method, { uri }, options);
+        if (!session.connection.supportsSubscriptions) return false;
+        await session.connection.request(method, { uri }, options);
+        return true;
       } finally {
         session.release();
       }
-      return;
     }
     if (client) {
       const tell = method === 'resources/subscribe' ? this.delivery.subscribe(gateway, uri, client) : this.delivery.unsubscribe(gateway, uri, client);
-      if (!tell) return;
+      if (!tell) return connection.supportsSubscriptions;
     }
-    if (!connection.supportsSubscriptions) return;
+    if (!connection.supportsSubscriptions) return false;
     await connection.request(method, { uri }, options);
+    return true;
   }
 
   /**
