@@ -3,7 +3,7 @@ import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
-import { discoverModern, modernRequest, type ModernServer } from './modern-http.js';
+import { discoverModern, listenModern, modernRequest, type ListenFilter, type ModernServer } from './modern-http.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import type { ModernStdioLane } from './modern-stdio.js';
 import { tooLargeMessage } from './limits.js';
@@ -93,6 +93,8 @@ export class UpstreamConnection {
    * 2026-07-28 request; there is no SDK client.
    */
   private modernOnly: ModernServer | undefined;
+  /** Ends the subscriptions/listen stream to a 2026-07-28-only upstream. */
+  private listening: AbortController | undefined;
   /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
   private lane: ModernStdioLane | undefined;
   /** stdio and SSE upstreams: tools/call goes out on the SDK transport, answered through this tap. */
@@ -249,7 +251,43 @@ export class UpstreamConnection {
     this.fast = fast;
     this.modernVersion = found.version;
     this.modernOnly = found;
+    this.listen(found);
     return true;
+  }
+
+  /**
+   * A 2026-07-28-only upstream has no session to notify on: the gateway keeps a
+   * `subscriptions/listen` stream open to it for the list changes it declares (`listChanged`),
+   * heard as a 2025 upstream's list_changed notifications are (rediscovery), and opens it again
+   * after it ends or fails (1 s, doubling to 30 s; at once again after a stream that lasted 30 s).
+   */
+  private listen(server: ModernServer): void {
+    const filter: ListenFilter = {};
+    for (const [kind, flag] of [['tools', 'toolsListChanged'], ['prompts', 'promptsListChanged'], ['resources', 'resourcesListChanged']] as const) {
+      if ((server.capabilities[kind] as { listChanged?: unknown } | undefined)?.listChanged === true) filter[flag] = true;
+    }
+    if (Object.keys(filter).length === 0) return;
+    const stop = new AbortController();
+    this.listening = stop;
+    const heard = (method: string, params: unknown) => {
+      const kind = /^notifications\/(tools|prompts|resources)\/list_changed$/.exec(method)?.[1] as 'tools' | 'prompts' | 'resources' | undefined;
+      if (kind) this.hooks.onListChanged(kind);
+      else this.hooks.onNotification?.(method, params);
+    };
+    void (async () => {
+      for (let failures = 0; !stop.signal.aborted; ) {
+        const started = Date.now();
+        try {
+          if (!this.fast) return;
+          await listenModern(await authorized(this.target, this.fast), this.modernMeta(), filter, heard, stop.signal);
+        } catch {
+          // reopened below
+        }
+        if (stop.signal.aborted) return;
+        failures = Date.now() - started > 30_000 ? 0 : failures + 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** Math.max(0, failures - 1), 30_000)).unref());
+      }
+    })();
   }
 
   /** The 2026-07-28 revision this upstream serves per request (Streamable HTTP), if any. */
@@ -359,6 +397,7 @@ export class UpstreamConnection {
   /** Close the fast path's pool and the SDK client (a stdio child with it); not reported as a loss. */
   async close(): Promise<void> {
     this.closing = true;
+    this.listening?.abort();
     const fast = this.fast;
     this.fast = undefined;
     this.lane?.stop();

@@ -1,10 +1,10 @@
 import type { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
-import { lastSseData } from '../protocol/sse.js';
+import { lastSseData, sseEvents } from '../protocol/sse.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
-import { readReplyText, type ReplyBody } from './limits.js';
+import { readReplyText, tooLargeMessage, type ReplyBody } from './limits.js';
 import type { Reply } from './replies.js';
 import type { RequestOptions } from '../protocol/call.js';
 
@@ -164,3 +164,41 @@ function parse(text: string, id: string): Reply | undefined {
   }
   return undefined;
 }
+
+/** The notifications a subscriptions/listen stream to the upstream asks for (`notifications` of its params). */
+export type ListenFilter = Partial<Record<'toolsListChanged' | 'promptsListChanged' | 'resourcesListChanged', true>>;
+
+/**
+ * A `subscriptions/listen` stream to a 2026-07-28 upstream: every message it carries after the
+ * acknowledgement goes to `heard`, until the upstream ends the stream, it fails, or `signal` aborts.
+ * Each event is bounded by MAX_RESPONSE_BYTES (the stream itself may run for ever).
+ */
+export async function listenModern(target: ModernTarget, meta: Record<string, unknown>, filter: ListenFilter, heard: (method: string, params: unknown) => void, signal: AbortSignal): Promise<void> {
+  const version = String(meta[PROTOCOL_VERSION_META]);
+  const params = { _meta: meta, notifications: filter };
+  const res = await target.agent.request({
+    origin: target.origin,
+    path: target.path,
+    method: 'POST',
+    headers: headersFor(target, version, 'subscriptions/listen', params),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 'gw-listen', method: 'subscriptions/listen', params }),
+    signal,
+  });
+  if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
+    await res.body.dump().catch(() => undefined);
+    throw new Error(`HTTP ${res.statusCode}`);
+  }
+  const max = target.maxResponseBytes ?? MAX_LISTEN_EVENT_BYTES;
+  for await (const { data } of sseEvents(res.body, { maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream listen stream', max)) })) {
+    if (!data.trim()) continue;
+    let message: { method?: unknown; params?: unknown; id?: unknown };
+    try {
+      message = JSON.parse(data) as typeof message;
+    } catch {
+      continue;
+    }
+    if (message && typeof message.method === 'string' && message.id === undefined && message.method !== 'notifications/subscriptions/acknowledged') heard(message.method, message.params);
+  }
+}
+
+const MAX_LISTEN_EVENT_BYTES = 16 * 1024 * 1024;
