@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { standardHeaders } from '../src/protocol/revision-2026.js';
+import { sseEvents } from '../src/protocol/sse.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { AUTH_HEADERS, waitFor } from './helpers/mcp.js';
+import { AUTH_HEADERS, connectClient, waitFor } from './helpers/mcp.js';
 import { STORES } from './helpers/stores.js';
 import { stopChild } from './helpers/upstreams.js';
 
@@ -14,10 +16,12 @@ const CONFORMANCE = fileURLToPath(new URL('./fixtures/conformance-upstream.mjs',
 describe('a 2026-07-28-only upstream: its list changes, heard over subscriptions/listen', () => {
   let gw: TestGateway;
   let upstream: ChildProcess;
+  let port: string;
+  const trigger = (uri: string) => fetch(`http://127.0.0.1:${port}/trigger/resource-updated?uri=${encodeURIComponent(uri)}`, { method: 'POST' });
 
   beforeAll(async () => {
     upstream = spawn(process.execPath, [CONFORMANCE, '0', '--modern-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<string>((resolve) => upstream.stdout!.on('data', (c) => /ready (\d+)/.test(String(c)) && resolve(/ready (\d+)/.exec(String(c))![1]!)));
+    port = await new Promise<string>((resolve) => upstream.stdout!.on('data', (c) => /ready (\d+)/.test(String(c)) && resolve(/ready (\d+)/.exec(String(c))![1]!)));
     gw = await startTestGateway(STORES[0]!);
     expect((await gw.api('/gateways', { method: 'POST', body: { name: 'only26', url: `http://127.0.0.1:${port}/mcp` } })).status).toBe(201);
     const refreshed = await gw.api('/gateways/only26/refresh', { method: 'POST' });
@@ -46,8 +50,42 @@ describe('a 2026-07-28-only upstream: its list changes, heard over subscriptions
     await waitFor(() => rediscoveries('prompts') >= 1, 'the prompts rediscovery');
   });
 
+  it('relays its resource updates to a 2025 client that subscribed, and to a 2026 listen stream that named the resource', async () => {
+    const uri = 'test://watched-resource';
+    const client = await connectClient(gw.url, '/mcp', '2025-11-25');
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' } };
+    const body = { jsonrpc: '2.0', id: 'w-1', method: 'subscriptions/listen', params: { _meta: META, notifications: { resourceSubscriptions: [uri] } } };
+    const abort = new AbortController();
+    const frames: { method?: string; params?: Record<string, unknown> }[] = [];
+    try {
+      await client.subscribeResource({ uri });
+      const res = await fetch(`${gw.url}/mcp`, {
+        method: 'POST',
+        headers: { ...AUTH_HEADERS, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...standardHeaders(body) },
+        body: JSON.stringify(body),
+        signal: abort.signal,
+      });
+      void (async () => {
+        for await (const { data } of sseEvents(res.body!)) if (data.trim()) frames.push(JSON.parse(data) as (typeof frames)[number]);
+      })().catch(() => undefined);
+      const ack = await waitFor(() => frames[0], 'the acknowledgement');
+      expect(ack.params).toMatchObject({ notifications: { resourceSubscriptions: [uri] } });
+      // The gateway reopens its upstream stream with the resource: trigger until an update comes through.
+      await waitFor(async () => {
+        await trigger(uri);
+        await new Promise((r) => setTimeout(r, 200));
+        return updates.includes(uri) && frames.some((f) => f.method === 'notifications/resources/updated') ? true : undefined;
+      }, 'the resource update on both', 10_000);
+      expect(frames.find((f) => f.method === 'notifications/resources/updated')!.params).toMatchObject({ uri, _meta: { 'io.modelcontextprotocol/subscriptionId': 'w-1' } });
+    } finally {
+      abort.abort();
+      await client.close();
+    }
+  });
+
   it('listens again after the upstream restarts', async () => {
-    const port = /127\.0\.0\.1:(\d+)/.exec(JSON.stringify(await (await gw.api('/gateways/only26')).json()))![1]!;
     await stopChild(upstream);
     upstream = spawn(process.execPath, [CONFORMANCE, port, '--modern-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => upstream.stdout!.on('data', (c) => /ready/.test(String(c)) && resolve()));

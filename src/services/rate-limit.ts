@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { createClient } from 'redis';
+import { backgroundRedis, type RedisClient } from './redis-client.js';
 
 /**
  * Token-bucket rate limits (docs/access.md). A bucket holds up to `limit` tokens and refills at
@@ -86,13 +87,10 @@ end
 return {wait, empty}
 `;
 
-type Client = ReturnType<typeof createClient>;
-
 /** Buckets shared through Redis; falls back to this process's buckets while Redis is away. */
 export class RedisLimiter implements Limiter {
-  private readonly client: Client;
+  private readonly client: RedisClient;
   private readonly local = new LocalLimiter();
-  private warned = false;
   private closed = false;
 
   constructor(
@@ -102,16 +100,7 @@ export class RedisLimiter implements Limiter {
     /** The redis package's createClient, loaded by the caller only when REDIS_URL is set. */
     connect: typeof createClient,
   ) {
-    this.client = connect({ url, socket: { reconnectStrategy: (n: number) => Math.min(200 * 2 ** Math.min(n, 8), 30_000), connectTimeout: 5000 }, disableOfflineQueue: true });
-    this.client.on('error', (error: Error) => {
-      if (this.closed || this.warned) return;
-      this.warned = true;
-      this.logger.warn({ err: error.message }, 'rate limits: redis is not reachable; counting in this process until it is back');
-    });
-    this.client.on('ready', () => {
-      this.warned = false;
-    });
-    void this.client.connect().catch(() => undefined);
+    this.client = backgroundRedis(connect, url, logger, 'rate limits: redis is not reachable; counting in this process until it is back', () => this.closed);
   }
 
   take(buckets: Bucket[]): Verdict | Promise<Verdict> {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { createClient } from 'redis';
+import { backgroundRedis, type RedisClient } from './redis-client.js';
 import { LOG_LEVELS, type SessionDirectory, type SharedLookup, type SharedSession } from '../mcp/client-sessions.js';
 
 /**
@@ -15,12 +16,9 @@ const LOOKUP_TIMEOUT_MS = 500;
 /** A record larger than this is not shared (a client's declared capabilities are small). */
 const MAX_RECORD_BYTES = 64 * 1024;
 
-type Client = ReturnType<typeof createClient>;
-
 export class RedisSessionDirectory implements SessionDirectory {
-  private readonly client: Client;
+  private readonly client: RedisClient;
   private closed = false;
-  private warned = false;
 
   constructor(
     url: string,
@@ -29,17 +27,8 @@ export class RedisSessionDirectory implements SessionDirectory {
     /** The redis package's createClient, loaded by the caller only when REDIS_URL is set. */
     connect: typeof createClient,
   ) {
-    this.client = connect({ url, socket: { reconnectStrategy: (n: number) => Math.min(200 * 2 ** Math.min(n, 8), 30_000), connectTimeout: 5000 }, disableOfflineQueue: true });
-    this.client.on('error', (error: Error) => {
-      if (this.closed || this.warned) return;
-      this.warned = true;
-      // The URL is never logged.
-      this.logger.warn({ err: error.message }, 'client sessions: redis is not reachable; sessions opened on other instances are served without their session until it is back');
-    });
-    this.client.on('ready', () => {
-      this.warned = false;
-    });
-    void this.client.connect().catch(() => undefined);
+    const warning = 'client sessions: redis is not reachable; sessions opened on other instances are served without their session until it is back';
+    this.client = backgroundRedis(connect, url, logger, warning, () => this.closed);
   }
 
   save(id: string, session: SharedSession, ttlMs: number): void {

@@ -3,7 +3,8 @@ import type { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { VERSION } from '../version.js';
 import { scrubSecrets } from '../services/env-secrets.js';
-import { discoverModern, listenModern, modernRequest, type ListenFilter, type ModernServer } from './modern-http.js';
+import { discoverModern, modernRequest, type ModernServer } from './modern-http.js';
+import { ModernListener } from './modern-listen.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
 import type { ModernStdioLane } from './modern-stdio.js';
 import { tooLargeMessage } from './limits.js';
@@ -93,8 +94,8 @@ export class UpstreamConnection {
    * 2026-07-28 request; there is no SDK client.
    */
   private modernOnly: ModernServer | undefined;
-  /** Ends the subscriptions/listen stream to a 2026-07-28-only upstream. */
-  private listening: AbortController | undefined;
+  /** The subscriptions/listen stream to a 2026-07-28-only upstream. */
+  private listener: ModernListener | undefined;
   /** stdio upstreams: the process that serves 2026-07-28 callers (started on their first request). */
   private lane: ModernStdioLane | undefined;
   /** stdio and SSE upstreams: tools/call goes out on the SDK transport, answered through this tap. */
@@ -152,6 +153,7 @@ export class UpstreamConnection {
 
   /** Whether the upstream declared resources.subscribe. */
   get supportsSubscriptions(): boolean {
+    if (this.listener) return this.listener.subscribable;
     const resources = this.serverCapabilities?.resources as { subscribe?: unknown } | undefined;
     return resources?.subscribe === true;
   }
@@ -255,39 +257,22 @@ export class UpstreamConnection {
     return true;
   }
 
-  /**
-   * A 2026-07-28-only upstream has no session to notify on: the gateway keeps a
-   * `subscriptions/listen` stream open to it for the list changes it declares (`listChanged`),
-   * heard as a 2025 upstream's list_changed notifications are (rediscovery), and opens it again
-   * after it ends or fails (1 s, doubling to 30 s; at once again after a stream that lasted 30 s).
-   */
+  /** The subscriptions/listen stream to a 2026-07-28-only upstream (modern-listen.ts): list changes and watched resources. */
   private listen(server: ModernServer): void {
-    const filter: ListenFilter = {};
-    for (const [kind, flag] of [['tools', 'toolsListChanged'], ['prompts', 'promptsListChanged'], ['resources', 'resourcesListChanged']] as const) {
-      if ((server.capabilities[kind] as { listChanged?: unknown } | undefined)?.listChanged === true) filter[flag] = true;
-    }
-    if (Object.keys(filter).length === 0) return;
-    const stop = new AbortController();
-    this.listening = stop;
-    const heard = (method: string, params: unknown) => {
-      const kind = /^notifications\/(tools|prompts|resources)\/list_changed$/.exec(method)?.[1] as 'tools' | 'prompts' | 'resources' | undefined;
-      if (kind) this.hooks.onListChanged(kind);
-      else this.hooks.onNotification?.(method, params);
-    };
-    void (async () => {
-      for (let failures = 0; !stop.signal.aborted; ) {
-        const started = Date.now();
-        try {
-          if (!this.fast) return;
-          await listenModern(await authorized(this.target, this.fast), this.modernMeta(), filter, heard, stop.signal);
-        } catch {
-          // reopened below
-        }
-        if (stop.signal.aborted) return;
-        failures = Date.now() - started > 30_000 ? 0 : failures + 1;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** Math.max(0, failures - 1), 30_000)).unref());
-      }
-    })();
+    this.listener = new ModernListener(server, {
+      target: async () => (this.fast ? authorized(this.target, this.fast) : undefined),
+      meta: () => this.modernMeta(),
+      listChanged: (kind) => this.hooks.onListChanged(kind),
+      notification: (method, params) => this.hooks.onNotification?.(method, params),
+    });
+  }
+
+  /**
+   * A 2026-07-28-only upstream's resource, watched (or not) on its listen stream for the gateway's
+   * subscribers; false when it sends no updates (or is not such an upstream).
+   */
+  watchResource(uri: string, on: boolean): boolean {
+    return this.listener?.watch(uri, on) ?? false;
   }
 
   /** The 2026-07-28 revision this upstream serves per request (Streamable HTTP), if any. */
@@ -397,7 +382,7 @@ export class UpstreamConnection {
   /** Close the fast path's pool and the SDK client (a stdio child with it); not reported as a loss. */
   async close(): Promise<void> {
     this.closing = true;
-    this.listening?.abort();
+    this.listener?.close();
     const fast = this.fast;
     this.fast = undefined;
     this.lane?.stop();

@@ -52,6 +52,18 @@ function headersFor(target: ModernTarget, version: string, method: string, param
   return headers;
 }
 
+/** One 2026-07-28 request POSTed to the upstream, with the revision's headers for it. */
+function post(target: ModernTarget, version: string, id: string, method: string, params: Record<string, unknown>, signal: AbortSignal, extra?: Record<string, string>) {
+  return target.agent.request({
+    origin: target.origin,
+    path: target.path,
+    method: 'POST',
+    headers: headersFor(target, version, method, params, extra),
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+    signal,
+  });
+}
+
 /** What `server/discover` told: the revision both sides serve, the upstream's capabilities and instructions. */
 export interface ModernServer {
   version: string;
@@ -68,14 +80,7 @@ export async function discoverModern(target: ModernTarget, timeoutMs: number): P
   const params = { _meta: { [PROTOCOL_VERSION_META]: version, [CLIENT_CAPABILITIES_META]: {}, [CLIENT_INFO_META]: { name: 'mcpgateway', version: VERSION } } };
   const limit = deadline(timeoutMs);
   try {
-    const res = await target.agent.request({
-      origin: target.origin,
-      path: target.path,
-      method: 'POST',
-      headers: headersFor(target, version, 'server/discover', params),
-      body: JSON.stringify({ jsonrpc: '2.0', id: 'gw-discover', method: 'server/discover', params }),
-      signal: limit.signal,
-    });
+    const res = await post(target, version, 'gw-discover', 'server/discover', params, limit.signal);
     if (res.statusCode !== 200) {
       await res.body.dump().catch(() => undefined);
       return undefined;
@@ -124,14 +129,7 @@ export async function modernRequest(
   const limit = deadline(call.timeoutMs, call.signal, call.abort);
   let reply: Reply | undefined;
   try {
-    const res = await target.agent.request({
-      origin: target.origin,
-      path: target.path,
-      method: 'POST',
-      headers: headersFor(target, version, method, params, call.paramHeaders),
-      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
-      signal: limit.signal,
-    });
+    const res = await post(target, version, id, method, params, limit.signal, call.paramHeaders);
     const type = String(res.headers['content-type'] ?? '');
     if (type.includes('text/event-stream')) reply = await readStream(res.body, id, limit.signal);
     else if (type.includes('json')) reply = parse(await readBody(target, res, 'the upstream reply'), id);
@@ -166,7 +164,7 @@ function parse(text: string, id: string): Reply | undefined {
 }
 
 /** The notifications a subscriptions/listen stream to the upstream asks for (`notifications` of its params). */
-export type ListenFilter = Partial<Record<'toolsListChanged' | 'promptsListChanged' | 'resourcesListChanged', true>>;
+export type ListenFilter = Partial<Record<'toolsListChanged' | 'promptsListChanged' | 'resourcesListChanged', true>> & { resourceSubscriptions?: string[] };
 
 /**
  * A `subscriptions/listen` stream to a 2026-07-28 upstream: every message it carries after the
@@ -176,14 +174,7 @@ export type ListenFilter = Partial<Record<'toolsListChanged' | 'promptsListChang
 export async function listenModern(target: ModernTarget, meta: Record<string, unknown>, filter: ListenFilter, heard: (method: string, params: unknown) => void, signal: AbortSignal): Promise<void> {
   const version = String(meta[PROTOCOL_VERSION_META]);
   const params = { _meta: meta, notifications: filter };
-  const res = await target.agent.request({
-    origin: target.origin,
-    path: target.path,
-    method: 'POST',
-    headers: headersFor(target, version, 'subscriptions/listen', params),
-    body: JSON.stringify({ jsonrpc: '2.0', id: 'gw-listen', method: 'subscriptions/listen', params }),
-    signal,
-  });
+  const res = await post(target, version, 'gw-listen', 'subscriptions/listen', params, signal);
   if (res.statusCode !== 200 || !String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
     await res.body.dump().catch(() => undefined);
     throw new Error(`HTTP ${res.statusCode}`);

@@ -169,6 +169,8 @@ export class Routing {
       if (!tell) return connection.supportsSubscriptions;
     }
     if (!connection.supportsSubscriptions) return false;
+    // A 2026-07-28-only upstream has no resources/subscribe: the resource is watched on its listen stream.
+    if (connection.isModernOnly) return connection.watchResource(uri, method === 'resources/subscribe');
     await connection.request(method, { uri }, options);
     return true;
   }
