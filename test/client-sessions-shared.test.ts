@@ -35,13 +35,13 @@ async function post(gw: TestGateway, body: unknown, session?: string, headers: R
 }
 
 /** initialize on `gw` and the initialized notification: the new session's id. */
-async function open(gw: TestGateway, capabilities: Record<string, unknown> = {}, headers: Record<string, string> = AUTH_HEADERS): Promise<string> {
+async function open(gw: TestGateway, capabilities: Record<string, unknown> = {}, headers: Record<string, string> = AUTH_HEADERS, initialized: TestGateway = gw): Promise<string> {
   const res = await post(gw, initialize(capabilities), undefined, headers);
   expect(res.status).toBe(200);
   const id = res.headers.get('mcp-session-id');
   await res.text();
   expect(id).toBeTruthy();
-  expect((await post(gw, { jsonrpc: '2.0', method: 'notifications/initialized' }, id!, headers)).status).toBe(202);
+  expect((await post(initialized, { jsonrpc: '2.0', method: 'notifications/initialized' }, id!, headers)).status).toBe(202);
   return id!;
 }
 
@@ -66,6 +66,9 @@ async function call(gw: TestGateway, session: string | undefined, name: string, 
   throw new Error('the call ended without its response');
 }
 
+const makeRedis = () => createClient({ url: REDIS_URL });
+type Redis = ReturnType<typeof makeRedis>;
+
 const said = (message: Message) => JSON.stringify(message.result ?? message.error);
 
 describe('cross-instance session records: what is read back from Redis', () => {
@@ -74,7 +77,6 @@ describe('cross-instance session records: what is read back from Redis', () => {
       session: { owner: 'basic:admin', capabilities: { sampling: {} }, logLevel: 'info' },
     });
     expect(parseRecord(JSON.stringify({ v: 1, ended: true }))).toEqual({ ended: true });
-    expect(parseRecord(JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: 'abc-123' } }))).toEqual({ session: { owner: 'o', capabilities: {}, upstream: { web: 'abc-123' } } });
     for (const bad of [
       'not json',
       'null',
@@ -86,10 +88,6 @@ describe('cross-instance session records: what is read back from Redis', () => {
       JSON.stringify({ v: 1, owner: 'o' }),
       JSON.stringify({ v: 1, owner: 'o', capabilities: {}, logLevel: 'loud' }),
       JSON.stringify({ v: 1, owner: 'o', capabilities: { big: 'x'.repeat(70_000) } }),
-      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: [] }),
-      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: 5 } }),
-      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: 'has space' } }),
-      JSON.stringify({ v: 1, owner: 'o', capabilities: {}, upstream: { web: '' } }),
     ]) {
       expect(parseRecord(bad), bad.slice(0, 80)).toBeUndefined();
     }
@@ -132,26 +130,29 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
     await web?.stop();
   });
 
-  const redisGet = async (key: string): Promise<string | null> => {
-    const redis = createClient({ url: REDIS_URL });
+  /** One Redis command on a connection of the test's own. */
+  const redisDo = async <T>(run: (redis: Redis) => Promise<T>): Promise<T> => {
+    const redis = makeRedis();
     redis.on('error', () => undefined);
     await redis.connect();
     try {
-      return await redis.get(key);
+      return await run(redis);
     } finally {
       redis.destroy();
     }
+  };
+  let webId: string;
+  /** The upstream session id recorded for the `web` gateway of a client session. */
+  const recordedWeb = async (session: string): Promise<string | undefined> => {
+    webId ??= ((await (await a.api('/gateways/web')).json()) as { id: string }).id;
+    return (await redisDo((r) => r.hGet(`${prefix}:session:${session}:upstream`, webId))) ?? undefined;
   };
 
   it('takes up on B the Streamable HTTP upstream session A opened for the client: its state follows the client', async () => {
     const session = await open(a);
     expect(said(await call(a, session, 'web__remember', { value: 'kept on A' }))).toContain('remembered kept on A');
     // A recorded the upstream session it opened; B, seeing the client for the first time, takes it up.
-    const record = await waitFor(async () => {
-      const raw = await redisGet(`${prefix}:session:${session}`);
-      return raw && (JSON.parse(raw) as { upstream?: Record<string, string> }).upstream?.web ? raw : undefined;
-    }, 'the upstream session in the record');
-    expect(JSON.parse(record).upstream.web).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await waitFor(() => recordedWeb(session), 'the upstream session recorded')).toMatch(/^[0-9a-f-]{36}$/);
     expect(said(await call(b, session, 'web__recall'))).toContain('"text":"kept on A"');
     await call(b, session, 'web__remember', { value: 'changed on B' });
     expect(said(await call(a, session, 'web__recall'))).toContain('"text":"changed on B"');
@@ -161,33 +162,48 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
     expect(said(await call(a, another, 'web__recall'))).toContain('"text":"null"');
   });
 
-  it('opens a new upstream session when the one in the record is gone upstream, and records it', async () => {
+  it('keeps one upstream session per client when B took the session up before A opened it (round robin from the first request)', async () => {
+    // initialize on A, notifications/initialized on B: B holds the session before any upstream session exists.
+    const session = await open(a, {}, AUTH_HEADERS, b);
+    await call(a, session, 'web__remember', { value: 'first on A' });
+    expect(said(await call(b, session, 'web__recall'))).toContain('"text":"first on A"');
+    // And the other way round: the first call on B, the next on A.
+    const second = await open(b, {}, AUTH_HEADERS, a);
+    await call(b, second, 'web__remember', { value: 'first on B' });
+    expect(said(await call(a, second, 'web__recall'))).toContain('"text":"first on B"');
+    // Both at once on both instances: one of them wins the record, the other takes its session up.
+    const third = await open(a, {}, AUTH_HEADERS, b);
+    await Promise.all([call(a, third, 'web__recall'), call(b, third, 'web__recall')]);
+    await call(a, third, 'web__remember', { value: 'one session' });
+    expect(said(await call(b, third, 'web__recall'))).toContain('"text":"one session"');
+  });
+
+  it('opens a new upstream session when the recorded one is gone upstream, records it, and the other instance follows', async () => {
     const session = await open(a);
     await call(a, session, 'web__remember', { value: 'soon lost' });
-    const key = `${prefix}:session:${session}`;
-    const raw = await waitFor(async () => {
-      const value = await redisGet(key);
-      return value && (JSON.parse(value) as { upstream?: Record<string, string> }).upstream?.web ? value : undefined;
-    }, 'the upstream session in the record');
-    // The record now names an upstream session the upstream never had (as after its restart).
-    const redis = createClient({ url: REDIS_URL });
-    redis.on('error', () => undefined);
-    await redis.connect();
-    try {
-      const forged = { ...JSON.parse(raw), upstream: { web: '00000000-0000-4000-8000-000000000000' } };
-      await redis.set(key, JSON.stringify(forged), { PX: 60_000 });
-    } finally {
-      redis.destroy();
-    }
-    // B takes up the forged id, the upstream answers 404, and the call runs once more on a new session.
+    const first = await waitFor(() => recordedWeb(session), 'the upstream session recorded');
+    // The upstream ends that session (as it would on a restart or an expiry of its own).
+    const ended = await fetch(`http://127.0.0.1:${web.port}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': first, 'mcp-protocol-version': '2025-11-25' } });
+    expect(ended.status).toBe(200);
+    // B's take-up is refused (one ping), so B opens a new upstream session and records it.
     expect(said(await call(b, session, 'web__recall'))).toContain('"text":"null"');
-    await waitFor(async () => {
-      const value = await redisGet(key);
-      const id = value ? (JSON.parse(value) as { upstream?: Record<string, string> }).upstream?.web : undefined;
-      return id && id !== '00000000-0000-4000-8000-000000000000' ? true : undefined;
-    }, 'the new upstream session in the record');
+    const second = await waitFor(async () => {
+      const id = await recordedWeb(session);
+      return id && id !== first ? id : undefined;
+    }, 'the new upstream session recorded');
     await call(b, session, 'web__remember', { value: 'again' });
-    expect(said(await call(b, session, 'web__recall'))).toContain('"text":"again"');
+    // A's own connection to the ended session hears 404 on its next call, and takes up B's.
+    expect(said(await call(a, session, 'web__recall'))).toContain('"text":"again"');
+    expect(await recordedWeb(session)).toBe(second);
+  });
+
+  it('forgets a recorded upstream session id the upstream never had', async () => {
+    const session = await open(a);
+    const forged = '00000000-0000-4000-8000-000000000000';
+    webId ??= ((await (await a.api('/gateways/web')).json()) as { id: string }).id;
+    await redisDo((r) => r.hSet(`${prefix}:session:${session}:upstream`, webId, forged));
+    expect(said(await call(b, session, 'web__recall'))).toContain('"text":"null"');
+    expect(await waitFor(async () => ((await recordedWeb(session)) !== forged ? true : undefined), 'the forged id replaced')).toBe(true);
   });
 
   it('serves on B a session opened on A as that client\'s own upstream session, never the shared one', async () => {
@@ -251,14 +267,15 @@ describe.skipIf(!redisAvailable || !postgresAvailable)('2025 client sessions sha
       const key = `${prefix}:session:${session}`;
       const raw = await waitFor(async () => (await redis.get(key)) ?? undefined, 'the session record');
       expect(JSON.parse(raw)).toEqual({ v: 1, owner: 'basic:admin', capabilities: { sampling: {}, roots: { listChanged: true } } });
-      // Calls add the ids of the client's own upstream sessions (ids the upstream handed out), still no credential.
+      // Calls record the ids of the client's own upstream sessions (ids the upstream handed out) beside it, still no credential.
       await call(a, session, 'web__recall');
-      const withUpstream = await waitFor(async () => {
-        const value = await redis.get(key);
-        return value && (JSON.parse(value) as { upstream?: unknown }).upstream ? value : undefined;
-      }, 'the upstream session in the record');
-      expect(Object.keys(JSON.parse(withUpstream))).toEqual(['v', 'owner', 'capabilities', 'upstream']);
-      expect(withUpstream).not.toContain(AUTH_HEADERS.authorization.slice('Basic '.length));
+      const ids = await waitFor(async () => {
+        const value = await redis.hGetAll(`${key}:upstream`);
+        return Object.keys(value).length > 0 ? value : undefined;
+      }, 'the upstream session ids');
+      expect(Object.values(ids).every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+      expect(JSON.stringify(ids)).not.toContain(AUTH_HEADERS.authorization.slice('Basic '.length));
+      expect(await redis.pTTL(`${key}:upstream`)).toBeGreaterThan(0);
       expect(raw).not.toContain(AUTH_HEADERS.authorization.slice('Basic '.length));
       const ttl = await redis.pTTL(key);
       expect(ttl).toBeGreaterThan(0);

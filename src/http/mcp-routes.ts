@@ -285,7 +285,7 @@ async function post(deps: McpRouteDeps, streams: Streams, traffic: ClientTraffic
     return reply;
   }
   if (body === undefined) return reply.code(202).send();
-  const opened = meta ? undefined : openedSession(sessions, message, body, ownerOf(request));
+  const opened = meta ? undefined : await openedSession(sessions, message, body, ownerOf(request));
   if (opened) reply.header('mcp-session-id', opened);
   return reply.code(context.status ?? 200).type('application/json').send(body);
 }
@@ -487,13 +487,14 @@ function terminatedSession(reply: FastifyReply): FastifyReply {
   return reply.code(404).type('application/json').send(errorResponse(null, INVALID_REQUEST, 'the session was ended (DELETE): initialize a new one'));
 }
 
-function openedSession(sessions: ClientSessions, message: unknown, body: string, owner: string): string | undefined {
+/** A successful initialize opens a session; recorded for the other instances (within the directory's bound) before the client learns its id. */
+async function openedSession(sessions: ClientSessions, message: unknown, body: string, owner: string): Promise<string | undefined> {
   const m = message as { method?: unknown } | null;
   if (!m || typeof m !== 'object' || Array.isArray(m) || m.method !== 'initialize' || !body.includes('"result"')) return undefined;
   const session = sessions.open();
   session.owner = owner;
   session.capabilities = declaredCapabilities(m);
-  sessions.share(session);
+  await sessions.share(session);
   return session.id;
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientRequest, ClientSession } from '../protocol/call.js';
+import type { ClientRequest, ClientSession, UpstreamIds } from '../protocol/call.js';
 
 /** The table of 2025 client sessions (the session itself: ClientSession in protocol/call.ts). Bounded: the oldest
  * idle session is closed when the table is full; idle sessions close after `idleMs`. */
@@ -18,8 +18,6 @@ export interface SharedSession {
   owner: string;
   capabilities: Record<string, unknown>;
   logLevel?: string;
-  /** Its own Streamable HTTP upstream sessions: gateway name → Mcp-Session-Id. */
-  upstream?: Record<string, string>;
 }
 
 /** What the directory knows of a session id: opened (and by whom), ended by its client, or nothing. */
@@ -32,12 +30,48 @@ export type SharedLookup = { session: SharedSession } | { ended: true } | undefi
  * best effort: an unreachable directory makes a lookup answer undefined, never wait long or throw.
  */
 export interface SessionDirectory {
-  save(id: string, session: SharedSession, ttlMs: number): void;
+  /** Resolves once written (or failed: never rejects). */
+  save(id: string, session: SharedSession, ttlMs: number): Promise<void>;
   find(id: string): Promise<SharedLookup>;
-  /** The session was seen: keep its record another `ttlMs`. */
-  touch(id: string, ttlMs: number): void;
+  /** The session was seen: keep its record another `ttlMs`; false when the record was gone (expired). */
+  touch(id: string, ttlMs: number): Promise<boolean>;
   /** The client ended it (DELETE): every instance answers it 404 from now on. */
   end(id: string, ttlMs: number): void;
+  /** Its upstream session id for a gateway, if one is recorded. */
+  upstream(id: string, gateway: string): Promise<string | undefined>;
+  /** Record `upstreamId` for the gateway unless one is recorded already; the one in force (undefined: the directory is away). */
+  claimUpstream(id: string, gateway: string, upstreamId: string, ttlMs: number): Promise<string | undefined>;
+  /** Forget the gateway's upstream session id if it is still `upstreamId`. */
+  dropUpstream(id: string, gateway: string, upstreamId: string): void;
+}
+
+/** A session's upstream session ids: in this process, and in the directory when there is one. */
+class SessionUpstreamIds implements UpstreamIds {
+  private readonly local = new Map<string, string>();
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly directory: SessionDirectory | undefined,
+    private readonly ttlMs: number,
+  ) {}
+
+  async get(gateway: string): Promise<string | undefined> {
+    // The directory first: another instance may have replaced one this instance still remembers.
+    const shared = this.directory ? await this.directory.upstream(this.sessionId, gateway) : undefined;
+    if (shared) this.local.set(gateway, shared);
+    return shared ?? this.local.get(gateway);
+  }
+
+  async claim(gateway: string, id: string): Promise<string> {
+    const winner = (this.directory ? await this.directory.claimUpstream(this.sessionId, gateway, id, this.ttlMs) : undefined) ?? id;
+    this.local.set(gateway, winner);
+    return winner;
+  }
+
+  drop(gateway: string, id: string): void {
+    if (this.local.get(gateway) === id) this.local.delete(gateway);
+    this.directory?.dropUpstream(this.sessionId, gateway, id);
+  }
 }
 
 class Session implements ClientSession {
@@ -46,13 +80,20 @@ class Session implements ClientSession {
   push: ((message: string) => void) | undefined;
   logLevel: string | undefined;
   request: ClientRequest | undefined;
-  upstream: Record<string, string> = {};
+  upstreamIds: UpstreamIds;
   lastSeen = Date.now();
   /** When its record in the directory was last written or refreshed (0: it has none). */
   sharedAt = 0;
   readonly ending: (() => void)[] = [];
   changed: (() => void) | undefined;
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    directory: SessionDirectory | undefined,
+    ttlMs: number,
+  ) {
+    // Only an initialized session is recorded (share); until then its ids stay in this process.
+    this.upstreamIds = new SessionUpstreamIds(id, directory, ttlMs);
+  }
   onEnd(listener: () => void): void {
     this.ending.push(listener);
   }
@@ -88,7 +129,7 @@ export class ClientSessions {
 
   open(id: string = randomUUID()): ClientSession {
     while (this.sessions.size >= this.options.max) this.end(this.sessions.keys().next().value!);
-    const session = new Session(id);
+    const session = new Session(id, this.directory, this.options.idleMs);
     this.sessions.set(id, session);
     return session;
   }
@@ -101,27 +142,31 @@ export class ClientSessions {
     session.lastSeen = Date.now();
     this.sessions.delete(id);
     this.sessions.set(id, session);
-    // The record is refreshed now and then, never awaited: a call on an open session makes no extra round trip.
-    if (this.directory && session.sharedAt > 0 && session.lastSeen - session.sharedAt > this.options.idleMs / 4) {
-      session.sharedAt = session.lastSeen;
-      this.directory.touch(id, this.options.idleMs);
-    }
+    this.refresh(session);
     return session;
+  }
+
+  /** Keep a shared session's record alive, now and then, never awaited (a call on an open session makes no extra round trip); rewritten if it expired. */
+  private refresh(session: Session): void {
+    if (!this.directory || session.sharedAt === 0 || Date.now() - session.sharedAt <= this.options.idleMs / 4) return;
+    session.sharedAt = Date.now();
+    void this.directory.touch(session.id, this.options.idleMs).then((alive) => {
+      if (!alive && this.sessions.get(session.id) === session) void this.share(session);
+    });
   }
 
   /**
    * Record an opened (initialized) session in the directory, and again whenever what another
    * instance needs of it changes (its log level). Without a directory: nothing to do.
    */
-  share(client: ClientSession): void {
+  share(client: ClientSession): Promise<void> {
     const session = this.sessions.get(client.id);
-    if (!this.directory || !session || session.owner === undefined) return;
-    session.changed = () => this.share(session);
+    if (!this.directory || !session || session.owner === undefined) return Promise.resolve();
+    session.changed = () => void this.share(session);
     session.sharedAt = Date.now();
     const record: SharedSession = { owner: session.owner, capabilities: session.capabilities };
     if (session.logLevel) record.logLevel = session.logLevel;
-    if (Object.keys(session.upstream).length > 0) record.upstream = session.upstream;
-    this.directory.save(session.id, record, this.options.idleMs);
+    return this.directory.save(session.id, record, this.options.idleMs);
   }
 
   /**
@@ -141,6 +186,8 @@ export class ClientSessions {
 
   private async lookUp(id: string): Promise<ClientSession | 'ended' | undefined> {
     const found = await this.directory!.find(id);
+    // Ended (here, or by an event from another instance) while it was looked up: it stays ended.
+    if (this.terminated.has(id)) return 'ended';
     if (!found) return undefined;
     if ('ended' in found) {
       this.remember(id);
@@ -152,9 +199,8 @@ export class ClientSessions {
     session.owner = found.session.owner;
     session.capabilities = found.session.capabilities;
     session.logLevel = found.session.logLevel;
-    session.upstream = { ...found.session.upstream };
     session.sharedAt = Date.now();
-    session.changed = () => this.share(session);
+    session.changed = () => void this.share(session);
     return session;
   }
 
@@ -208,9 +254,9 @@ export class ClientSessions {
   private sweep(): void {
     const horizon = Date.now() - this.options.idleMs;
     for (const [id, session] of this.sessions) {
-      if (session.lastSeen > horizon) break; // the rest were seen later
-      if (session.push) continue; // a client with an open stream is not idle
-      this.end(id);
+      // A client with an open stream is not idle: its record is kept alive too.
+      if (session.push) this.refresh(session);
+      else if (session.lastSeen <= horizon) this.end(id);
     }
   }
 }

@@ -53,14 +53,24 @@ export interface ClientSession {
    */
   stateless?: true;
   /**
-   * Its own Streamable HTTP upstream sessions, gateway name → the upstream's Mcp-Session-Id: with
-   * sessions shared by instances, another instance takes these up instead of opening its own.
+   * The ids of its own Streamable HTTP upstream sessions (the upstream's Mcp-Session-Id, per
+   * gateway): with sessions shared by instances, every instance takes up the one recorded.
    */
-  upstream?: Record<string, string>;
-  /** Tell the table what another instance needs of the session changed (log level, upstream sessions); undefined when sessions are not shared. */
+  upstreamIds?: UpstreamIds;
+  /** Tell the table what another instance needs of the session changed (its log level); undefined when sessions are not shared. */
   changed?: (() => void) | undefined;
   /** Runs once when the session ends (closed by the client, idle or evicted). */
   onEnd(listener: () => void): void;
+}
+
+/** A client session's upstream session ids, per gateway (by id): recorded for every instance when sessions are shared. */
+export interface UpstreamIds {
+  /** The id recorded for this gateway, if any. */
+  get(gateway: string): Promise<string | undefined>;
+  /** Record `id` unless another is recorded already (another instance opened one first): the id in force. */
+  claim(gateway: string, id: string): Promise<string>;
+  /** The upstream no longer has `id`: forget it (only if it is still the one recorded). */
+  drop(gateway: string, id: string): void;
 }
 
 /** What every layer of one call shares: its cancellation, the caller's 2026 headers and its 2025 session. */

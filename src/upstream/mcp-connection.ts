@@ -115,6 +115,15 @@ export class UpstreamConnection {
     private readonly resume?: ResumedSession,
   ) {}
 
+  /**
+   * A taken-up session skipped `notifications/initialized`, which is what opens the GET stream the
+   * upstream sends on outside a call: open it now. While the instance that opened the session still
+   * holds its stream the upstream refuses a second (409), and that instance keeps hearing them.
+   */
+  openSessionStream(): void {
+    if (this.transport instanceof StreamableHTTPClientTransport) void this.transport.resumeStream('').catch(() => undefined);
+  }
+
   /** The Streamable HTTP upstream's Mcp-Session-Id for this connection, if it has one. */
   get sessionId(): string | undefined {
     return this.transport instanceof StreamableHTTPClientTransport ? this.transport.sessionId : undefined;

@@ -75,9 +75,10 @@ export class Routing {
     } catch (error) {
       if (!sessionExpired(error)) throw error;
       // The upstream restarted and forgot this client's session (it never ran the call): once more on a new one.
+      const forgotten = session.connection.sessionId;
       session.release();
       session = undefined;
-      this.sessions.end(gateway, client);
+      this.sessions.end(gateway, client, forgotten);
       session = await this.sessions.acquire(gateway, shared, client);
       // No session this time (the gateway was changed meanwhile): the shared connection, as on a first call.
       return await this.checkedCall(gateway, session?.connection ?? shared, name, args, options);

@@ -39,13 +39,10 @@ export class UpstreamSessions {
     return link.pool.acquire(client.id, () => this.open(link, client.id, client));
   }
 
-  /** Close a client session's upstream session of a gateway (the upstream forgot it): the next call opens a new one. */
-  end(gateway: string, client: ClientSession): void {
+  /** Close a client session's upstream session of a gateway (the upstream forgot `forgotten`): the next call opens a new one. */
+  end(gateway: string, client: ClientSession, forgotten?: string): void {
     const link = this.links.find(gateway);
-    if (client.upstream?.[link?.name ?? gateway] !== undefined) {
-      delete client.upstream[link?.name ?? gateway];
-      client.changed?.();
-    }
+    if (link && forgotten) client.upstreamIds?.drop(link.id, forgotten);
     link?.pool?.end(client.id);
   }
 
@@ -58,42 +55,53 @@ export class UpstreamSessions {
    * The client's own upstream session of a gateway. A Streamable HTTP upstream session recorded for
    * the client (by another instance sharing the sessions, or by this one before an idle close or a
    * reconnect) is taken up when the upstream still answers it (one ping); otherwise a new one is
-   * opened and recorded in its place.
+   * opened and recorded, unless another instance recorded one meanwhile: then that one is taken up
+   * and the new one closed, so a client never has two.
    */
   private async open(link: Link, key: string, client: ClientSession): Promise<UpstreamConnection> {
     const target = this.links.targetOf(link.fields);
-    const known = target.transport === 'streamablehttp' ? client.upstream?.[link.name] : undefined;
-    const shared = link.connection;
-    const timeoutMs = this.options.connectTimeoutMs;
-    let connection: UpstreamConnection | undefined;
-    if (known && shared) {
-      const resumed = this.connection(link, key, client, target, { sessionId: known, capabilities: shared.serverCapabilities, protocolVersion: shared.protocolVersion });
-      try {
-        await resumed.connect(timeoutMs);
-        await resumed.ping(timeoutMs);
-        connection = resumed;
-      } catch {
-        // Gone upstream (it restarted, or let the session expire): a new session takes its place.
-        await resumed.close();
-      }
-    }
+    const ids = target.transport === 'streamablehttp' ? client.upstreamIds : undefined;
+    const known = ids ? await ids.get(link.id) : undefined;
+    let connection = known ? await this.resume(link, key, client, target, known) : undefined;
     if (!connection) {
-      connection = this.connection(link, key, client, target, undefined);
+      const fresh = this.connection(link, key, client, target, undefined);
       try {
-        await connection.connect(timeoutMs);
+        await fresh.connect(this.options.connectTimeoutMs);
       } catch (error) {
-        await connection.close();
+        await fresh.close();
         throw error;
       }
-    }
-    const opened = connection.sessionId;
-    if (client.upstream && opened !== client.upstream[link.name]) {
-      if (opened) client.upstream[link.name] = opened;
-      else delete client.upstream[link.name];
-      client.changed?.();
+      connection = fresh;
+      const opened = fresh.sessionId;
+      const winner = ids && opened ? await ids.claim(link.id, opened) : opened;
+      if (winner && winner !== opened) {
+        const taken = await this.resume(link, key, client, target, winner);
+        if (taken) {
+          await fresh.close();
+          connection = taken;
+        }
+      }
     }
     client.onEnd(() => link.pool?.end(key));
     return connection;
+  }
+
+  /** The recorded upstream session, taken up if the upstream still answers it; forgotten otherwise. */
+  private async resume(link: Link, key: string, client: ClientSession, target: UpstreamTarget, sessionId: string): Promise<UpstreamConnection | undefined> {
+    const shared = link.connection;
+    if (!shared) return undefined;
+    const resumed = this.connection(link, key, client, target, { sessionId, capabilities: shared.serverCapabilities, protocolVersion: shared.protocolVersion });
+    try {
+      await resumed.connect(this.options.connectTimeoutMs);
+      await resumed.ping(this.options.connectTimeoutMs);
+      resumed.openSessionStream();
+      return resumed;
+    } catch {
+      // Gone upstream (it restarted, or let the session expire).
+      await resumed.close();
+      client.upstreamIds?.drop(link.id, sessionId);
+      return undefined;
+    }
   }
 
   private connection(link: Link, key: string, client: ClientSession, target: UpstreamTarget, resume: ResumedSession | undefined): UpstreamConnection {
