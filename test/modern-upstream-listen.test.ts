@@ -17,10 +17,14 @@ describe('a 2026-07-28-only upstream: its list changes, heard over subscriptions
   let gw: TestGateway;
   let upstream: ChildProcess;
   let port: string;
+  /** The fixture's stdout: a `listen {filter}` line per subscriptions/listen the gateway sent it. */
+  let listens = '';
+  const lastListen = () => [...listens.matchAll(/^listen (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { resourceSubscriptions?: string[] }).at(-1);
   const trigger = (uri: string) => fetch(`http://127.0.0.1:${port}/trigger/resource-updated?uri=${encodeURIComponent(uri)}`, { method: 'POST' });
 
   beforeAll(async () => {
-    upstream = spawn(process.execPath, [CONFORMANCE, '0', '--modern-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    upstream = spawn(process.execPath, [CONFORMANCE, '0', '--modern-only'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LISTEN: '1' } });
+    upstream.stdout!.on('data', (c) => void (listens += String(c)));
     port = await new Promise<string>((resolve) => upstream.stdout!.on('data', (c) => /ready (\d+)/.test(String(c)) && resolve(/ready (\d+)/.exec(String(c))![1]!)));
     gw = await startTestGateway(STORES[0]!);
     expect((await gw.api('/gateways', { method: 'POST', body: { name: 'only26', url: `http://127.0.0.1:${port}/mcp` } })).status).toBe(201);
@@ -79,10 +83,35 @@ describe('a 2026-07-28-only upstream: its list changes, heard over subscriptions
         return updates.includes(uri) && frames.some((f) => f.method === 'notifications/resources/updated') ? true : undefined;
       }, 'the resource update on both', 10_000);
       expect(frames.find((f) => f.method === 'notifications/resources/updated')!.params).toMatchObject({ uri, _meta: { 'io.modelcontextprotocol/subscriptionId': 'w-1' } });
+      expect(lastListen()?.resourceSubscriptions).toEqual([uri]);
+      // The 2026 stream closes, the 2025 client unsubscribes: the gateway listens for the resource no more.
+      abort.abort();
+      await client.unsubscribeResource({ uri });
+      await waitFor(() => (lastListen()?.resourceSubscriptions === undefined ? true : undefined), 'a listen without the resource');
     } finally {
       abort.abort();
       await client.close();
     }
+  });
+
+  it('unsubscribes what a 2026 listen stream named once the stream closes', async () => {
+    const uri = 'test://watched-resource';
+    const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' } };
+    const body = { jsonrpc: '2.0', id: 'w-2', method: 'subscriptions/listen', params: { _meta: META, notifications: { resourceSubscriptions: [uri] } } };
+    const abort = new AbortController();
+    const res = await fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      headers: { ...AUTH_HEADERS, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...standardHeaders(body) },
+      body: JSON.stringify(body),
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('acknowledged')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain(`"resourceSubscriptions":["${uri}"]`);
+    await waitFor(() => (lastListen()?.resourceSubscriptions?.includes(uri) ? true : undefined), 'the gateway listening for the resource');
+    abort.abort();
+    await waitFor(() => (lastListen()?.resourceSubscriptions === undefined ? true : undefined), 'the gateway no longer listening for it');
   });
 
   it('listens again after the upstream restarts', async () => {

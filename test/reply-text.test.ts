@@ -48,6 +48,14 @@ describe('readReplyText: upstream reply bodies against MAX_RESPONSE_BYTES', () =
     expect(await read('/chunked?size=5000', undefined)).toHaveLength(5000);
   });
 
+  it('takes the whole-body read when the declared length fits, and counts chunks otherwise', async () => {
+    // A stand-in body whose two ways of reading give different text, to see which one was taken.
+    const body = { text: async () => 'whole', async *[Symbol.asyncIterator]() { yield Buffer.from('chunks'); } };
+    expect(await readReplyText(body, '5', 10, 'the upstream reply')).toBe('whole');
+    expect(await readReplyText(body, undefined, 10, 'the upstream reply')).toBe('chunks');
+    expect(await readReplyText(body, '11', 10, 'the upstream reply').catch((e: Error) => e.message)).toMatch(/MAX_RESPONSE_BYTES/);
+  });
+
   it('does not trust a Content-Length that is not a plain number', async () => {
     const body = { text: async () => 'x'.repeat(50), async *[Symbol.asyncIterator]() { yield Buffer.from('x'.repeat(50)); } };
     await expect(readReplyText(body, '10, 10', 20, 'the upstream reply')).rejects.toThrow(/MAX_RESPONSE_BYTES \(20 bytes\)/);

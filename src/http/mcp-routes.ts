@@ -302,6 +302,8 @@ function paramHeaders(headers: FastifyRequest['headers']): Record<string, string
 const LISTEN_KINDS: Record<string, string> = { toolsListChanged: 'tools', promptsListChanged: 'prompts', resourcesListChanged: 'resources' };
 /** Resource URIs one subscriptions/listen may name. */
 const MAX_LISTEN_RESOURCES = 1000;
+/** How long a subscriptions/listen may take to subscribe its resources before it is acknowledged (and to unsubscribe them after). */
+const LISTEN_SUBSCRIBE_MS = 10_000;
 
 /**
  * subscriptions/listen (2026-07-28): an SSE stream that opens with
@@ -331,14 +333,19 @@ async function listen(deps: McpRouteDeps, streams: Streams, id: unknown, params:
   raw.writeHead(200, SSE_HEADERS);
   let delivery: ListenDelivery | undefined;
   if (Array.isArray(uris)) {
-    delivery = new ListenDelivery(raw, subscription, ownerOf(request));
+    const current = new ListenDelivery(raw, subscription, ownerOf(request));
+    delivery = current;
     const closed = new AbortController();
-    raw.on('close', () => {
-      closed.abort();
-      delivery!.end();
-    });
-    const context: DispatchContext = { server: (request.params as ServerParams).server, signal: closed.signal, client: delivery, principal: request.principal, requestId: request.id, source: request.ip };
-    honored.resourceSubscriptions = await deps.dispatcher.subscribeAll([...new Set(uris as string[])], context).catch(() => []);
+    raw.on('close', () => closed.abort());
+    const scope = { server: (request.params as ServerParams).server, client: current, principal: request.principal, requestId: request.id, source: request.ip };
+    // Subscribing stops at the stream's close or after LISTEN_SUBSCRIBE_MS: what is not subscribed by then is not honoured.
+    const subscribing: DispatchContext = { ...scope, signal: AbortSignal.any([closed.signal, AbortSignal.timeout(LISTEN_SUBSCRIBE_MS)]) };
+    const subscribed = await deps.dispatcher.subscribeAll([...new Set(uris as string[])], subscribing).catch(() => []);
+    honored.resourceSubscriptions = subscribed;
+    // When the stream closes (or has closed meanwhile), its resources are unsubscribed before its delivery ends.
+    const release = () => void deps.dispatcher.unsubscribeAll(subscribed, { ...scope, signal: AbortSignal.timeout(LISTEN_SUBSCRIBE_MS) }).finally(() => current.end());
+    if (closed.signal.aborted) release();
+    else closed.signal.addEventListener('abort', release, { once: true });
   }
   if (raw.destroyed) return reply;
   raw.write(sseFrame(notification('notifications/subscriptions/acknowledged', { _meta: { [SUBSCRIPTION_ID_META]: subscription }, notifications: honored })));
@@ -378,11 +385,15 @@ class ListenDelivery implements ClientSession {
     };
   }
 
+  private ended = false;
+
   onEnd(listener: () => void): void {
-    this.ending.push(listener);
+    if (this.ended) listener();
+    else this.ending.push(listener);
   }
 
   end(): void {
+    this.ended = true;
     this.push = undefined;
     for (const listener of this.ending.splice(0)) {
       try {

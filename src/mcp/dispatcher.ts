@@ -93,6 +93,9 @@ export interface DispatcherDeps {
   tasks?: TaskRelay;
 }
 
+/** Resource subscriptions of one subscriptions/listen asked upstream at once. */
+const SUBSCRIBE_BATCH = 8;
+
 export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -338,15 +341,27 @@ export class Dispatcher {
    * order; the others are left out: the acknowledgement names only what is honoured.
    */
   async subscribeAll(uris: string[], context: DispatchContext): Promise<string[]> {
-    const honored: string[] = [];
-    for (const uri of uris) {
-      try {
-        if (await this.subscribe('resources/subscribe', uri, context)) honored.push(uri);
-      } catch (error) {
-        if (!(error instanceof RpcError)) throw error;
-      }
+    const honored = new Set<string>();
+    // SUBSCRIBE_BATCH at a time; once `context.signal` aborts (the stream closed, or the listen's deadline) no more are asked.
+    for (let i = 0; i < uris.length && !context.signal.aborted; i += SUBSCRIBE_BATCH) {
+      await Promise.all(
+        uris.slice(i, i + SUBSCRIBE_BATCH).map(async (uri) => {
+          try {
+            if (await this.subscribe('resources/subscribe', uri, context)) honored.add(uri);
+          } catch (error) {
+            if (!(error instanceof RpcError)) throw error;
+          }
+        }),
+      );
     }
-    return honored;
+    return uris.filter((uri) => honored.has(uri));
+  }
+
+  /** The end of a subscriptions/listen stream: its resources unsubscribed for `context.client` (the last subscriber's tells the upstream). */
+  async unsubscribeAll(uris: string[], context: DispatchContext): Promise<void> {
+    for (let i = 0; i < uris.length; i += SUBSCRIBE_BATCH) {
+      await Promise.all(uris.slice(i, i + SUBSCRIBE_BATCH).map((uri) => this.subscribe('resources/unsubscribe', uri, context).catch(() => false)));
+    }
   }
 
   /**
