@@ -14,13 +14,14 @@ const LIST_FLAGS = [
   ['resources', 'resourcesListChanged'],
 ] as const;
 const MAX_BACKOFF_MS = 30_000;
+const REOPEN_DELAY_MS = 50;
 
 /**
  * A 2026-07-28-only upstream has no session to notify on: the gateway keeps one
  * `subscriptions/listen` stream open to it, for the list changes it declares (`listChanged`) and
  * the resources clients subscribed to (`resourceSubscriptions`, when it declares
  * `resources.subscribe`). A listen filter is fixed for the stream's life, so a change of the
- * watched resources reopens it at once; a stream that ends or fails is reopened after 1 s,
+ * watched resources reopens it (changes within 50 ms together); a stream that ends or fails is reopened after 1 s,
  * doubling to 30 s (at once again after one that lasted 30 s). Nothing runs while there is nothing
  * to listen for.
  */
@@ -71,9 +72,10 @@ export class ModernListener {
   private ensure(reopen = false): void {
     if (this.stop.signal.aborted) return;
     if (this.running) {
-      if (reopen) {
+      // Changes within REOPEN_DELAY_MS share one reopen (a client subscribing to many resources one by one).
+      if (reopen && !this.reopen) {
         this.reopen = true;
-        this.attempt?.abort();
+        setTimeout(() => this.attempt?.abort(), REOPEN_DELAY_MS).unref();
       }
       return;
     }
