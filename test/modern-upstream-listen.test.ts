@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardHeaders } from '../src/protocol/revision-2026.js';
 import { sseEvents } from '../src/protocol/sse.js';
@@ -112,6 +113,20 @@ describe('a 2026-07-28-only upstream: its list changes, heard over subscriptions
     await waitFor(() => (lastListen()?.resourceSubscriptions?.includes(uri) ? true : undefined), 'the gateway listening for the resource');
     abort.abort();
     await waitFor(() => (lastListen()?.resourceSubscriptions === undefined ? true : undefined), 'the gateway no longer listening for it');
+  });
+
+  it('stops listening for a resource when the last session subscribed to it ends without unsubscribing', async () => {
+    const uri = 'test://watched-resource';
+    const client = await connectClient(gw.url, '/mcp', '2025-11-25');
+    try {
+      await client.subscribeResource({ uri });
+      await waitFor(() => (lastListen()?.resourceSubscriptions?.includes(uri) ? true : undefined), 'the gateway listening for the resource');
+      // The client ends its session (DELETE) and never unsubscribed.
+      await (client.transport as StreamableHTTPClientTransport).terminateSession();
+      await waitFor(() => (lastListen()?.resourceSubscriptions === undefined ? true : undefined), 'the gateway no longer listening for it');
+    } finally {
+      await client.close();
+    }
   });
 
   it('listens again after the upstream restarts', async () => {

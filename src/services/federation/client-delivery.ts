@@ -15,6 +15,9 @@ export class ClientDelivery {
   private readonly logListeners = new Map<string, Set<ClientSession>>();
   private readonly known = new WeakSet<ClientSession>();
 
+  /** `lastGone`: a resource's last subscriber ended without unsubscribing (the upstream is told, as for an unsubscribe). */
+  constructor(private readonly lastGone?: (gateway: string, uri: string) => void) {}
+
   /** Record a subscription; true when it is the first for this resource of this gateway (subscribe upstream). */
   subscribe(gateway: string, uri: string, session: ClientSession): boolean {
     this.track(session);
@@ -69,8 +72,13 @@ export class ClientDelivery {
     if (this.known.has(session)) return;
     this.known.add(session);
     session.onEnd(() => {
-      for (const set of this.subscribers.values()) set.delete(session);
-      for (const set of this.logListeners.values()) set.delete(session);
+      for (const [key, set] of this.subscribers) {
+        if (!set.delete(session) || set.size > 0) continue;
+        this.subscribers.delete(key);
+        const [gateway, uri] = key.split('\u0000') as [string, string];
+        this.lastGone?.(gateway, uri);
+      }
+      for (const [gateway, set] of this.logListeners) if (set.delete(session) && set.size === 0) this.logListeners.delete(gateway);
     });
   }
 }

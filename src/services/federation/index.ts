@@ -40,7 +40,7 @@ export class Federation implements Upstreams {
     logger: Logger,
     options: FederationOptions,
   ) {
-    const delivery = new ClientDelivery();
+    const delivery = new ClientDelivery((gateway, uri) => void this.routing.released(gateway, uri));
     // Links and discovery need each other (a reconnect rediscovers, discovery connects): the hook closes the loop.
     this.links = new Links(store, cipher, logger, options, {
       discover: (link) => this.discovery.discover(link),

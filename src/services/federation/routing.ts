@@ -14,6 +14,9 @@ import type { CallOptions, ClientSession } from '../../protocol/call.js';
  * Routing: a call of a federated tool, prompt, resource or completion sent to its gateway, on the
  * caller's own upstream session when the upstream keeps state, translated between protocol eras.
  */
+/** How long the gateway waits on an upstream's answer to the resources/unsubscribe it sends for an ended session. */
+const RELEASE_TIMEOUT_MS = 10_000;
+
 export class Routing {
   /** 2026-07-28 callers of 2025-era upstreams: the upstream's requests of the client as input_required rounds. */
   readonly rounds: InputRounds;
@@ -174,6 +177,17 @@ export class Routing {
     if (connection.isModernOnly) return connection.watchResource(uri, method === 'resources/subscribe');
     await connection.request(method, { uri }, options);
     return true;
+  }
+
+  /** A shared connection's resource lost its last subscriber (its session ended): the upstream stops sending its updates. */
+  async released(gateway: string, uri: string): Promise<void> {
+    const connection = this.links.find(gateway)?.connection;
+    if (!connection?.connected || !connection.supportsSubscriptions) return;
+    if (connection.isModernOnly) {
+      connection.watchResource(uri, false);
+      return;
+    }
+    await connection.request('resources/unsubscribe', { uri }, { timeoutMs: RELEASE_TIMEOUT_MS }).catch(() => undefined);
   }
 
   /**
