@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Catalog } from '../mcp/catalog.js';
-import { ClientSessions, gated } from '../mcp/client-sessions.js';
+import { ClientSessions, gated, runEnding } from '../mcp/client-sessions.js';
 import type { Dispatcher } from '../mcp/dispatcher.js';
 import { errorResponse, idKey, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, isValidId, notification, PARSE_ERROR, parseMessage, REQUEST_TIMEOUT } from '../protocol/jsonrpc.js';
 import { lazyChildLoggerFactory } from '../logging.js';
@@ -395,13 +395,7 @@ class ListenDelivery implements ClientSession {
   end(): void {
     this.ended = true;
     this.push = undefined;
-    for (const listener of this.ending.splice(0)) {
-      try {
-        listener();
-      } catch {
-        // one listener's failure does not keep the others from running
-      }
-    }
+    runEnding(this.ending);
   }
 }
 

@@ -211,13 +211,7 @@ export class ClientSessions {
     session.push = undefined;
     session.request = undefined;
     session.changed = undefined;
-    for (const listener of session.ending.splice(0)) {
-      try {
-        listener();
-      } catch {
-        // one listener's failure does not keep the others from running
-      }
-    }
+    runEnding(session.ending);
     return true;
   }
 
@@ -257,6 +251,17 @@ export class ClientSessions {
       // A client with an open stream is not idle: its record is kept alive too.
       if (session.push) this.refresh(session);
       else if (session.lastSeen <= horizon) this.end(id);
+    }
+  }
+}
+
+/** Run (and empty) a session's end listeners: one listener's failure does not keep the others from running. */
+export function runEnding(listeners: (() => void)[]): void {
+  for (const listener of listeners.splice(0)) {
+    try {
+      listener();
+    } catch {
+      // the others still run
     }
   }
 }
