@@ -331,10 +331,8 @@ async function listen(deps: McpRouteDeps, streams: Streams, id: unknown, params:
   const raw = reply.raw;
   reply.hijack();
   raw.writeHead(200, SSE_HEADERS);
-  let delivery: ListenDelivery | undefined;
   if (Array.isArray(uris)) {
     const current = new ListenDelivery(raw, subscription, ownerOf(request));
-    delivery = current;
     const closed = new AbortController();
     raw.on('close', () => closed.abort());
     const scope = { server: (request.params as ServerParams).server, client: current, principal: request.principal, requestId: request.id, source: request.ip };
@@ -349,7 +347,7 @@ async function listen(deps: McpRouteDeps, streams: Streams, id: unknown, params:
   }
   if (raw.destroyed) return reply;
   raw.write(sseFrame(notification('notifications/subscriptions/acknowledged', { _meta: { [SUBSCRIPTION_ID_META]: subscription }, notifications: honored })));
-  if (kinds.size === 0 && !(delivery && (honored.resourceSubscriptions as string[]).length > 0)) {
+  if (kinds.size === 0 && !(honored.resourceSubscriptions as string[] | undefined)?.length) {
     raw.end();
     return reply;
   }
@@ -369,8 +367,9 @@ class ListenDelivery implements ClientSession {
   logLevel: string | undefined;
   request: ClientRequest | undefined;
   lastSeen = Date.now();
-  private readonly ending: (() => void)[] = [];
   push: ((message: string) => void) | undefined;
+  private readonly ending: (() => void)[] = [];
+  private ended = false;
 
   constructor(
     res: ServerResponse,
@@ -384,8 +383,6 @@ class ListenDelivery implements ClientSession {
       res.write(sseFrame(notification('notifications/resources/updated', params)));
     };
   }
-
-  private ended = false;
 
   onEnd(listener: () => void): void {
     if (this.ended) listener();

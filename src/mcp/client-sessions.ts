@@ -162,8 +162,7 @@ export class ClientSessions {
   share(client: ClientSession): Promise<void> {
     const session = this.sessions.get(client.id);
     if (!this.directory || !session || session.owner === undefined) return Promise.resolve();
-    session.changed = () => void this.share(session);
-    session.sharedAt = Date.now();
+    this.markShared(session);
     const record: SharedSession = { owner: session.owner, capabilities: session.capabilities };
     if (session.logLevel) record.logLevel = session.logLevel;
     return this.directory.save(session.id, record, this.options.idleMs);
@@ -199,9 +198,14 @@ export class ClientSessions {
     session.owner = found.session.owner;
     session.capabilities = found.session.capabilities;
     session.logLevel = found.session.logLevel;
+    this.markShared(session);
+    return session;
+  }
+
+  /** The session has a record in the directory (written now, or read): refreshed from now on, rewritten when it changes. */
+  private markShared(session: Session): void {
     session.sharedAt = Date.now();
     session.changed = () => void this.share(session);
-    return session;
   }
 
   end(id: string): boolean {

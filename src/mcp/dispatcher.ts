@@ -66,8 +66,7 @@ export interface Upstreams {
   getPrompt(gateway: string, name: string, args: Record<string, string>, options: CallOptions): Promise<unknown>;
   readResource(gateway: string, uri: string, options: CallOptions): Promise<unknown>;
   complete(gateway: string, params: Record<string, unknown>, options: CallOptions): Promise<unknown>;
-  /** Pass resources/subscribe or unsubscribe on when the upstream supports it. */
-  /** Resolves true when updates of the resource can come (the upstream declared resources.subscribe). */
+  /** Pass resources/subscribe or unsubscribe on when the upstream supports it; true when updates of the resource can come. */
   subscription(gateway: string, method: string, uri: string, options: CallOptions): Promise<boolean>;
   /** The gateway owning a URI matched by one of its resource templates, if any. */
   templateOwner(view: View, uri: string): string | undefined;

@@ -88,6 +88,32 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array | string>, optio
   yield* decoder.end();
 }
 
+/** A JSON-RPC message as read off an event stream: only as far as routing needs. */
+export interface SseMessage {
+  id?: unknown;
+  method?: unknown;
+  params?: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
+/**
+ * The JSON messages of an SSE body as they arrive: blank (priming) events and data that is not a
+ * JSON object are skipped, as a JSON-RPC peer ignores them.
+ */
+export async function* sseMessages(body: AsyncIterable<Uint8Array | string>, options?: SseDecoderOptions): AsyncGenerator<SseMessage> {
+  for await (const { data } of sseEvents(body, options)) {
+    if (!data.trim()) continue;
+    let message: unknown;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      continue;
+    }
+    if (message !== null && typeof message === 'object') yield message as SseMessage;
+  }
+}
+
 /** The data of the last event of a complete SSE body that carries any (blank data skipped), or undefined. */
 export function lastSseData(body: string): string | undefined {
   const decoder = new SseDecoder();

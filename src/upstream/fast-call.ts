@@ -1,6 +1,6 @@
 import { Agent } from 'undici';
 import { METHOD_NOT_FOUND, REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
-import { sseEvents } from '../protocol/sse.js';
+import { sseMessages } from '../protocol/sse.js';
 import { deadline } from './deadline.js';
 import { readReplyText, tooLargeMessage } from './limits.js';
 import type { UpstreamTarget } from './mcp-connection.js';
@@ -120,15 +120,8 @@ export async function readReplyStream(body: AsyncIterable<Buffer | string>, id: 
   let reply: Reply | undefined;
   // One event at most MAX_RESPONSE_BYTES (so an endless event is cut off, and many small ones are not).
   const max = Math.min(fast.maxResponseBytes ?? MAX_STREAM_BUFFER, MAX_STREAM_BUFFER);
-  for await (const { data } of sseEvents(body, { maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream stream', max)) })) {
-    if (!data.trim()) continue; // priming events
-    let message: { id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
-    try {
-      message = JSON.parse(data) as typeof message;
-    } catch {
-      continue; // not JSON: ignored; a missing response is reported as malformed
-    }
-    if (message === null || typeof message !== 'object') continue;
+  // Events that are not JSON are ignored; a missing response is reported as malformed.
+  for await (const message of sseMessages(body, { maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream stream', max)) })) {
     if (typeof message.method === 'string') {
       if (message.id === undefined) relay?.notify?.(message.method, message.params);
       else answerUpstream(fast, message.id, message.method, message.params, relay, signal);

@@ -62,7 +62,7 @@ export const UPSTREAM_CAPABILITIES = { sampling: {}, elicitation: { form: {} } }
  */
 const SHARED_CAPABILITIES = { ...UPSTREAM_CAPABILITIES, roots: {} };
 
-/** An upstream session opened by another instance for the same client session, taken up as it is. */
+/** An upstream session recorded for the same client session (opened by another instance, or by this one earlier), taken up as it is. */
 export interface ResumedSession {
   sessionId: string;
   /** What the upstream declared (to this instance's shared connection: the same upstream). */
@@ -111,7 +111,7 @@ export class UpstreamConnection {
     private readonly hooks: UpstreamEvents & { onLost: (reason: string) => void },
     /** What the gateway declares upstream; by default sampling and elicitation (relayed to the calling client). */
     private readonly capabilities: Record<string, unknown> = SHARED_CAPABILITIES,
-    /** Streamable HTTP: take up this upstream session (another instance opened it) instead of initializing a new one. */
+    /** Streamable HTTP: take up this recorded upstream session instead of initializing a new one. */
     private readonly resume?: ResumedSession,
   ) {}
 

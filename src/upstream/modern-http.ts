@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import { REQUEST_TIMEOUT, RpcError, UPSTREAM_FAILURE } from '../protocol/jsonrpc.js';
 import { CLIENT_CAPABILITIES_META, CLIENT_INFO_META, encodeHeaderValue, MODERN_VERSIONS, PROTOCOL_VERSION_META } from '../protocol/revision-2026.js';
-import { lastSseData, sseEvents } from '../protocol/sse.js';
+import { lastSseData, sseMessages } from '../protocol/sse.js';
 import { VERSION } from '../version.js';
 import { deadline } from './deadline.js';
 import { readReplyText, tooLargeMessage, type ReplyBody } from './limits.js';
@@ -163,6 +163,9 @@ function parse(text: string, id: string): Reply | undefined {
   return undefined;
 }
 
+/** The largest event of a listen stream to an upstream without MAX_RESPONSE_BYTES. */
+const MAX_LISTEN_EVENT_BYTES = 16 * 1024 * 1024;
+
 /** The notifications a subscriptions/listen stream to the upstream asks for (`notifications` of its params). */
 export type ListenFilter = Partial<Record<'toolsListChanged' | 'promptsListChanged' | 'resourcesListChanged', true>> & { resourceSubscriptions?: string[] };
 
@@ -180,16 +183,7 @@ export async function listenModern(target: ModernTarget, meta: Record<string, un
     throw new Error(`HTTP ${res.statusCode}`);
   }
   const max = target.maxResponseBytes ?? MAX_LISTEN_EVENT_BYTES;
-  for await (const { data } of sseEvents(res.body, { maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream listen stream', max)) })) {
-    if (!data.trim()) continue;
-    let message: { method?: unknown; params?: unknown; id?: unknown };
-    try {
-      message = JSON.parse(data) as typeof message;
-    } catch {
-      continue;
-    }
-    if (message && typeof message.method === 'string' && message.id === undefined && message.method !== 'notifications/subscriptions/acknowledged') heard(message.method, message.params);
+  for await (const message of sseMessages(res.body, { maxEventBytes: max, tooLarge: () => new Error(tooLargeMessage('an event of the upstream listen stream', max)) })) {
+    if (typeof message.method === 'string' && message.id === undefined && message.method !== 'notifications/subscriptions/acknowledged') heard(message.method, message.params);
   }
 }
-
-const MAX_LISTEN_EVENT_BYTES = 16 * 1024 * 1024;

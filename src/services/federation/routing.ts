@@ -10,12 +10,13 @@ import { answerRounds } from './modern-only.js';
 import type { UpstreamSessions } from './sessions.js';
 import type { CallOptions, ClientSession } from '../../protocol/call.js';
 
+/** How long the gateway waits on an upstream's answer to the resources/unsubscribe it sends for an ended session. */
+const RELEASE_TIMEOUT_MS = 10_000;
+
 /**
  * Routing: a call of a federated tool, prompt, resource or completion sent to its gateway, on the
  * caller's own upstream session when the upstream keeps state, translated between protocol eras.
  */
-/** How long the gateway waits on an upstream's answer to the resources/unsubscribe it sends for an ended session. */
-const RELEASE_TIMEOUT_MS = 10_000;
 
 export class Routing {
   /** 2026-07-28 callers of 2025-era upstreams: the upstream's requests of the client as input_required rounds. */
