@@ -262,12 +262,12 @@ for (const store of STORES) {
       });
 
       it('keeps the stored auth_value when the same credentials are sent again', async () => {
-        const first = (await (await gw.api('/gateways/cred-basic')).json()) as Record<string, unknown>;
+        const first = await json(await gw.api('/gateways/cred-basic'));
         const again = await gw.api('/gateways/cred-basic', { method: 'PATCH', body: { auth_username: 'svc', auth_password: 'pa55-word-Basic' } });
-        expect(await again.json()).toEqual(first);
+        expect(await json(again)).toEqual(first);
         const reencrypted = cipher.encrypt(cipher.decrypt(String(first.auth_value)));
         const same = await gw.api('/gateways/cred-basic', { method: 'PATCH', body: { auth_value: reencrypted } });
-        expect(await same.json()).toEqual(first);
+        expect(await json(same)).toEqual(first);
       });
 
       it('switches credential type through a patch and clears them with auth_type none', async () => {
